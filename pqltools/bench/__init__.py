@@ -1,0 +1,1 @@
+"""Benchmarks: python -m pqltools.bench {parse,lint,eval}."""

@@ -1,0 +1,46 @@
+"""The ``pql`` command line: a thin shell over the library.
+
+Each subcommand lives in its own module and is imported only when it runs, so ``pql lint`` in a
+pre-commit hook does not pay for the interpreter or the language server.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from pqltools import __version__
+
+#: subcommand name -> "module:attribute" of its click command.
+COMMANDS: dict[str, str] = {
+    "parse": "pqltools.cli.parse_cmd:parse_command",
+    "format": "pqltools.cli.format_cmd:format_command",
+    "convert": "pqltools.cli.format_cmd:convert_command",
+    "lint": "pqltools.cli.lint_cmd:lint_command",
+    "rules": "pqltools.cli.lint_cmd:rules_command",
+    "rule": "pqltools.cli.lint_cmd:rule_command",
+    "classify": "pqltools.cli.classify_cmd:classify_command",
+    "eval": "pqltools.cli.eval_cmd:eval_command",
+    "lsp": "pqltools.cli.lsp_cmd:lsp_command",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command: Any = getattr(importlib.import_module(module), attr)
+        return command  # type: ignore[no-any-return]
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pql")
+def main() -> None:
+    """pqltools: check, format, classify and evaluate PQL segment definitions offline."""

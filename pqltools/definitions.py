@@ -1,0 +1,280 @@
+"""Segment definitions (the Segmentation API's JSON envelope) as input.
+
+:func:`load_definitions` reads a file (or an already-parsed object) holding one definition, a list
+of them, or a list response (``{"segments": [...]}``, ``{"children": [...]}``), and returns one
+:class:`Definition` per expression with the place of that expression in the file, so that every
+later diagnostic can point at the right line and column *inside the JSON file*, JSON escapes
+included.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pqltools.errors import DefinitionError, PQLError, Span
+
+__all__ = ["Definition", "load_definitions", "locate_strings"]
+
+#: Envelope keys under which a list response holds its definitions.
+LIST_KEYS = ("segments", "children", "audiences", "definitions")
+FORMATS = ("pql/text", "pql/json")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One segment definition's expression, with its place in the file it came from.
+
+    ``expression`` is always PQL text: for a ``pql/json`` definition it is the text the JSON AST
+    converts to. ``value_span`` is the span of the JSON string token holding the expression
+    (quotes included) in ``source_text``, or of the JSON object for ``pql/json``; None when the
+    definition came from a Python object.
+    """
+
+    path: str
+    index: int
+    expression: str
+    format: str = "pql/text"
+    id: str | None = None
+    name: str | None = None
+    evaluation_info: dict[str, bool] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    value_span: Span | None = None
+    source_text: str | None = field(default=None, repr=False, compare=False)
+    _offsets: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        """``file.json[2] "name"``: how reports name this definition."""
+        shown = f" {json.dumps(self.name)}" if self.name else ""
+        return f"{self.path}[{self.index}]{shown}"
+
+    @property
+    def requested_methods(self) -> set[str]:
+        """Evaluation methods ``evaluationInfo`` asks for: streaming, edge, batch."""
+        names = {"continuous": "streaming", "synchronous": "edge", "batch": "batch"}
+        return {names[k] for k, on in self.evaluation_info.items() if on and k in names}
+
+    def file_offset(self, offset: int) -> int:
+        """Map an offset inside ``expression`` to an offset in ``source_text``."""
+        if self.value_span is None:
+            return offset
+        if self._offsets is None:  # pql/json: point at the JSON value itself
+            return self.value_span.start
+        offset = max(0, min(offset, len(self._offsets) - 1))
+        return self.value_span.start + 1 + self._offsets[offset]
+
+    def file_span(self, span: Span) -> Span:
+        """Map a span inside ``expression`` to a span (line, column) in ``source_text``."""
+        if self.value_span is None or self.source_text is None:
+            return span
+        start = self.file_offset(span.start)
+        end = self.file_offset(span.end) if self._offsets is not None else self.value_span.end
+        return Span.from_offsets(self.source_text, start, max(start, end))
+
+
+def _decoded_offsets(raw: str) -> tuple[int, ...]:
+    """For each character of the decoded JSON string (plus its end), its offset in ``raw``."""
+    offsets: list[int] = []
+    i = 0
+    n = len(raw)
+    while i < n:
+        if raw[i] == "\\" and i + 1 < n:
+            width = 6 if raw[i + 1] == "u" else 2
+            code = raw[i + 2 : i + 6] if raw[i + 1] == "u" else ""
+            # a surrogate pair decodes to one character from 12 raw characters
+            if code and 0xD800 <= int(code, 16) <= 0xDBFF and raw[i + 6 : i + 8] == "\\u":
+                width = 12
+            offsets.append(i)
+            i += width
+        else:
+            offsets.append(i)
+            i += 1
+    offsets.append(n)
+    return tuple(offsets)
+
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<open>[\[{])|(?P<close>[\]}])|(?P<colon>:)'
+    r"|(?P<comma>,)|(?P<lit>[^\s\[\]{},:\"]+))",
+    re.DOTALL,
+)
+
+
+def locate_strings(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
+    """The ``[start, end)`` offsets of every JSON value, keyed by its path (keys and indices).
+
+    Only called on text that ``json.loads`` accepted, so it can trust the structure; it uses an
+    explicit stack, never recursion.
+    """
+    spans: dict[tuple[Any, ...], tuple[int, int]] = {}
+    # stack entries: [container kind, path, next index or pending key, start offset]
+    stack: list[list[Any]] = []
+    pos = 0
+    pending_key: Any = None
+    expect_key = False
+
+    def current_path() -> tuple[Any, ...]:
+        if not stack:
+            return ()
+        kind, path, state, _ = stack[-1]
+        return path + ((pending_key,) if kind == "{" else (state,))
+
+    while True:
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+        kind = m.lastgroup
+        start = m.start(kind) if kind else pos
+        if kind == "open":
+            path = current_path()
+            stack.append([m.group("open"), path, 0, start])
+            expect_key = m.group("open") == "{"
+        elif kind == "close":
+            opener, path, _, begin = stack.pop()
+            spans[path] = (begin, pos)
+            if stack and stack[-1][0] == "[":
+                stack[-1][2] += 1
+            expect_key = False
+        elif kind == "colon":
+            expect_key = False
+        elif kind == "comma":
+            if stack and stack[-1][0] == "{":
+                expect_key = True
+        elif kind in ("str", "lit"):
+            token = m.group(kind)
+            if expect_key and stack and stack[-1][0] == "{":
+                pending_key = json.loads(token)
+                expect_key = False
+                continue
+            spans[current_path()] = (start, pos)
+            if stack and stack[-1][0] == "[":
+                stack[-1][2] += 1
+    return spans
+
+
+def _error(path: str, text: str | None, message: str, offset: int = 0) -> DefinitionError:
+    span = Span.from_offsets(text, offset, offset) if text is not None else Span(0, 0, 1, 1, 1, 1)
+    return DefinitionError(message, path=path, span=span, text=text)
+
+
+def load_definitions(source: str | Path | dict[str, Any] | list[Any], *,
+                     text: str | None = None) -> list[Definition]:
+    """Read segment definitions from a JSON file path, JSON text, or a parsed object.
+
+    Accepts one definition, a list of definitions, or a list response with ``segments`` (or
+    ``children``/``audiences``/``definitions``). Raises :class:`~pqltools.errors.DefinitionError`,
+    naming the file, line and column, for malformed JSON, a definition without an expression, an
+    expression that is not PQL, or an unknown ``format``.
+    """
+    label = "<object>"
+    obj: Any
+    if isinstance(source, (dict, list)):
+        obj = source
+    else:
+        if text is None:
+            path = Path(source)
+            label = str(source)
+            try:
+                text = path.read_text("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _error(label, None, f"file is not UTF-8 text (byte {exc.start})") from None
+            except OSError as exc:
+                raise _error(label, None, f"cannot read file: {exc.strerror or exc}") from None
+        else:
+            label = str(source)
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _error(label, text, f"not valid JSON: {exc.msg}", exc.pos) from None
+        except RecursionError:
+            raise _error(label, text, "JSON is nested too deeply") from None
+    spans = locate_strings(text) if text is not None else {}
+
+    items: list[tuple[tuple[Any, ...], Any]]
+    if isinstance(obj, list):
+        items = [((i,), item) for i, item in enumerate(obj)]
+    elif isinstance(obj, dict) and "expression" not in obj and any(
+        isinstance(obj.get(k), list) for k in LIST_KEYS
+    ):
+        key = next(k for k in LIST_KEYS if isinstance(obj.get(k), list))
+        items = [((key, i), item) for i, item in enumerate(obj[key])]
+    else:
+        items = [((), obj)]
+
+    out: list[Definition] = []
+    for index, (path_key, item) in enumerate(items):
+        out.append(_definition(label, text, spans, path_key, index, item))
+    return out
+
+
+def _definition(label: str, text: str | None, spans: dict[tuple[Any, ...], tuple[int, int]],
+                where: tuple[Any, ...], index: int, item: Any) -> Definition:
+    def at(*keys: Any) -> int:
+        for n in range(len(keys), -1, -1):
+            found = spans.get(where + keys[:n])
+            if found:
+                return found[0]
+        return 0
+
+    if not isinstance(item, dict):
+        raise _error(label, text, f"definition {index} is a JSON {type(item).__name__}, "
+                     "not an object", at())
+    expression = item.get("expression")
+    if expression is None:
+        raise _error(label, text, f"definition {index} has no `expression`", at())
+    if not isinstance(expression, dict):
+        raise _error(label, text, f"definition {index}: `expression` must be an object with "
+                     "`type`, `format` and `value`", at("expression"))
+    etype = expression.get("type", "PQL")
+    if not isinstance(etype, str) or etype.upper() != "PQL":
+        raise _error(label, text, f"definition {index}: expression type {etype!r} is not PQL",
+                     at("expression", "type"))
+    fmt = expression.get("format", "pql/text")
+    if fmt not in FORMATS:
+        raise _error(label, text, f"definition {index}: unknown expression format {fmt!r} "
+                     f"(expected one of {', '.join(FORMATS)})", at("expression", "format"))
+    if "value" not in expression:
+        raise _error(label, text, f"definition {index}: `expression` has no `value`",
+                     at("expression"))
+    value = expression["value"]
+    value_pos = spans.get(where + ("expression", "value"))
+    value_span = Span.from_offsets(text, *value_pos) if (text and value_pos) else None
+    offsets: tuple[int, ...] | None = None
+    if fmt == "pql/text":
+        if not isinstance(value, str):
+            raise _error(label, text, f"definition {index}: a pql/text `value` must be a string",
+                         at("expression", "value"))
+        pql = value
+        if text is not None and value_pos is not None:
+            offsets = _decoded_offsets(text[value_pos[0] + 1 : value_pos[1] - 1])
+    else:
+        from pqltools.syntax.printer import format as format_pql
+        from pqltools.syntax.pqljson import from_json
+
+        try:
+            pql = format_pql(from_json(value))
+        except PQLError as exc:  # from_json reports the place inside the JSON value
+            raise _error(label, text, f"definition {index}: invalid pql/json value: {exc}",
+                         at("expression", "value")) from None
+    info = item.get("evaluationInfo") or {}
+    evaluation = {
+        k: bool(v.get("enabled")) for k, v in info.items() if isinstance(v, dict)
+    } if isinstance(info, dict) else {}
+    return Definition(
+        path=label,
+        index=index,
+        expression=pql,
+        format=fmt,
+        id=item.get("id") if isinstance(item.get("id"), str) else None,
+        name=item.get("name") if isinstance(item.get("name"), str) else None,
+        evaluation_info=evaluation,
+        raw=item,
+        value_span=value_span,
+        source_text=text,
+        _offsets=offsets,
+    )
