@@ -1,0 +1,152 @@
+"""The linter: parse, run every enabled rule in one walk, apply configuration and ``noqa``.
+
+:func:`lint` is the library entry point (one expression). :func:`lint_source` is what the CLI
+and the language server call for one ``.pql`` file or one JSON definition: it also applies
+``-- pql: noqa`` comments, a definition's ``"pqltools": {"noqa": [...]}`` field and the
+configuration's ``per-file-ignores``.
+
+Diagnostics are data; nothing here prints. Spans are offsets into the expression text (for a
+JSON definition, :meth:`pqltools.definitions.Definition.file_span` maps them into the file).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pqltools.analysis.config import Config
+from pqltools.errors import Diagnostic
+from pqltools.syntax.parser import Comment, ParseOptions, ParseResult, parse_document
+
+if TYPE_CHECKING:
+    from pqltools.definitions import Definition
+
+__all__ = ["Suppressions", "lint", "lint_source", "parse_noqa"]
+
+#: ``-- pql: noqa`` or ``-- pql: noqa: PQL101, PQL205`` (case-insensitive, spaces optional).
+_NOQA_RE = re.compile(r"--\s*pql\s*:\s*noqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_,\s]*))?",
+                      re.IGNORECASE)
+
+
+def lint(text: str, *, schema: Any = None, config: Config | None = None,
+         comments: bool = False) -> list[Diagnostic]:
+    """Lint one PQL expression and return every finding, sorted by position.
+
+    ``schema`` is a :class:`pqltools.analysis.schema.Schema`, a path to a schema file, a
+    ``{path: type}`` mapping, or None (then ``config.schema`` is used if set). ``config``
+    defaults to :class:`Config` defaults (it is not looked up from disk: call
+    :meth:`Config.load` for that). ``comments=True`` accepts ``--`` comments and honours
+    ``-- pql: noqa`` in them.
+    """
+    return lint_source(text, comments=comments, config=config, schema=schema)
+
+
+def lint_source(text: str, *, comments: bool, config: Config | None, schema: Any,
+                definition: Definition | None = None,
+                filename: str | Path | None = None) -> list[Diagnostic]:
+    """Lint one source (a ``.pql`` file's text or a definition's expression) for the CLI/LSP.
+
+    Besides :func:`lint`'s work this applies ``noqa`` comments (when ``comments``), the
+    definition's own ``"pqltools": {"noqa": [...]}`` list, and ``per-file-ignores`` for
+    ``filename`` (default: the definition's path).
+    """
+    config = config or Config()
+    options = ParseOptions(comments=comments, max_depth=config.limits.max_depth,
+                           max_length=config.limits.max_length)
+    result = parse_document(text, options)
+    found = _configured(_run(result, config, schema, definition), config)
+    if filename is None and definition is not None:
+        filename = definition.path
+    suppress = Suppressions.collect(result.comments, text, definition,
+                                    config.ignored_for_file(filename))
+    return sorted((d for d in found if not suppress.hides(d)),
+                  key=lambda d: (d.span.start, d.span.end, d.code))
+
+
+def _run(result: ParseResult, config: Config, schema: Any,
+         definition: Definition | None) -> list[Diagnostic]:
+    """Syntax diagnostics of the parse (PQL0xx codes are the parser's own)."""
+    return list(result.diagnostics)
+
+
+def _configured(diagnostics: Iterable[Diagnostic], config: Config) -> list[Diagnostic]:
+    """Drop disabled codes and apply severity overrides. Syntax errors cannot be disabled."""
+    out: list[Diagnostic] = []
+    for d in diagnostics:
+        if not d.code.startswith("PQL0") and not config.is_enabled(d.code):
+            continue
+        severity = config.severity_for(d.code, d.severity)
+        out.append(d if severity is d.severity else replace(d, severity=severity))
+    return out
+
+
+def parse_noqa(comment: str) -> frozenset[str] | None:
+    """The codes a ``-- pql: noqa[: codes]`` comment names: empty set = all; None = not noqa."""
+    match = _NOQA_RE.search(comment)
+    if match is None:
+        return None
+    codes = match.group("codes") or ""
+    return frozenset(c.strip().upper() for c in re.split(r"[,\s]+", codes) if c.strip())
+
+
+@dataclass(frozen=True)
+class Suppressions:
+    """Which diagnostics ``noqa`` comments, a definition or ``per-file-ignores`` hide.
+
+    ``everywhere``: code prefixes hidden in the whole expression (``"ALL"`` = all).
+    ``by_line``: 1-based line -> codes hidden on that line (empty set = all).
+    """
+
+    everywhere: frozenset[str]
+    by_line: Mapping[int, frozenset[str]]
+
+    @classmethod
+    def collect(cls, comments: Iterable[Comment], text: str,
+                definition: Definition | None = None,
+                file_ignores: Iterable[str] = ()) -> Suppressions:
+        """Read ``noqa`` comments (own line = whole expression, end of line = that line)."""
+        everywhere: set[str] = set(file_ignores)
+        by_line: dict[int, frozenset[str]] = {}
+        for comment in comments:
+            codes = parse_noqa(comment.text)
+            if codes is None:
+                continue
+            line_start = text.rfind("\n", 0, comment.span.start) + 1
+            own_line = not text[line_start:comment.span.start].strip()
+            if own_line:
+                everywhere |= codes or {"ALL"}
+            else:
+                previous = by_line.get(comment.span.line)
+                by_line[comment.span.line] = (frozenset() if not codes or previous == frozenset()
+                                              else (previous or frozenset()) | codes)
+        if definition is not None:
+            everywhere |= _definition_noqa(definition)
+        return cls(frozenset(everywhere), by_line)
+
+    def hides(self, diagnostic: Diagnostic) -> bool:
+        """True when ``diagnostic`` is suppressed. Syntax errors (PQL0xx) never are."""
+        code = diagnostic.code
+        if code.startswith("PQL0"):
+            return False
+        if any(p == "ALL" or code.startswith(p) for p in self.everywhere):
+            return True
+        codes = self.by_line.get(diagnostic.span.line)
+        return codes is not None and (not codes or code in codes)
+
+
+def _definition_noqa(definition: Definition) -> set[str]:
+    """``"pqltools": {"noqa": [...]}`` (or ``true`` for all) in the definition object."""
+    own = definition.raw.get("pqltools") if isinstance(definition.raw, dict) else None
+    if not isinstance(own, dict):
+        return set()
+    value = own.get("noqa")
+    if value is True:
+        return {"ALL"}
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return {str(v).strip().upper() for v in value if str(v).strip()}
+    return set()
