@@ -1,1 +1,234 @@
-"""pqltools.render."""
+"""Renderers: the same lint results as text, concise lines, JSON, SARIF or GitHub annotations.
+
+The linter never prints. It produces :class:`FileResult` objects (one per input file, each with
+its :class:`Finding` list, positions already in the coordinates of the file the user gave) and
+:func:`render` turns them into one output string in the chosen format. Each format lives in its
+own module and is imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pqltools.errors import Diagnostic, Edit, Severity
+
+__all__ = [
+    "FORMATS",
+    "FileResult",
+    "Finding",
+    "RenderOptions",
+    "RuleInfo",
+    "render",
+    "rule_info",
+    "severity_counts",
+    "statistics",
+    "summary_line",
+]
+
+#: format name -> "module:function" of its renderer.
+FORMATS: dict[str, str] = {
+    "text": "pqltools.render.text:render_text",
+    "concise": "pqltools.render.concise:render_concise",
+    "json": "pqltools.render.json_out:render_json",
+    "sarif": "pqltools.render.sarif:render_sarif",
+    "github": "pqltools.render.github:render_github",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One diagnostic placed in a file.
+
+    ``diagnostic.span`` is in the coordinates of the file (for a JSON definition: the line and
+    column inside the JSON file). ``edits`` is the diagnostic's fix as edits of the *file* text
+    (JSON-escaped for a definition), or None when there is no fix or it cannot be written back.
+    ``source`` names the expression inside the file (``file.json[2] "name"`` for a definition);
+    ``definition`` is the definition's index in the file, None for a ``.pql`` file.
+    """
+
+    diagnostic: Diagnostic
+    source: str
+    edits: tuple[Edit, ...] | None = None
+    definition: int | None = None
+    definition_name: str | None = None
+    definition_id: str | None = None
+
+    @property
+    def fixable(self) -> bool:
+        """True when ``--fix`` (or ``--unsafe-fixes``) can apply this finding's fix."""
+        return self.edits is not None
+
+    @property
+    def safe_fix(self) -> bool:
+        """True when the fix is applied by plain ``--fix``."""
+        fix = self.diagnostic.fix
+        return self.edits is not None and fix is not None and fix.safe
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """Everything found in one input file.
+
+    ``text`` is the file's text (positions refer to it). ``error`` is set when the file could
+    not be linted at all (unreadable, not UTF-8, invalid JSON, not a definition): such files
+    make ``pql lint`` exit with code 2. ``sources`` counts the expressions linted; ``fixed``
+    counts the fixes ``--fix`` applied.
+    """
+
+    path: str
+    text: str
+    findings: tuple[Finding, ...] = ()
+    error: Diagnostic | None = None
+    sources: int = 0
+    fixed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """Switches shared by the renderers. ``color`` only affects text and concise output."""
+
+    color: bool = False
+    show_fixes: bool = True
+    base_dir: str | None = None
+    unsafe_fixes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What the renderers need to know about a code: from the rule registry when it has it."""
+
+    code: str
+    name: str
+    summary: str
+    explanation: str = ""
+    severity: Severity = Severity.ERROR
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: Codes the parser and the definition loader report; they are not rules in the registry.
+_BUILTIN_CODES = {
+    "PQL001": ("syntax-error", "The text is not valid PQL."),
+    "PQL002": ("unterminated-string", "A string literal is not closed or is malformed."),
+    "PQL003": ("unexpected-character", "A character that PQL does not use."),
+    "PQL004": ("invalid-escape", "An invalid escape sequence in a string literal."),
+    "PQL005": ("unbalanced-brackets", "Brackets or parentheses do not match."),
+    "PQL006": ("limit-exceeded", "The expression exceeds a configured parser limit."),
+    "PQL007": ("invalid-literal", "A literal that PQL cannot represent."),
+    "PQL090": ("invalid-definition", "The segment-definition file cannot be read."),
+    "PQL091": ("invalid-configuration", "The configuration file is unusable."),
+}
+
+
+def all_rules() -> list[RuleInfo]:
+    """Every registered lint rule, in code order (empty if the registry cannot be imported)."""
+    return [_from_rule(rule) for rule in _registry_rules()]
+
+
+def rule_info(code: str) -> RuleInfo:
+    """Name, summary and explanation of ``code``: the registry's rule, else a built-in code."""
+    for rule in _registry_rules():
+        if getattr(rule, "code", None) == code:
+            return _from_rule(rule)
+    name, summary = _BUILTIN_CODES.get(code, (code.lower(), ""))
+    return RuleInfo(code, name, summary)
+
+
+def _registry_rules() -> list[Any]:
+    try:
+        from pqltools.analysis.rules import all_rules as registry_rules
+    except ImportError:  # the registry is optional for rendering parse-only results
+        return []
+    return sorted(registry_rules(), key=lambda r: str(r.code))
+
+
+def _from_rule(rule: Any) -> RuleInfo:
+    return RuleInfo(
+        code=str(rule.code),
+        name=str(rule.name),
+        summary=str(rule.summary),
+        explanation=rule_explanation(rule),
+        severity=Severity(rule.severity),
+    )
+
+
+def rule_explanation(rule: Any) -> str:
+    """The long explanation of a registry rule with its bad and good examples, as Markdown."""
+    parts = [str(getattr(rule, "explanation", "") or "").strip()]
+    bad = getattr(rule, "bad", None) or getattr(rule, "bad_example", None)
+    good = getattr(rule, "good", None) or getattr(rule, "good_example", None)
+    if bad:
+        parts.append(f"Bad:\n\n```pql\n{str(bad).strip()}\n```")
+    if good:
+        parts.append(f"Good:\n\n```pql\n{str(good).strip()}\n```")
+    return "\n\n".join(p for p in parts if p)
+
+
+def render(fmt: str, results: Sequence[FileResult],
+           options: RenderOptions | None = None) -> str:
+    """Render ``results`` in format ``fmt`` (one of :data:`FORMATS`). Raises KeyError if unknown."""
+    module, _, attr = FORMATS[fmt].partition(":")
+    renderer: Callable[[Sequence[FileResult], RenderOptions], str] = getattr(
+        importlib.import_module(module), attr)
+    return renderer(results, options or RenderOptions())
+
+
+def iter_findings(results: Iterable[FileResult]) -> Iterable[tuple[FileResult, Finding]]:
+    """Every finding with the file it belongs to, in output order."""
+    for result in results:
+        for finding in result.findings:
+            yield result, finding
+
+
+def severity_counts(results: Iterable[FileResult]) -> Counter[Severity]:
+    """How many findings of each severity ``results`` hold."""
+    return Counter(f.diagnostic.severity for _, f in iter_findings(results))
+
+
+def plural(count: int, word: str) -> str:
+    """``1 error``, ``2 errors``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def summary_line(results: Sequence[FileResult], *, unsafe_fixes: bool = False) -> str:
+    """The closing line of text output: totals per severity, what ``--fix`` can do, failures.
+
+    ``unsafe_fixes`` says the run already had ``--unsafe-fixes``, so unsafe fixes count as
+    plain ``--fix`` ones.
+    """
+    counts = severity_counts(results)
+    total = sum(counts.values())
+    fixed = sum(r.fixed for r in results)
+    bad_files = sum(1 for r in results if r.error is not None)
+    parts: list[str] = [f"Fixed {plural(fixed, 'problem')}."] if fixed else []
+    linted = len(results) - bad_files
+    if total == 0 and linted:
+        parts.append(f"All checks passed ({plural(linted, 'file')}).")
+    elif total:
+        detail = ", ".join(plural(counts[s], s.value) for s in Severity if counts[s])
+        with_problems = len({r.path for r, _ in iter_findings(results)})
+        found = (f"Found {plural(total, 'problem')} ({detail}) in {with_problems} of "
+                 f"{plural(len(results), 'file')}")
+        fixable = [f for _, f in iter_findings(results) if f.fixable]
+        safe = sum(1 for f in fixable if f.safe_fix or unsafe_fixes)
+        unsafe = len(fixable) - safe
+        notes = ([f"{safe} fixable with --fix"] if safe else []) + (
+            [f"{unsafe} fixable with --fix --unsafe-fixes"] if unsafe else [])
+        parts.append(found + ("; " + ", ".join(notes) if notes else "") + ".")
+    if bad_files:
+        parts.append(f"{plural(bad_files, 'file')} could not be linted.")
+    return " ".join(parts)
+
+
+def statistics(results: Iterable[FileResult]) -> list[tuple[str, str, int, int]]:
+    """``(code, name, count, fixable count)`` per code, most frequent first, then by code."""
+    counts: Counter[str] = Counter()
+    fixable: Counter[str] = Counter()
+    for _, finding in iter_findings(results):
+        counts[finding.diagnostic.code] += 1
+        fixable[finding.diagnostic.code] += finding.fixable
+    rows = [(code, rule_info(code).name, n, fixable[code]) for code, n in counts.items()]
+    return sorted(rows, key=lambda row: (-row[2], row[0]))

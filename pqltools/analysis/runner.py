@@ -1,0 +1,292 @@
+"""Linting many files: reading them, linting every expression (in parallel when there are many),
+applying fixes in rounds, and writing fixed files back safely.
+
+The parent process reads every file and splits it into sources (``.pql`` text or the
+definitions of a JSON file); the expressions alone go to a process pool, so one file with
+10,000 definitions spreads over the cores as well as 10,000 small files do. Results come back
+in input order, so output is the same whatever ``jobs`` is.
+
+``--fix`` works in rounds (as ruff does): lint, apply every non-overlapping fix to the file text,
+lint the fixed text again, until nothing is left to fix or ``max_fix_rounds`` is reached. Edits
+are made on the *file* text: for a JSON definition each edit is mapped into the JSON string and
+its replacement JSON-escaped, so the rest of the file stays byte-for-byte the same. Fixed files
+are written to a temporary file in the same directory and moved over the original with
+:func:`os.replace`, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from pqltools.analysis.config import Config
+from pqltools.analysis.lint import lint_source
+from pqltools.cli.inputs import Source, sources_from_text
+from pqltools.definitions import Definition
+from pqltools.errors import DefinitionError, Diagnostic, Edit, Severity, Span
+from pqltools.render import FileResult, Finding
+
+__all__ = [
+    "E_INTERNAL",
+    "E_WRITE",
+    "PARALLEL_THRESHOLD",
+    "FixMode",
+    "Input",
+    "RunOptions",
+    "file_edits",
+    "lint_inputs",
+    "write_atomic",
+]
+
+FixMode = Literal["none", "safe", "unsafe"]
+
+#: Below this many expressions a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 50
+#: A rule crashed on an expression: reported, never a traceback.
+E_INTERNAL = "PQL099"
+#: A fixed file could not be written back.
+E_WRITE = "PQL098"
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One thing to lint: a file (read when linted) or given text (stdin, an expression)."""
+
+    label: str
+    path: Path | None = None
+    text: str | None = None
+    json_input: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How to lint: configuration, schema, number of processes, which fixes to apply."""
+
+    config: Config
+    schema: Any = None
+    jobs: int = 1
+    fix: FixMode = "none"
+    max_fix_rounds: int = 10
+
+
+@dataclass(slots=True)
+class _File:
+    """A file being linted: its current text and sources, or why it cannot be linted."""
+
+    item: Input
+    original: str
+    text: str
+    sources: list[Source]
+    error: Diagnostic | None = None
+    fixed: int = 0
+
+
+# A worker's job: (expression, comments allowed, definition without its file text, filename).
+_Task = tuple[str, bool, Definition | None, str | None]
+_Outcome = list[Diagnostic] | str
+
+_WORKER_STATE: tuple[Config, Any] | None = None
+
+
+def _init_worker(config: Config, schema: Any) -> None:
+    global _WORKER_STATE
+    _WORKER_STATE = (config, schema)
+
+
+def _lint_task(task: _Task, state: tuple[Config, Any] | None = None) -> _Outcome:
+    """Lint one expression; a crash becomes a message instead of killing the whole run."""
+    config, schema = state or _WORKER_STATE or (Config(), None)
+    text, comments, definition, filename = task
+    try:
+        return lint_source(text, comments=comments, config=config, schema=schema,
+                           definition=definition, filename=filename)
+    except Exception as exc:  # noqa: BLE001 - any rule bug is reported, never a traceback
+        return f"internal error while linting: {type(exc).__name__}: {exc}"
+
+
+def _lint_all(tasks: list[_Task], options: RunOptions) -> list[_Outcome]:
+    """Lint every task, in a process pool when there are many; results in task order."""
+    jobs = max(1, options.jobs)
+    if jobs == 1 or len(tasks) <= PARALLEL_THRESHOLD:
+        state = (options.config, options.schema)
+        return [_lint_task(task, state) for task in tasks]
+    jobs = min(jobs, math.ceil(len(tasks) / PARALLEL_THRESHOLD))
+    chunk = max(1, math.ceil(len(tasks) / (jobs * 4)))
+    with ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_init_worker,
+                             initargs=(options.config, options.schema)) as pool:
+        return list(pool.map(_lint_task, tasks, chunksize=chunk))
+
+
+def _context() -> Any:
+    # fork (Linux only: it is unsafe on macOS) lets workers inherit the built parser tables.
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def _error(text: str, code: str, message: str, span: Span | None = None) -> Diagnostic:
+    return Diagnostic(code, message, Severity.ERROR, span or Span.from_offsets(text, 0, 0))
+
+
+def _read(item: Input) -> _File:
+    """Read ``item`` and split it into sources; unreadable or malformed files get an error."""
+    text = item.text
+    if text is None:
+        assert item.path is not None
+        try:
+            with open(item.path, encoding="utf-8", newline="") as handle:
+                text = handle.read()  # newline="" keeps CRLF, so --fix rewrites nothing else
+        except UnicodeDecodeError as exc:
+            return _File(item, "", "", [], _error("", "PQL090",
+                                                  f"not UTF-8 text (byte {exc.start})"))
+        except OSError as exc:
+            return _File(item, "", "", [], _error("", "PQL090",
+                                                  f"cannot read: {exc.strerror or exc}"))
+    return _split(_File(item, text, text, []))
+
+
+def _split(file: _File) -> _File:
+    item = file.item
+    json_input = item.json_input
+    if json_input is None and item.path is not None:
+        json_input = item.path.suffix == ".json"
+    try:
+        file.sources = sources_from_text(item.label, file.text, path=item.path,
+                                         json_input=json_input)
+    except DefinitionError as exc:
+        file.sources = []
+        file.error = exc.diagnostics[0]
+    return file
+
+
+def _task(source: Source) -> _Task:
+    definition = source.definition
+    if definition is not None:  # the file text stays in the parent: workers need the expression
+        definition = replace(definition, source_text=None)
+    filename = str(source.path) if source.path is not None else None
+    return (source.text, source.comments, definition, filename)
+
+
+def file_edits(source: Source, diag: Diagnostic) -> tuple[Edit, ...] | None:
+    """``diag``'s fix as edits of the file ``source`` came from, or None if it cannot be written.
+
+    For a ``pql/text`` definition the offsets are mapped into the JSON string and the
+    replacement is JSON-escaped; a ``pql/json`` definition's expression is generated text, so
+    its fixes are shown but not applied.
+    """
+    if diag.fix is None:
+        return None
+    definition = source.definition
+    if definition is None:
+        return diag.fix.edits
+    if definition.format != "pql/text" or definition.value_span is None:
+        return None
+    return tuple(Edit(definition.file_offset(e.start), definition.file_offset(e.end),
+                      json.dumps(e.replacement, ensure_ascii=False)[1:-1])
+                 for e in diag.fix.edits)
+
+
+def _finding(source: Source, diag: Diagnostic) -> Finding:
+    mapped = replace(diag, span=source.file_span(diag.span))
+    definition = source.definition
+    return Finding(
+        diagnostic=mapped,
+        source=source.label,
+        edits=file_edits(source, diag),
+        definition=definition.index if definition is not None else None,
+        definition_name=definition.name if definition is not None else None,
+        definition_id=definition.id if definition is not None else None,
+    )
+
+
+def _apply_fixes(file: _File, findings: Iterable[Finding], mode: FixMode) -> int:
+    """Apply every non-overlapping allowed fix to ``file.text``; return how many were applied."""
+    chosen: list[Edit] = []
+    applied = 0
+    for finding in sorted(findings, key=lambda f: min((e.start for e in f.edits or ()),
+                                                      default=0)):
+        fix = finding.diagnostic.fix
+        if finding.edits is None or fix is None or (not fix.safe and mode != "unsafe"):
+            continue
+        if any(_overlaps(edit, other) for edit in finding.edits for other in chosen):
+            continue  # the next round re-lints and applies it if it still applies
+        chosen.extend(finding.edits)
+        applied += 1
+    text = file.text
+    for edit in sorted(chosen, key=lambda e: (e.start, e.end), reverse=True):
+        text = text[: edit.start] + edit.replacement + text[edit.end:]
+    if applied and text != file.text:
+        file.text = text
+        return applied
+    return 0
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    # Two insertions at one point conflict too: their order would be arbitrary.
+    return a.start < b.end and b.start < a.end or a.start == b.start
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` through a temporary file in the same directory."""
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def lint_inputs(inputs: Sequence[Input], options: RunOptions) -> list[FileResult]:
+    """Lint every input (fixing and writing files back when ``options.fix`` says so)."""
+    files = [_read(item) for item in inputs]
+    findings: dict[int, list[Finding]] = {}
+    pending = [i for i, f in enumerate(files) if f.error is None]
+    rounds = 0
+    while pending:
+        tasks = [(i, s) for i in pending for s in files[i].sources]
+        outcomes = _lint_all([_task(s) for _, s in tasks], options)
+        per_file: dict[int, list[Finding]] = {i: [] for i in pending}
+        for (i, source), outcome in zip(tasks, outcomes):
+            if isinstance(outcome, str):
+                files[i].error = _error(files[i].text, E_INTERNAL, f"{source.label}: {outcome}")
+                continue
+            per_file[i].extend(_finding(source, d) for d in outcome)
+        findings.update(per_file)
+        if options.fix == "none" or rounds >= options.max_fix_rounds:
+            break
+        rounds += 1
+        changed = []
+        for i in pending:
+            applied = _apply_fixes(files[i], per_file[i], options.fix)
+            if applied:
+                files[i].fixed += applied
+                changed.append(i)
+                _split(files[i])
+        pending = changed
+    return [_result(file, findings.get(i, [])) for i, file in enumerate(files)]
+
+
+def _result(file: _File, findings: list[Finding]) -> FileResult:
+    if file.fixed and file.item.path is not None and file.error is None:
+        try:
+            write_atomic(file.item.path, file.text)
+        except OSError as exc:
+            file.error = _error(file.text, E_WRITE,
+                                f"cannot write the fixed file: {exc.strerror or exc}")
+    return FileResult(path=file.item.label, text=file.text, findings=tuple(findings),
+                      error=file.error, sources=len(file.sources), fixed=file.fixed)

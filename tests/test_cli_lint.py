@@ -1,0 +1,289 @@
+"""``pql lint``: inputs, positions inside JSON files, options, --fix, exit codes, parallel runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from pqltools.analysis import runner
+from pqltools.cli import main
+
+UNCLOSED = 'person.gender = "male" and (loyalty.tier = "gold"'
+
+
+def lint(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(main, ["lint", "--jobs", "1", *args], input=stdin)
+
+
+def definition(value: str, name: str = "Test") -> dict[str, object]:
+    return {"name": name, "expression": {"type": "PQL", "format": "pql/text", "value": value}}
+
+
+@pytest.fixture()
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty directory with a default configuration, as the current directory."""
+    (tmp_path / "pqltools.toml").write_text("", "utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def test_clean_file_exits_0(repo: Path) -> None:
+    (repo / "ok.pql").write_text('-- fine\nhomeAddress.countryCode = "US"\n', "utf-8")
+    result = lint("ok.pql")
+    assert result.exit_code == 0
+    assert result.stdout == "All checks passed (1 file).\n"
+
+
+def test_syntax_error_exits_1_with_position_caret_and_help(repo: Path) -> None:
+    (repo / "bad.pql").write_text(f"-- comment\n{UNCLOSED}\n", "utf-8")
+    result = lint("bad.pql")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "bad.pql:2:28: error PQL005: `(` at line 2, column 28 is never closed"
+    assert lines[1] == f"  {UNCLOSED}"
+    assert lines[2] == "  " + " " * 27 + "^"
+    assert lines[3] == "  help: add `)`"
+
+
+def test_json_definition_positions_point_inside_the_json_file(repo: Path) -> None:
+    text = json.dumps({"segments": [definition("a = 1"),
+                                    definition('x = "\\u00e9\\"" and (y = 2', "Second")]},
+                      indent=2)
+    (repo / "defs.json").write_text(text, "utf-8")
+    result = lint("--format", "json", "defs.json")
+    assert result.exit_code == 1
+    finding = json.loads(result.stdout)["findings"][0]
+    line_no = finding["location"]["line"]
+    line = text.splitlines()[line_no - 1]
+    column = finding["location"]["column"]
+    assert line[column - 1] == "("  # the caret sits on the `(` inside the JSON string
+    assert text[finding["location"]["offset"]] == "("
+    assert finding["definition"] == {"index": 1, "name": "Second", "id": None}
+
+
+def test_directories_are_searched_recursively_in_sorted_order(repo: Path) -> None:
+    (repo / "b").mkdir()
+    (repo / "a" / "deep").mkdir(parents=True)
+    (repo / "b" / "one.pql").write_text("(x", "utf-8")
+    (repo / "a" / "deep" / "two.pql").write_text("(y", "utf-8")
+    (repo / "a" / "notes.txt").write_text("(not pql", "utf-8")
+    result = lint("--format", "concise", ".")
+    paths = [line.split(":")[0] for line in result.stdout.splitlines()[:-1]]
+    assert paths == [os.path.join("a", "deep", "two.pql"), os.path.join("b", "one.pql")]
+
+
+def test_stdin_is_linted_as_pql(repo: Path) -> None:
+    result = lint("--format", "concise", "-", stdin="a = (1\n")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("<stdin>:1:5: error PQL005:")
+
+
+def test_no_paths_lints_the_current_directory(repo: Path) -> None:
+    (repo / "x.pql").write_text("(a", "utf-8")
+    assert lint("--format", "concise").stdout.startswith("x.pql:1:1: error")
+
+
+# ---------------------------------------------------------------------------- exit code 2
+
+
+def test_invalid_json_exits_2_naming_file_line_column(repo: Path) -> None:
+    (repo / "bad.json").write_text('{\n  "expression": {"value": "a",}\n}\n', "utf-8")
+    result = lint("bad.json")
+    assert result.exit_code == 2
+    assert result.stdout.startswith("bad.json:2:31: error PQL090: not valid JSON")
+    assert "Traceback" not in result.output
+
+
+def test_json_without_expression_exits_2(repo: Path) -> None:
+    (repo / "package.json").write_text('{"name": "x"}', "utf-8")
+    result = lint("--format", "concise", "package.json")
+    assert result.exit_code == 2
+    assert "definition 0 has no `expression`" in result.stdout
+
+
+def test_missing_file_exits_2(repo: Path) -> None:
+    result = lint("nope.pql")
+    assert result.exit_code == 2
+    assert "pql: error: nope.pql: no such file or directory" in result.stderr
+
+
+def test_not_utf8_exits_2(repo: Path) -> None:
+    (repo / "latin1.pql").write_bytes(b'a = "\xe9"')
+    result = lint("latin1.pql")
+    assert result.exit_code == 2
+    assert "latin1.pql:1:1: error PQL090: not UTF-8 text (byte 5)" in result.stdout
+
+
+def test_bad_configuration_exits_2_naming_the_file_and_key(repo: Path) -> None:
+    (repo / "pqltools.toml").write_text('fail-on = "fatal"\n', "utf-8")
+    (repo / "ok.pql").write_text("a = 1", "utf-8")
+    result = lint("ok.pql")
+    assert result.exit_code == 2
+    assert "pqltools.toml:1:1: fail-on must be one of error, warning, info, hint" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_explicit_config_file(repo: Path) -> None:
+    (repo / "strict.toml").write_text("bogus = 1\n", "utf-8")
+    (repo / "ok.pql").write_text("a = 1", "utf-8")
+    result = lint("--config", "strict.toml", "ok.pql")
+    assert result.exit_code == 2
+    assert "unknown configuration key 'bogus'" in result.stderr
+
+
+def test_bad_select_code_is_a_usage_error(repo: Path) -> None:
+    (repo / "ok.pql").write_text("a = 1", "utf-8")
+    result = lint("--select", "E501", "ok.pql")
+    assert result.exit_code == 2
+    assert "'E501' is not a rule code or prefix" in result.stderr
+
+
+def test_statistics_with_sarif_is_a_usage_error(repo: Path) -> None:
+    result = lint("--statistics", "--format", "sarif", ".")
+    assert result.exit_code == 2
+
+
+# ---------------------------------------------------------------------------- thresholds
+
+
+def test_exit_zero_keeps_findings_but_exits_0(repo: Path) -> None:
+    (repo / "bad.pql").write_text("(a", "utf-8")
+    result = lint("--exit-zero", "bad.pql")
+    assert result.exit_code == 0
+    assert "PQL005" in result.stdout
+
+
+def test_exit_zero_does_not_hide_io_errors(repo: Path) -> None:
+    (repo / "bad.json").write_text("{", "utf-8")
+    assert lint("--exit-zero", "bad.json").exit_code == 2
+
+
+def test_statistics_counts_per_rule(repo: Path) -> None:
+    for name in ("a", "b", "c"):
+        (repo / f"{name}.pql").write_text("(x = 1", "utf-8")
+    result = lint("--statistics", ".")
+    assert result.exit_code == 1
+    assert result.stdout == "3  PQL005  [*] unbalanced-brackets\n"
+    as_json = json.loads(lint("--statistics", "--format", "json", ".").stdout)
+    assert as_json == [{"code": "PQL005", "name": "unbalanced-brackets", "count": 3,
+                        "fixable": 3}]
+
+
+def test_output_file(repo: Path) -> None:
+    (repo / "bad.pql").write_text("(a", "utf-8")
+    result = lint("--format", "json", "-o", "report.json", "bad.pql")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert json.loads((repo / "report.json").read_text("utf-8"))["summary"]["findings"] == 1
+
+
+# ---------------------------------------------------------------------------- --fix
+
+
+def test_unsafe_fix_needs_unsafe_fixes(repo: Path) -> None:
+    path = repo / "bad.pql"
+    path.write_text(f"-- keep me\n{UNCLOSED}\n", "utf-8")
+    assert lint("--fix", "bad.pql").exit_code == 1
+    assert path.read_text("utf-8") == f"-- keep me\n{UNCLOSED}\n"
+    result = lint("--fix", "--unsafe-fixes", "bad.pql")
+    assert result.exit_code == 0
+    assert path.read_text("utf-8") == f"-- keep me\n{UNCLOSED})\n"
+    assert result.stdout == "Fixed 1 problem. All checks passed (1 file).\n"
+
+
+def test_unsafe_fixes_without_fix_is_a_usage_error(repo: Path) -> None:
+    assert lint("--unsafe-fixes", ".").exit_code == 2
+
+
+def test_fix_in_json_changes_only_the_expression_string(repo: Path) -> None:
+    # hand-written JSON: odd spacing, escapes, CRLF line ends and a trailing newline all survive
+    text = ('{ "segments" : [\r\n'
+            '  {"name":"one","expression":{"type":"PQL","format":"pql/text",'
+            '"value":"a = \\"caf\\u00e9\\" and (b = \\"x\\/y\\""}},\r\n'
+            '  {"name":"two","expression":{"type":"PQL","format":"pql/text","value":"(c = 1"},'
+            '   "extra" :  [1,2 ,3]}\r\n'
+            ']}\r\n')
+    path = repo / "defs.json"
+    path.write_bytes(text.encode("utf-8"))
+    result = lint("--fix", "--unsafe-fixes", "defs.json")
+    assert result.exit_code == 0, result.output
+    fixed = path.read_bytes().decode("utf-8")
+    assert fixed == text.replace('\\"x\\/y\\""', '\\"x\\/y\\")"').replace('"(c = 1"', '"(c = 1)"')
+    values = [d["expression"]["value"] for d in json.loads(fixed)["segments"]]
+    assert values == ['a = "café" and (b = "x/y")', "(c = 1)"]
+
+
+def test_fix_writes_atomically_and_never_corrupts(repo: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = repo / "bad.pql"
+    path.write_text("(a = 1", "utf-8")
+
+    def failing_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner.os, "replace", failing_replace)
+    result = lint("--fix", "--unsafe-fixes", "bad.pql")
+    assert result.exit_code == 2
+    assert "PQL098: cannot write the fixed file: No space left on device" in result.stdout
+    assert path.read_text("utf-8") == "(a = 1"
+    assert sorted(p.name for p in repo.iterdir()) == ["bad.pql", "pqltools.toml"]
+
+
+def test_fix_keeps_file_permissions(repo: Path) -> None:
+    path = repo / "bad.pql"
+    path.write_text("(a = 1", "utf-8")
+    path.chmod(0o640)
+    lint("--fix", "--unsafe-fixes", "bad.pql")
+    assert path.read_text("utf-8") == "(a = 1)"
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_fix_on_stdin_prints_fixed_text_and_reports_on_stderr(repo: Path) -> None:
+    result = lint("--fix", "--unsafe-fixes", "-", stdin="(a = 1")
+    assert result.stdout == "(a = 1)"
+    assert result.stderr == "Fixed 1 problem. All checks passed (1 file).\n"
+
+
+# ---------------------------------------------------------------------------- parallel
+
+
+def test_parallel_run_gives_the_same_output_as_serial(repo: Path) -> None:
+    for i in range(70):
+        body = "(a = 1" if i % 3 == 0 else f"b = {i}"
+        (repo / f"f{i:03d}.pql").write_text(body, "utf-8")
+    (repo / "many.json").write_text(json.dumps(
+        [definition(f"c = {i}" if i % 2 else f"(c = {i}") for i in range(40)]), "utf-8")
+    serial = CliRunner().invoke(main, ["lint", "--format", "json", "--jobs", "1", "."])
+    parallel = CliRunner().invoke(main, ["lint", "--format", "json", "--jobs", "2", "."])
+    assert serial.exit_code == parallel.exit_code == 1
+    assert serial.stdout == parallel.stdout
+    assert json.loads(serial.stdout)["summary"]["findings"] == 24 + 20
+
+
+# ---------------------------------------------------------------------------- subprocess
+
+
+@pytest.mark.parametrize(("body", "expected"), [("a = 1", 0), ("(a = 1", 1), ("{", 2)])
+def test_exit_codes_through_a_real_process(repo: Path, body: str, expected: int) -> None:
+    name = "input.json" if body == "{" else "input.pql"
+    (repo / name).write_text(body, "utf-8")
+    proc = subprocess.run([sys.executable, "-m", "pqltools", "lint", name],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == expected, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_usage_error_through_a_real_process(repo: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "pqltools", "lint", "--format", "xml"],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 2
+    assert "Invalid value for '--format'" in proc.stderr
