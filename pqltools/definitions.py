@@ -9,6 +9,7 @@ included.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass, field
@@ -66,6 +67,19 @@ class Definition:
             return self.value_span.start
         offset = max(0, min(offset, len(self._offsets) - 1))
         return self.value_span.start + 1 + self._offsets[offset]
+
+    def expression_offset(self, offset: int) -> int | None:
+        """Map an offset in ``source_text`` to one inside ``expression``; None when outside it.
+
+        The inverse of :meth:`file_offset` (an offset inside a JSON escape maps to the character
+        the escape stands for). Always None for ``pql/json`` definitions.
+        """
+        if self.value_span is None or self._offsets is None:
+            return None
+        raw = offset - self.value_span.start - 1
+        if raw < 0 or raw > self._offsets[-1]:
+            return None
+        return bisect.bisect_right(self._offsets, raw) - 1
 
     def file_span(self, span: Span) -> Span:
         """Map a span inside ``expression`` to a span (line, column) in ``source_text``."""

@@ -1,0 +1,27 @@
+"""pqltools_lsp: the PQL language server (``pql lsp``), built on pygls 2 and lsprotocol.
+
+It serves ``.pql`` files and the ``expression.value`` strings of segment-definition ``.json``
+files. Everything it reports comes from the pqltools library (parser, linter, catalog, formatter,
+eligibility analyzer); this package only maps between documents and expressions and speaks LSP.
+The pqltools library never imports this package.
+
+Entry points: :func:`pqltools_lsp.server.create_server` and :func:`pqltools_lsp.server.serve`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["create_server", "serve"]
+
+
+def create_server():  # type: ignore[no-untyped-def]
+    """A new :class:`~pqltools_lsp.server.PQLLanguageServer` (imports pygls on first use)."""
+    from pqltools_lsp.server import create_server as create
+
+    return create()
+
+
+def serve(tcp: tuple[str, int] | None = None) -> None:
+    """Run the server on stdio, or on ``tcp=(host, port)`` for debugging."""
+    from pqltools_lsp.server import serve as run
+
+    run(tcp)

@@ -1,0 +1,179 @@
+"""Completion: methods after ``.``, functions, keywords, time units, chain step clauses, fields.
+
+The context is read from the scanned tokens before the cursor (the text being typed rarely
+parses): what the previous token is, and which brackets are open (inside the step list of a
+``chain(...)`` the step clauses are offered).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lsprotocol import types
+
+from pqltools import catalog
+from pqltools.analysis.config import Config
+from pqltools.syntax import ast
+
+from pqltools_lsp import insight
+from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.hover import function_markdown
+from pqltools_lsp.lexing import CLAUSE_WORDS, Token, scan
+from pqltools_lsp.variables import Variables
+
+__all__ = ["complete", "Context", "context_at"]
+
+_EXPRESSION_KEYWORDS = ("and", "or", "not", "in", "notIn", "like", "matches", "occurs", "true",
+                        "false", "select", "exists", "forall", "let", "chain", "sum", "average",
+                        "min", "max")
+_PHRASE_STARTS = ("<", "<=", ">", ">=", "=", "before", "after", "between", "on", "today",
+                  "yesterday", "tomorrow", "this", "last", "next")
+_PLURALS = {"century": "centuries", "millennium": "millennia"}
+_REFERENCES = ("now", "today", "yesterday", "tomorrow", "this", "last", "next")
+_CLAUSE_DOCS = {
+    "WHAT": "the event the step matches: `WHAT(eventType = \"commerce.purchases\")`",
+    "WHEN": "when the step happens: `WHEN(<= 7 days before now)`",
+    "COUNT": "at least this many matching events: `COUNT(3)`",
+    "WHERE": "a further condition, may use earlier labels: `WHERE(B.total > A.total)`",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What precedes the cursor: the word being typed and the token before it."""
+
+    prefix: str
+    previous: Token | None
+    before_previous: Token | None
+    in_steps: bool
+    path: tuple[str, ...]  # the dotted path before a trailing `.`
+    words: frozenset[str]  # lower-cased words seen before the cursor
+
+
+def context_at(region: Region, offset: int) -> Context:
+    """The completion context at expression offset ``offset``."""
+    tokens = scan(region.text, region.comments, end=offset)
+    prefix = ""
+    if tokens and tokens[-1].kind == "word" and tokens[-1].end == offset:
+        prefix = tokens.pop().text
+    previous = tokens[-1] if tokens else None
+    before_previous = tokens[-2] if len(tokens) > 1 else None
+    path: list[str] = []
+    if previous is not None and previous.text == ".":
+        i = len(tokens) - 2
+        while i >= 0 and tokens[i].kind == "word":
+            path.insert(0, tokens[i].text)
+            if i >= 1 and tokens[i - 1].text == ".":
+                i -= 2
+            else:
+                break
+    return Context(prefix, previous, before_previous, _in_steps(tokens), tuple(path),
+                   frozenset(t.text.lower() for t in tokens if t.kind == "word"))
+
+
+def _in_steps(tokens: list[Token]) -> bool:
+    """Whether the innermost open bracket is the step list ``[...]`` of a ``chain(``."""
+    stack: list[str] = []  # "chain(", "(", "[", "steps[", "{"
+    commas: list[int] = []
+    for i, tok in enumerate(tokens):
+        if tok.text in ("(", "[", "{"):
+            kind = tok.text
+            if tok.text == "(" and i and tokens[i - 1].text.lower() == "chain":
+                kind = "chain("
+            elif tok.text == "[" and stack and stack[-1] == "chain(" and commas[-1] >= 2:
+                kind = "steps["
+            stack.append(kind)
+            commas.append(0)
+        elif tok.text in (")", "]", "}") and stack:
+            stack.pop()
+            commas.pop()
+        elif tok.text == "," and commas:
+            commas[-1] += 1
+    return bool(stack) and stack[-1] == "steps["
+
+
+def _item(label: str, kind: types.CompletionItemKind, detail: str | None = None,
+          doc: str | None = None, insert: str | None = None,
+          sort: str = "5") -> types.CompletionItem:
+    return types.CompletionItem(
+        label=label, kind=kind, detail=detail, insert_text=insert,
+        documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=doc)
+        if doc else None, sort_text=f"{sort}{label.lower()}")
+
+
+def _function(spec: catalog.FunctionSpec) -> types.CompletionItem:
+    kind = (types.CompletionItemKind.Method if spec.kind == "method"
+            else types.CompletionItemKind.Function)
+    return _item(spec.name, kind, spec.signature, function_markdown(spec),
+                 insert=f"{spec.name}()" if not spec.params else f"{spec.name}(", sort="2")
+
+
+def _keywords(words: tuple[str, ...], sort: str = "4") -> list[types.CompletionItem]:
+    return [_item(w, types.CompletionItemKind.Keyword, sort=sort) for w in words]
+
+
+def _units(plural: bool) -> list[types.CompletionItem]:
+    names = [_PLURALS.get(u, u + "s") if plural else u for u in ast.TIME_UNITS]
+    return [_item(n, types.CompletionItemKind.Unit, "time unit", sort="1") for n in names]
+
+
+def _fields(config: Config, path: tuple[str, ...]) -> list[types.CompletionItem]:
+    """Schema fields directly under ``path`` (top-level fields for an empty path)."""
+    depth = len(path)
+    seen: dict[str, str] = {}
+    for dotted, kind in insight.field_paths(config):
+        parts = tuple(dotted.split("."))
+        if len(parts) > depth and parts[:depth] == path:
+            seen.setdefault(parts[depth], kind if len(parts) == depth + 1 else "object")
+    return [_item(name, types.CompletionItemKind.Field, kind, sort="1")
+            for name, kind in sorted(seen.items())]
+
+
+def items_for(region: Region, offset: int, config: Config) -> list[types.CompletionItem]:
+    """The completion items at expression offset ``offset``."""
+    ctx = context_at(region, offset)
+    prev = ctx.previous.text if ctx.previous is not None else ""
+    low = prev.lower()
+    if prev == ".":
+        methods = [_function(spec) for spec in catalog.METHODS.values()]
+        return _fields(config, ctx.path) + methods
+    if ctx.in_steps and prev in (":", ")"):
+        return [_item(w, types.CompletionItemKind.Keyword, "chain step clause", _CLAUSE_DOCS[w],
+                      insert=f"{w}(", sort="1") for w in CLAUSE_WORDS]
+    if ctx.previous is not None and ctx.previous.kind == "number" and (
+            "occurs" in ctx.words or "when" in ctx.words):
+        return _units(plural=True)
+    if low in ("this", "last", "next") and ("occurs" in ctx.words or "when" in ctx.words):
+        return _units(plural=False)
+    if low == "occurs" or (low == "(" and ctx.before_previous is not None
+                           and ctx.before_previous.text.upper() == "WHEN"):
+        return _keywords(_PHRASE_STARTS, sort="1")
+    if low in ("before", "after", "between") or (low == "from" and "occurs" in ctx.words):
+        return _keywords(_REFERENCES, sort="1") + [_function(catalog.GLOBALS["date"])]
+    items = [_function(spec) for spec in catalog.GLOBALS.values()]
+    items += _keywords(_EXPRESSION_KEYWORDS)
+    items += _variables(region, offset)
+    items += _fields(config, ())
+    return items
+
+
+def _variables(region: Region, offset: int) -> list[types.CompletionItem]:
+    """Variables declared before the cursor (from the last version that parsed, if any)."""
+    tree = region.parse.expr
+    if tree is None:
+        return []
+    names = {v.name: v.kind for v in Variables.of(tree, region.text).all
+             if v.declaration[0] < offset}
+    return [_item(n, types.CompletionItemKind.Variable, f"{k} variable", sort="0")
+            for n, k in sorted(names.items())]
+
+
+def complete(snapshot: Snapshot, position: types.Position,
+             config: Config) -> types.CompletionList | None:
+    """The completion list at ``position`` (None outside any PQL expression)."""
+    offset = snapshot.index.offset(position)
+    found = snapshot.region_at(offset)
+    if found is None:
+        return None
+    region, at = found
+    return types.CompletionList(is_incomplete=False, items=items_for(region, at, config))

@@ -1,0 +1,76 @@
+"""Diagnostics of a document: the linter's findings (syntax errors included) in LSP form.
+
+The linter (:func:`pqltools.analysis.lint.lint_source`) does all the judging, with the same
+configuration, ``noqa`` handling and per-definition suppressions as ``pql lint``; this module only
+runs it over each region of a snapshot and maps spans into the document.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from lsprotocol import types
+
+from pqltools.analysis.lint import lint_source
+from pqltools.errors import Diagnostic, Severity
+
+from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.settings import ConfigResult
+
+__all__ = ["Finding", "analyse", "to_lsp", "SEVERITIES"]
+
+log = logging.getLogger(__name__)
+
+#: A diagnostic and the region its span refers to (None: the span is a document span).
+Finding = tuple[Region | None, Diagnostic]
+
+SEVERITIES = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.INFO: types.DiagnosticSeverity.Information,
+    Severity.HINT: types.DiagnosticSeverity.Hint,
+}
+
+
+def analyse(snapshot: Snapshot, config: ConfigResult) -> list[Finding]:
+    """Every finding in ``snapshot`` (memoised on it, so code actions reuse the same list)."""
+    cached: list[Finding] | None = snapshot.cache.get("findings")
+    if cached is not None:
+        return cached
+    found: list[Finding] = [(None, d) for d in snapshot.problems]
+    if config.error is not None:
+        found.append((None, config.error))
+    path = snapshot.path
+    for region in snapshot.regions:
+        try:
+            diags = lint_source(region.text, comments=region.comments, config=config.config,
+                                schema=None, definition=region.definition,
+                                filename=path if path is not None else snapshot.uri)
+        except Exception:  # a bug in one rule must not hide the syntax errors
+            log.exception("linter failed on %s (%s); showing syntax errors only",
+                          snapshot.uri, region.label)
+            diags = list(region.parse.diagnostics)
+        found.extend((region, d) for d in diags)
+    snapshot.cache["findings"] = found
+    return found
+
+
+def document_offsets(region: Region | None, diag: Diagnostic) -> tuple[int, int]:
+    """The ``[start, end)`` document offsets a finding points at."""
+    if region is None:
+        return diag.span.start, diag.span.end
+    return region.doc_span(diag.span)
+
+
+def to_lsp(snapshot: Snapshot, finding: Finding) -> types.Diagnostic:
+    """One finding as an LSP diagnostic (help text on a second line of the message)."""
+    region, diag = finding
+    start, end = document_offsets(region, diag)
+    message = diag.message if not diag.help else f"{diag.message}\nhelp: {diag.help}"
+    return types.Diagnostic(
+        range=snapshot.index.range(start, end),
+        message=message,
+        severity=SEVERITIES[diag.severity],
+        code=diag.code,
+        source="pqltools",
+    )

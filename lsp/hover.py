@@ -1,0 +1,106 @@
+"""Hover: function signatures and docs from the catalog, variables, fields, and eligibility.
+
+What is under the cursor is decided on scanned tokens, so hover on a function keeps working while
+the rest of the expression does not parse. Fields and variables need the syntax tree.
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from pqltools import catalog
+from pqltools.analysis.config import Config
+from pqltools.syntax import ast
+
+from pqltools_lsp import insight
+from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.lexing import Token, scan
+from pqltools_lsp.settings import ServerOptions
+from pqltools_lsp.variables import Variables
+
+__all__ = ["hover", "function_markdown", "token_at"]
+
+
+def function_markdown(spec: catalog.FunctionSpec) -> str:
+    """Signature, documentation and example of a catalog function, as Markdown."""
+    parts = [f"```pql\n{spec.signature}\n```", spec.doc]
+    if spec.example:
+        parts.append(f"Example: `{spec.example}`")
+    return "\n\n".join(parts)
+
+
+def token_at(tokens: list[Token], offset: int) -> int | None:
+    """Index of the token under ``offset`` (a word wins when the cursor sits between two)."""
+    hit: int | None = None
+    for i, tok in enumerate(tokens):
+        if tok.start <= offset <= tok.end:
+            if hit is None or tok.kind == "word":
+                hit = i
+        elif tok.start > offset:
+            break
+    return hit
+
+
+def hover(snapshot: Snapshot, position: types.Position, config: Config,
+          options: ServerOptions) -> types.Hover | None:
+    """The hover for ``position``, or None when there is nothing to say."""
+    offset = snapshot.index.offset(position)
+    found = snapshot.region_at(offset)
+    if found is None:
+        return None
+    region, at = found
+    tokens = scan(region.text, region.comments)
+    i = token_at(tokens, at)
+    text: str | None = None
+    span: tuple[int, int] | None = None
+    if i is not None and tokens[i].kind == "word":
+        tok = tokens[i]
+        span = (tok.start, tok.end)
+        text = _word(region, tokens, i, config)
+    if text is None and options.eligibility:
+        text = insight.eligibility_markdown(region, config)
+        span = None
+    if text is None:
+        return None
+    rng = snapshot.index.range(region.to_doc(span[0]), region.to_doc(span[1])) if span else None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+                       range=rng)
+
+
+def _word(region: Region, tokens: list[Token], i: int, config: Config) -> str | None:
+    tok = tokens[i]
+    before = tokens[i - 1] if i > 0 else None
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    if after is not None and after.text == "(":
+        is_method = before is not None and before.text == "."
+        spec = catalog.lookup(tok.text, "method" if is_method else "global")
+        if spec is not None:
+            return function_markdown(spec)
+    tree = region.parse.expr
+    if tree is None:
+        return None
+    var = Variables.of(tree, region.text).at(tok.start)
+    if var is not None:
+        where = "declared here" if var.declared_at(tok.start) else "variable"
+        uses = len(var.references)
+        return (f"```pql\n{var.name}\n```\n\n{var.kind} {where} "
+                f"({uses} reference{'s' if uses != 1 else ''})")
+    path = _field_path(tree, tok)
+    if path is None:
+        return None
+    dotted = ".".join(path)
+    kind = insight.field_type(config, path)
+    shown = f"{dotted}: {kind}" if kind else dotted
+    return f"```pql\n{shown}\n```\n\nfield" + ("" if kind else " (type unknown: no schema "
+                                                 "configured or not in the schema)")
+
+
+def _field_path(tree: ast.Node, tok: Token) -> tuple[str, ...] | None:
+    """The dotted path ending at the word ``tok`` if it is a field in the tree."""
+    for node in tree.walk():
+        if isinstance(node, ast.Attribute) and node.span.end == tok.end \
+                and node.name == tok.text:
+            return ast.dotted_path(node)
+        if isinstance(node, ast.Name) and node.span.start == tok.start:
+            return (node.id,)
+    return None

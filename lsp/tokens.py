@@ -1,0 +1,108 @@
+"""Semantic tokens: highlighting that knows functions from fields from variables.
+
+Tokens come from the forgiving scanner (:mod:`pqltools_lsp.lexing`), so highlighting survives
+syntax errors; when the expression parses, the syntax tree settles what the scanner cannot: a
+word like ``count`` or ``last`` is a keyword only where the grammar read it as one, and a name
+bound by ``select``/``exists``/``let``/a lambda/a chain label is a variable.
+"""
+
+from __future__ import annotations
+
+from pqltools import catalog
+from pqltools.syntax import ast
+
+from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.lexing import KEYWORDS, TIME_WORDS, Token, scan
+from pqltools_lsp.variables import Variables
+
+__all__ = ["TOKEN_TYPES", "TOKEN_MODIFIERS", "classify", "encode"]
+
+TOKEN_TYPES = ("keyword", "function", "method", "property", "variable", "parameter", "string",
+               "number", "comment", "operator", "enumMember", "macro")
+TOKEN_MODIFIERS = ("declaration", "defaultLibrary")
+_TYPE_INDEX = {name: i for i, name in enumerate(TOKEN_TYPES)}
+_DECLARATION, _LIBRARY = 1, 2  # bit masks of TOKEN_MODIFIERS
+_CHAIN_WORDS = frozenset({"chain", "what", "when", "count", "where"})
+
+
+def _next(tokens: list[Token], i: int) -> Token | None:
+    return tokens[i + 1] if i + 1 < len(tokens) else None
+
+
+def _previous(tokens: list[Token], i: int) -> Token | None:
+    return tokens[i - 1] if i > 0 else None
+
+
+def classify(region: Region) -> list[tuple[Token, str, int]]:
+    """Each highlighted token of a region with its type and modifier bits."""
+    tokens = scan(region.text, region.comments)
+    tree = region.parse.expr
+    names: dict[int, ast.Node] = {}
+    variables = Variables.of(tree, region.text) if tree is not None else None
+    if tree is not None:
+        for node in tree.walk():
+            if isinstance(node, ast.Name):
+                names[node.span.start] = node
+            elif isinstance(node, ast.Attribute):
+                names[node.span.end - len(node.name)] = node
+    out: list[tuple[Token, str, int]] = []
+    for i, tok in enumerate(tokens):
+        kind, mods = _token_type(tokens, i, names, variables)
+        if kind is not None:
+            out.append((tok, kind, mods))
+    return out
+
+
+def _token_type(tokens: list[Token], i: int, names: dict[int, ast.Node],
+                variables: Variables | None) -> tuple[str | None, int]:
+    tok = tokens[i]
+    simple = {"string": "string", "number": "number", "comment": "comment", "op": "operator",
+              "arrow": "operator", "caret": "operator", "param": "parameter",
+              "context": "macro"}
+    if tok.kind != "word":
+        return simple.get(tok.kind), 0
+    before, after = _previous(tokens, i), _next(tokens, i)
+    lower = tok.text.lower()
+    called = after is not None and after.text == "("
+    if before is not None and before.text == ".":
+        if called:
+            return "method", _LIBRARY if tok.text in catalog.METHODS else 0
+        return "property", 0
+    if variables is not None:
+        var = variables.at(tok.start)
+        if var is not None:
+            return "variable", _DECLARATION if var.declared_at(tok.start) else 0
+    if names:
+        node = names.get(tok.start)
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            return "property", 0
+    if called and lower in _CHAIN_WORDS and tok.text not in catalog.GLOBALS:
+        return "keyword", 0
+    if called:
+        return "function", _LIBRARY if tok.text in catalog.GLOBALS else 0
+    if lower in TIME_WORDS:
+        return "enumMember", 0
+    if lower in KEYWORDS:
+        return "keyword", 0
+    return "property", 0
+
+
+def encode(snapshot: Snapshot) -> list[int]:
+    """The LSP relative encoding (5 integers per token) of every token in the document."""
+    index = snapshot.index
+    data: list[int] = []
+    last_line = last_char = 0
+    for region in snapshot.regions:
+        for tok, kind, mods in classify(region):
+            start, end = region.to_doc(tok.start), region.to_doc(tok.end)
+            pos, stop = index.position(start), index.position(end)
+            if stop.line != pos.line:
+                continue  # tokens never span lines in PQL; guard against odd mappings
+            delta_line = pos.line - last_line
+            delta_char = pos.character - last_char if delta_line == 0 else pos.character
+            if delta_line < 0 or delta_char < 0:
+                continue
+            data.extend((delta_line, delta_char, stop.character - pos.character,
+                         _TYPE_INDEX[kind], mods))
+            last_line, last_char = pos.line, pos.character
+    return data

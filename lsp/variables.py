@@ -1,0 +1,78 @@
+"""Variables of one expression: where each is declared and every place that refers to it.
+
+Go to definition, references, rename and highlighting all ask "which variable is at this
+offset?" and "where else is it?". The scope resolver (:func:`pqltools.analysis.scope.resolve`)
+answers for ``select``/``exists``/``forall``/aggregation bindings, ``let`` and lambda parameters;
+chain step labels (``A: WHAT(...)``, referred to as ``A.timestamp`` in the same or a later step)
+are added here, since for the resolver a label is not a variable but a name inside the chain's
+element scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pqltools.analysis.scope import NameKind, resolve
+from pqltools.syntax import ast
+
+__all__ = ["Variable", "Variables"]
+
+
+@dataclass(eq=False)
+class Variable:
+    """One declared variable: name, binder kind, declaration and reference offsets."""
+
+    name: str
+    kind: str  # "select", "exists", "forall", "some", "sum"..., "let", "lambda", "chain label"
+    declaration: tuple[int, int]
+    references: list[tuple[int, int]] = field(default_factory=list)
+
+    def declared_at(self, offset: int) -> bool:
+        """Whether ``offset`` falls on the declaring occurrence."""
+        return self.declaration[0] <= offset <= self.declaration[1]
+
+    @property
+    def occurrences(self) -> list[tuple[int, int]]:
+        """Declaration first, then references in source order."""
+        return [self.declaration, *sorted(self.references)]
+
+
+class Variables:
+    """The variables of one syntax tree."""
+
+    def __init__(self, variables: list[Variable]) -> None:
+        self.all = variables
+
+    def at(self, offset: int) -> Variable | None:
+        """The variable whose declaration or reference covers ``offset``."""
+        for var in self.all:
+            for start, end in var.occurrences:
+                if start <= offset <= end:
+                    return var
+        return None
+
+    @classmethod
+    def of(cls, tree: ast.Node, text: str) -> Variables:
+        """Resolve every binder and chain label of ``tree`` (parsed from ``text``)."""
+        scopes = resolve(tree, text)
+        found = [Variable(b.name, b.kind, (b.span.start, b.span.end),
+                          [(r.span.start, r.span.end) for r in b.references])
+                 for b in scopes.binders]
+        fields = {id(name) for name, res in scopes.names() if res.kind is not NameKind.VARIABLE}
+        for node in tree.walk():
+            if isinstance(node, ast.Chain):
+                found.extend(_labels(node, fields))
+        return cls(found)
+
+
+def _labels(chain: ast.Chain, fields: set[int]) -> list[Variable]:
+    """The step labels of a chain, with the names in its steps that use them."""
+    labels: dict[str, Variable] = {}
+    for step in chain.steps:
+        start = step.span.start
+        labels.setdefault(step.label, Variable(step.label, "chain label",
+                                               (start, start + len(step.label))))
+        for node in step.walk():
+            if isinstance(node, ast.Name) and id(node) in fields and node.id in labels:
+                labels[node.id].references.append((node.span.start, node.span.end))
+    return list(labels.values())

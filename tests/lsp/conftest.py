@@ -1,0 +1,54 @@
+"""End-to-end fixtures: a real ``pql lsp`` subprocess driven by pytest-lsp's client over stdio.
+
+One server per test module (starting Python and pygls costs ~0.5 s); documents live in a
+temporary workspace with its own ``pyproject.toml``. Tests wait for ``publishDiagnostics`` of
+the exact document version they sent, so the debounce delay never makes them flaky.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from lsp_helpers import Docs
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+SERVER = [sys.executable, "-m", "pqltools", "lsp"]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace root with a pqltools configuration."""
+    root = tmp_path_factory.mktemp("ws")
+    (root / "pyproject.toml").write_text('[tool.pqltools]\neligibility-rules = "2025"\n')
+    return root
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER), scope="module")
+async def client(lsp_client: LanguageClient, workspace: Path) -> AsyncIterator[None]:
+    """An initialised session (VS Code's capabilities, short debounce)."""
+    registrations: list[types.Registration] = []
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        registrations.extend(params.registrations)
+
+    lsp_client.registrations = registrations  # type: ignore[attr-defined]
+    params = types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        root_uri=workspace.as_uri(),
+        initialization_options={"debounceMs": 20},
+    )
+    await lsp_client.initialize_session(params)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def docs(client: LanguageClient, workspace: Path) -> Docs:
+    """A document helper bound to the module's client."""
+    return Docs(client, workspace)
