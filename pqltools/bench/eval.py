@@ -1,0 +1,242 @@
+"""``python -m pqltools.bench eval [--count N] [--cel-python-count M]``: how fast is evaluation?
+
+Generates N profiles (seeded, so every run sees the same data) and evaluates two typical segments
+on each, side by side on equivalent expressions:
+
+* **profile-only**: ``person.name.firstName = "John" and homeAddress.countryCode in ["US", "CA",
+  "GB"] and (person.age >= 21 or loyalty.tier != "none")``
+* **events**: ``homeAddress.countryCode = "US" and xEvent[eventType = "commerce.purchases" and
+  timestamp occurs < 30 days before now].count() >= 2`` with ten events per profile (ISO-8601
+  timestamps, parsed by every engine)
+
+with these engines:
+
+* ``pqltools`` — :meth:`Program.bind` (the compiled closures, one clock for the run) and the
+  thread-safe :meth:`Program.evaluate`;
+* ``hand-written`` — a Python function written for the one expression (the floor);
+* ``cel (Rust)`` — ``common-expression-language`` (CEL in Rust through PyO3), compiled program;
+* ``cel-python`` — ``celpy`` with its ``CompiledRunner``, input converted with ``json_to_cel``.
+
+Each engine must agree on how many profiles qualify, else the run fails. Prints profiles per second
+and ratios. The two CEL packages are optional (``pip install 'pqltools[bench]'``); a missing one is
+reported and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pqltools.runtime.compiler import compile as compile_pql
+
+__all__ = ["CASES", "generate_profiles", "main"]
+
+NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+
+PROFILE_PQL = ('person.name.firstName = "John" and homeAddress.countryCode in ["US", "CA", "GB"] '
+               'and (person.age >= 21 or loyalty.tier != "none")')
+PROFILE_CEL = ('profile.person.name.firstName == "John" && profile.homeAddress.countryCode in '
+               '["US", "CA", "GB"] && (profile.person.age >= 21 || profile.loyalty.tier != "none")')
+EVENT_PQL = ('homeAddress.countryCode = "US" and xEvent[eventType = "commerce.purchases" and '
+             'timestamp occurs < 30 days before now].count() >= 2')
+EVENT_CEL = ('profile.homeAddress.countryCode == "US" && events.filter(e, e.eventType == '
+             '"commerce.purchases" && timestamp(e.timestamp) > now - duration("720h") && '
+             'timestamp(e.timestamp) <= now).size() >= 2')
+
+_FIRST = ("John", "Jane", "Joe", "Mary", "Ana", "Li")
+_COUNTRY = ("US", "CA", "GB", "FR", "DE", "JP")
+_TIER = ("none", "silver", "gold")
+_EVENT = ("commerce.purchases", "web.webpagedetails.pageViews", "commerce.productViews")
+
+
+def generate_profiles(count: int, *, events_per_profile: int = 10,
+                      seed: int = 7) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """``count`` (profile, events) pairs with every field the two segments read present."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        profile = {
+            "_id": f"p{i}",
+            "person": {"name": {"firstName": rng.choice(_FIRST)}, "age": rng.randint(14, 80)},
+            "homeAddress": {"countryCode": rng.choice(_COUNTRY)},
+            "loyalty": {"tier": rng.choice(_TIER)},
+        }
+        events = []
+        for _ in range(events_per_profile):
+            moment = NOW - timedelta(minutes=rng.randint(0, 60 * 24 * 60))
+            events.append({"eventType": rng.choice(_EVENT),
+                           "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        out.append((profile, events))
+    return out
+
+
+# ---------------------------------------------------------------- the floor: hand-written
+
+
+def _hand_profile(profile: dict[str, Any], events: list[dict[str, Any]]) -> bool:
+    person = profile.get("person") or {}
+    name = person.get("name") or {}
+    if name.get("firstName") != "John":
+        return False
+    if (profile.get("homeAddress") or {}).get("countryCode") not in ("US", "CA", "GB"):
+        return False
+    age = person.get("age")
+    tier = (profile.get("loyalty") or {}).get("tier")
+    return (age is not None and age >= 21) or (tier is not None and tier != "none")
+
+
+def _hand_events_factory() -> Callable[[dict[str, Any], list[dict[str, Any]]], bool]:
+    now = NOW.timestamp()
+    start = (NOW - timedelta(days=30)).timestamp()
+    parse = datetime.fromisoformat
+
+    def hand(profile: dict[str, Any], events: list[dict[str, Any]]) -> bool:
+        if (profile.get("homeAddress") or {}).get("countryCode") != "US":
+            return False
+        count = 0
+        for event in events:
+            if event.get("eventType") == "commerce.purchases":
+                ts = parse(event["timestamp"]).timestamp()
+                if start < ts <= now:
+                    count += 1
+        return count >= 2
+    return hand
+
+
+CASES = {
+    "profile-only": (PROFILE_PQL, PROFILE_CEL, lambda: _hand_profile),
+    "events": (EVENT_PQL, EVENT_CEL, _hand_events_factory),
+}
+
+
+# ---------------------------------------------------------------- engines
+
+
+Runner = Callable[[Iterable[tuple[dict[str, Any], list[dict[str, Any]]]]], int]
+
+
+def _pql_bound(pql: str) -> Runner:
+    evaluate = compile_pql(pql).bind(now=NOW)
+    uses_events = "xEvent" in pql
+
+    def run(data: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]]) -> int:
+        if uses_events:
+            return sum(1 for p, e in data if evaluate(p, e))
+        return sum(1 for p, _ in data if evaluate(p))
+    return run
+
+
+def _pql_evaluate(pql: str) -> Runner:
+    program = compile_pql(pql)
+    return lambda data: sum(1 for p, e in data if program.evaluate(p, e, now=NOW))
+
+
+def _hand(factory: Callable[[], Callable[..., bool]]) -> Runner:
+    fn = factory()
+    return lambda data: sum(1 for p, e in data if fn(p, e))
+
+
+def _cel_rust(expression: str) -> Runner | str:
+    try:
+        import cel
+    except ImportError:
+        return "not installed (pip install common-expression-language)"
+    program = cel.compile(expression)
+    if "events" not in expression:  # converting unused events would dominate the cost
+        return lambda data: sum(1 for p, _ in data if program.execute({"profile": p}))
+
+    def run(data: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]]) -> int:
+        return sum(1 for p, e in data
+                   if program.execute({"profile": p, "events": e, "now": NOW}))
+    return run
+
+
+def _cel_python(expression: str) -> Runner | str:
+    try:
+        import celpy
+        from celpy import celtypes
+    except ImportError:
+        return "not installed (pip install cel-python)"
+    env = celpy.Environment(runner_class=celpy.CompiledRunner)
+    program = env.program(env.compile(expression))
+    now = celtypes.TimestampType(NOW.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    convert = celpy.json_to_cel
+
+    if "events" not in expression:
+        return lambda data: sum(1 for p, _ in data if program.evaluate({"profile": convert(p)}))
+
+    def run(data: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]]) -> int:
+        return sum(1 for p, e in data if program.evaluate(
+            {"profile": convert(p), "events": convert(e), "now": now}))
+    return run
+
+
+def _time(run: Runner, data: list[Any], repeat: int) -> tuple[float, int]:
+    best = float("inf")
+    matched = 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        matched = run(data)
+        best = min(best, time.perf_counter() - start)
+    return best, matched
+
+
+def main(argv: list[str]) -> int:
+    """Run the benchmark and print a table per case; 1 if engines disagree."""
+    parser = argparse.ArgumentParser(prog="python -m pqltools.bench eval",
+                                     description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--count", type=int, default=100_000, help="profiles (default 100000)")
+    parser.add_argument("--cel-python-count", type=int, default=None,
+                        help="profiles for cel-python, which is ~100x slower (default: --count)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per engine; the best is reported (default 3, cel-python 1)")
+    parser.add_argument("--case", choices=sorted(CASES), action="append",
+                        help="only this case (repeatable)")
+    args = parser.parse_args(argv)
+    data = generate_profiles(args.count)
+    slow_n = min(args.cel_python_count or args.count, args.count)
+    print(f"python {sys.version.split()[0]}, {args.count:,} generated profiles "
+          f"(cel-python: {slow_n:,}), 10 events each, now={NOW.isoformat()}")
+    status = 0
+    for case in args.case or list(CASES):
+        pql, cel_text, factory = CASES[case]
+        engines: list[tuple[str, Runner | str, list[Any], int]] = [
+            ("pqltools Program.bind", _pql_bound(pql), data, args.repeat),
+            ("pqltools Program.evaluate", _pql_evaluate(pql), data, args.repeat),
+            ("hand-written Python (floor)", _hand(factory), data, args.repeat),
+            ("cel (Rust, PyO3)", _cel_rust(cel_text), data, args.repeat),
+            ("cel-python CompiledRunner", _cel_python(cel_text), data[:slow_n], 1),
+        ]
+        print(f"\n== {case}: {pql}")
+        rates: dict[str, float] = {}
+        expected: dict[int, int] = {}
+        for label, runner, subset, repeat in engines:
+            if isinstance(runner, str):
+                print(f"  {label:<30} skipped: {runner}")
+                continue
+            seconds, matched = _time(runner, subset, repeat)
+            if len(subset) not in expected:
+                expected[len(subset)] = _time(_hand(factory), subset, 1)[1]
+            agree = matched == expected[len(subset)]
+            if not agree:
+                status = 1
+            rate = len(subset) / seconds if seconds else float("inf")
+            rates[label] = rate
+            print(f"  {label:<30} {rate:>12,.0f} profiles/s  ({len(subset):,} in {seconds:.3f} s, "
+                  f"{matched:,} qualify{'' if agree else ' — DISAGREES with the floor'})")
+        ours = rates.get("pqltools Program.bind")
+        if ours:
+            print("  ratios for pqltools Program.bind:")
+            for label, rate in rates.items():
+                if label != "pqltools Program.bind":
+                    print(f"    vs {label:<28} {ours / rate:8.2f}x")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1119 @@
+"""The reference interpreter: PQL compiled once into a tree of Python closures, run many times.
+
+:func:`compile` parses (if given text), resolves every name against its scope, checks functions
+against :mod:`pqltools.catalog`, pre-compiles literal regular expressions and builds one closure
+per node; :meth:`Program.evaluate` then only runs closures. No source is generated and nothing is
+passed to ``eval``/``exec``.
+
+Name resolution (reference §3.3, docs/semantics.md "Names"): inside an element scope (a filter
+``a[...]``, an element-scoped method argument such as ``sum(price)``, a chain's ``WHAT``/``WHERE``)
+a bare name is the current element's field if the element has it, then an enclosing variable or
+outer element, then the profile. Variables (``select``, ``exists``, ``let``, lambda parameters,
+chain labels) are resolved at compile time; only the "does the element have this field" test is
+dynamic. ``xEvent`` is always the profile's events; ``this`` is the current element (the profile
+outside any element scope); ``$1`` is the profile.
+"""
+
+from __future__ import annotations
+
+import bisect
+import operator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pqltools import catalog
+from pqltools.errors import (
+    Diagnostic,
+    PQLEvaluationError,
+    PQLValidationError,
+    Severity,
+    Span,
+)
+from pqltools.runtime import functions
+from pqltools.runtime.context import Clock, Context, evaluation_error, make_clock
+from pqltools.runtime.regex import RegexError, compile_regex, like_regex
+from pqltools.runtime.timephrases import (
+    NEG_INF,
+    Interval,
+    TimestampError,
+    Window,
+    at_window,
+    between_window,
+    calendar_period,
+    keyword_interval,
+    relative_window,
+    to_millis,
+)
+from pqltools.runtime.values import (
+    MapEntry,
+    arithmetic,
+    compare,
+    get_field,
+    in_list,
+    is_number,
+    truthy,
+    type_name,
+)
+from pqltools.syntax import ast
+from pqltools.syntax.parser import parse
+from pqltools.syntax.visitor import Visitor
+
+__all__ = ["Limits", "Program", "compile", "evaluate", "evaluate_value", "to_json_value"]
+
+Fn = Callable[[Context], Any]
+WindowFn = Callable[[Context], "Window | None"]
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds that keep untrusted definitions and inputs from running away.
+
+    ``max_combinations`` caps the tuples one ``select``/``exists``/``forall``/``sum ... over``
+    with several variables may enumerate per evaluation (the cross product of two 5,000-event
+    lists is 25 million).
+    """
+
+    max_combinations: int = 2_000_000
+
+
+# ---------------------------------------------------------------- scopes
+
+
+@dataclass(frozen=True, slots=True)
+class _Elem:
+    """An element scope level (its index into ``ctx.elems``)."""
+
+    depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Var:
+    """A variable binding visible to the nodes compiled inside it."""
+
+    name: str
+
+
+_Frame = _Elem | _Var
+
+
+class _Compiler(Visitor[Fn]):
+    """Turns a syntax tree into closures; one instance per compiled program."""
+
+    def __init__(self, text: str | None, limits: Limits) -> None:
+        self.text = text
+        self.limits = limits
+        self.frames: list[_Frame] = []
+
+    # ------------------------------------------------------------ helpers
+
+    def error(self, message: str, node: ast.Node, code: str = "PQL310") -> PQLValidationError:
+        """A compile-time error at ``node``."""
+        return PQLValidationError([Diagnostic(code, message, Severity.ERROR, node.span)],
+                                  self.text)
+
+    @property
+    def depth(self) -> int:
+        return sum(1 for f in self.frames if isinstance(f, _Elem))
+
+    def scoped(self, node: ast.Node, *frames: _Frame) -> Fn:
+        """Compile ``node`` with extra frames pushed (removed afterwards)."""
+        self.frames.extend(frames)
+        try:
+            return self.visit(node)
+        finally:
+            del self.frames[len(self.frames) - len(frames):]
+
+    def test(self, node: ast.Node) -> Callable[[Context], bool]:
+        """Compile ``node`` for a Boolean position (§5.1 coercion; short-circuiting binders)."""
+        if isinstance(node, (ast.Compare, ast.BoolOp, ast.Not, ast.Occurs, ast.Chain,
+                             ast.Quantifier)):
+            return self.visit(node)
+        if isinstance(node, ast.Select):
+            return self._select_any(node)
+        fn = self.visit(node)
+
+        def coerce(ctx: Context) -> bool:
+            return truthy(fn(ctx))
+        return coerce
+
+    def guarded(self, fn: Callable[..., Any], node: ast.Node) -> Callable[..., Any]:
+        """Wrap a runtime helper so that its problems become errors pointing at ``node``."""
+        span, text = node.span, self.text
+
+        def run(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except (functions.EvalProblem, TimestampError, RegexError) as exc:
+                raise evaluation_error(str(exc), span, text) from None
+        return run
+
+    def element_fn(self, node: ast.Expr) -> functions.ElementFn:
+        """An element-scoped argument: a lambda binds its parameters, anything else the element."""
+        if isinstance(node, ast.Lambda):
+            return self._lambda_element(node)
+        body = self.scoped(node, _Elem(self.depth))
+
+        def per_element(ctx: Context, item: Any, key: Any) -> Any:
+            elems = ctx.elems
+            elems.append(item)
+            try:
+                return body(ctx)
+            finally:
+                elems.pop()
+        return per_element
+
+    def _lambda_element(self, node: ast.Lambda) -> functions.ElementFn:
+        if not 1 <= len(node.params) <= 2:
+            raise self.error(f"a lambda here takes one parameter (the element) or two (key and "
+                             f"group), not {len(node.params)}", node)
+        body = self.scoped(node.body, *(_Var(p) for p in node.params))
+        params = node.params
+
+        def per_element(ctx: Context, item: Any, key: Any) -> Any:
+            values = (item,) if len(params) == 1 else (key, item)
+            with _bound(ctx, params, values):
+                return body(ctx)
+        return per_element
+
+    # ------------------------------------------------------------ literals
+
+    def visit_String(self, node: ast.String) -> Fn:
+        return _constant(node.value)
+
+    def visit_Number(self, node: ast.Number) -> Fn:
+        return _constant(node.value)
+
+    def visit_Boolean(self, node: ast.Boolean) -> Fn:
+        return _constant(node.value)
+
+    def visit_ListLiteral(self, node: ast.ListLiteral) -> Fn:
+        if all(isinstance(i, (ast.String, ast.Number, ast.Boolean)) for i in node.items):
+            return _constant([i.value for i in node.items])  # type: ignore[attr-defined]
+        items = [self.visit(i) for i in node.items]
+        return lambda ctx: [f(ctx) for f in items]
+
+    def visit_ObjectLiteral(self, node: ast.ObjectLiteral) -> Fn:
+        entries = [(e.key, self.visit(e.value)) for e in node.entries]
+        return lambda ctx: {k: f(ctx) for k, f in entries}
+
+    # ------------------------------------------------------------ names and paths
+
+    def visit_Name(self, node: ast.Name) -> Fn:
+        return self._resolve(node.id)
+
+    def _resolve(self, name: str) -> Fn:
+        variables = {f.name for f in self.frames if isinstance(f, _Var)}
+        if name == "xEvent" and name not in variables:
+            return _events
+        if name == "this" and name not in variables:
+            depth = self.depth
+            if depth == 0:
+                return lambda ctx: ctx.profile
+            return lambda ctx: ctx.elems[depth - 1]
+        plan, variable = self._plan(name)
+        return _lookup(name, plan, variable)
+
+    def _plan(self, name: str) -> tuple[list[int], str | None]:
+        """The element depths to try (innermost first), then the variable (None: profile)."""
+        plan: list[int] = []
+        depth = self.depth
+        for frame in reversed(self.frames):
+            if isinstance(frame, _Elem):
+                depth -= 1
+                plan.append(depth)
+            elif frame.name == name:
+                return plan, name
+        return plan, None
+
+    def _element_field(self, node: ast.Node) -> tuple[int, str] | None:
+        """``(depth, name)`` when ``node`` is a bare name read from one element, else None."""
+        if not isinstance(node, ast.Name) or node.id in ("xEvent", "this"):
+            return None
+        plan, variable = self._plan(node.id)
+        return (plan[0], node.id) if len(plan) == 1 and variable is None else None
+
+    def _is_profile_name(self, name: str) -> bool:
+        """Whether ``name`` can only mean a field of the profile here."""
+        return name not in ("xEvent", "this") and self._plan(name) == ([], None)
+
+    def visit_Attribute(self, node: ast.Attribute) -> Fn:
+        path = ast.dotted_path(node)
+        if path is not None and self._is_profile_name(path[0]):
+            return _profile_path(path)
+        return _path(self.visit(node.receiver), (node.name,))
+
+    def visit_Param(self, node: ast.Param) -> Fn:
+        if node.position != 1:
+            raise self.error(f"${node.position} is not available: a segment has one parameter, "
+                             "the profile ($1)", node)
+        return lambda ctx: ctx.profile
+
+    def visit_ParentRef(self, node: ast.ParentRef) -> Fn:
+        index = self.depth - 1 - node.levels
+        if index < -1:
+            raise self.error(f"{'^' * node.levels} climbs {node.levels} levels but only "
+                             f"{self.depth} enclosing filter level(s) exist here", node)
+        if index == -1:
+            return lambda ctx: ctx.profile
+        return lambda ctx: ctx.elems[index]
+
+    def visit_ContextRef(self, node: ast.ContextRef) -> Fn:
+        raise self.error("decisioning context data (@{...}) is only available inside Adobe "
+                         "Journey Optimizer; it cannot be evaluated offline", node)
+
+    # ------------------------------------------------------------ operators
+
+    def visit_Not(self, node: ast.Not) -> Fn:
+        operand = self.test(node.operand)
+        return lambda ctx: not operand(ctx)
+
+    def visit_Neg(self, node: ast.Neg) -> Fn:
+        operand = self.visit(node.operand)
+
+        def negate(ctx: Context) -> Any:
+            v = operand(ctx)
+            return -v if is_number(v) else None
+        return negate
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> Fn:
+        tests = [self.test(v) for v in node.values]
+        if node.op == "and":
+            if len(tests) == 2:
+                a, b = tests
+                return lambda ctx: a(ctx) and b(ctx)
+            if len(tests) == 3:
+                a, b, c = tests
+                return lambda ctx: a(ctx) and b(ctx) and c(ctx)
+            return lambda ctx: all(t(ctx) for t in tests)
+        if len(tests) == 2:
+            a, b = tests
+            return lambda ctx: a(ctx) or b(ctx)
+        return lambda ctx: any(t(ctx) for t in tests)
+
+    def visit_Compare(self, node: ast.Compare) -> Fn:
+        left = self.visit(node.left)
+        if node.op in ("like", "matches"):
+            return self._pattern_compare(node, left)
+        right_node = node.right
+        if node.op in ("in", "notIn"):
+            return _membership(left, self.visit(right_node), right_node, node.op == "notIn")
+        if isinstance(right_node, (ast.String, ast.Number, ast.Boolean)):
+            field = self._element_field(node.left)
+            if field is not None and node.op in ("=", "!="):
+                return _element_compare_constant(node.op, *field, right_node.value)
+            return _compare_constant(node.op, left, right_node.value)
+        right = self.visit(right_node)
+        op = node.op
+        return lambda ctx: compare(op, left(ctx), right(ctx))
+
+    def _pattern_compare(self, node: ast.Compare, left: Fn) -> Fn:
+        build = like_regex if node.op == "like" else compile_regex
+        if isinstance(node.right, ast.String):
+            try:
+                regex = build(node.right.value)
+            except RegexError as exc:
+                raise self.error(str(exc), node.right, "PQL311") from None
+            return _pattern_test(left, lambda ctx: regex, node.op == "like")
+        right = self.visit(node.right)
+
+        def pattern(ctx: Context) -> Any:
+            p = right(ctx)
+            if type(p) is not str:
+                return None
+            return build(p)
+        return _pattern_test(left, self.guarded(pattern, node.right), node.op == "like")
+
+    def visit_BinOp(self, node: ast.BinOp) -> Fn:
+        left, right, op = self.visit(node.left), self.visit(node.right), node.op
+        return lambda ctx: arithmetic(op, left(ctx), right(ctx))
+
+    # ------------------------------------------------------------ calls
+
+    def visit_Call(self, node: ast.Call) -> Fn:
+        spec = catalog.lookup(node.name, "global")
+        if spec is None:
+            hint = catalog.suggest(node.name, "global")
+            if catalog.lookup(node.name, "method") is not None:
+                hint_text = f"; `{node.name}` is a method: write `value.{node.name}(...)`"
+            else:
+                hint_text = f"; did you mean `{hint}`?" if hint else ""
+            raise self.error(f"unknown function `{node.name}`{hint_text}", node, "PQL312")
+        self._check_arity(spec, node, len(node.args))
+        if node.name == "if":
+            test, then, other = (self.test(node.args[0]), self.visit(node.args[1]),
+                                 self.visit(node.args[2]))
+            return lambda ctx: then(ctx) if test(ctx) else other(ctx)
+        args = [self.visit(a) for a in node.args]
+        impl = self.guarded(functions.GLOBALS[node.name], node)
+        if not args:
+            return lambda ctx: impl(ctx)
+        if len(args) == 1:
+            (a,) = args
+            return lambda ctx: impl(ctx, a(ctx))
+        return lambda ctx: impl(ctx, *[f(ctx) for f in args])
+
+    def visit_MethodCall(self, node: ast.MethodCall) -> Fn:
+        spec = catalog.lookup(node.name, "method")
+        if spec is None:
+            hint = catalog.suggest(node.name, "method")
+            hint_text = f"; did you mean `{hint}`?" if hint else ""
+            raise self.error(f"unknown method `{node.name}`{hint_text}", node, "PQL312")
+        self._check_arity(spec, node, len(node.args))
+        receiver = self.visit(node.receiver)
+        if node.name in ("matches", "regexGroup") and node.args and isinstance(
+                node.args[0], ast.String):
+            try:
+                compile_regex(node.args[0].value)
+            except RegexError as exc:
+                raise self.error(str(exc), node.args[0], "PQL311") from None
+        scoped = [bool(p and p.element_scope)
+                  for p in (spec.param_for(i) for i in range(len(node.args)))]
+        plain = [None if s else self.visit(a) for s, a in zip(scoped, node.args)]
+        element_fns = [self.element_fn(a) if s else None for s, a in zip(scoped, node.args)]
+        missing = [None] * sum(1 for p in spec.params[len(node.args):] if p.element_scope)
+        impl = self.guarded(functions.METHODS[node.name], node)
+        if not any(scoped) and len(plain) <= 1:
+            if not plain:
+                def call0(ctx: Context) -> Any:
+                    return impl(ctx, receiver(ctx), *missing)
+                return call0
+            arg = plain[0]
+            assert arg is not None
+            return lambda ctx: impl(ctx, receiver(ctx), arg(ctx))
+
+        def call(ctx: Context) -> Any:
+            values = [fn(ctx) if fn is not None else element_fns[i]
+                      for i, fn in enumerate(plain)]
+            return impl(ctx, receiver(ctx), *values, *missing)
+        return call
+
+    def _check_arity(self, spec: catalog.FunctionSpec, node: ast.Node, count: int) -> None:
+        high = spec.max_args
+        if count < spec.min_args or (high is not None and count > high):
+            expected = (f"{spec.min_args}" if high == spec.min_args else
+                        f"{spec.min_args} to {high}" if high is not None else
+                        f"at least {spec.min_args}")
+            raise self.error(f"`{spec.name}` takes {expected} argument"
+                             f"{'' if expected == '1' else 's'}, got {count}: {spec.signature}",
+                             node, "PQL313")
+
+    def visit_Filter(self, node: ast.Filter) -> Fn:
+        receiver = self.visit(node.receiver)
+        condition = self.scoped_test(node.condition)
+
+        def filtered(ctx: Context) -> Any:
+            items = receiver(ctx)
+            if items is None:
+                return []
+            if type(items) is not list:
+                items = [items]
+            elems = ctx.elems
+            elems.append(None)
+            out = []
+            try:
+                for item in items:
+                    elems[-1] = item
+                    if condition(ctx):
+                        out.append(item)
+            finally:
+                elems.pop()
+            return out
+        return filtered
+
+    def scoped_test(self, node: ast.Node) -> Callable[[Context], bool]:
+        """Compile a Boolean ``node`` inside a new element scope."""
+        self.frames.append(_Elem(self.depth))
+        try:
+            return self.test(node)
+        finally:
+            self.frames.pop()
+
+    # ------------------------------------------------------------ binders
+
+    def _bindings(self, bindings: tuple[ast.Binding, ...]) -> list[tuple[str, Fn, Fn | None]]:
+        """Compile bindings left to right, each seeing the variables declared before it."""
+        compiled = []
+        pushed = 0
+        try:
+            for b in bindings:
+                source = self.visit(b.source)
+                self.frames.append(_Var(b.var))
+                pushed += 1
+                condition = self.test(b.condition) if b.condition is not None else None
+                compiled.append((b.var, source, condition))
+        finally:
+            del self.frames[len(self.frames) - pushed:]
+        return compiled
+
+    def _enumerate(self, node: ast.Node, bindings: tuple[ast.Binding, ...],
+                   value: ast.Expr | None = None) -> tuple[Callable[[Context], Iterator[None]],
+                                                         Fn | None]:
+        """A generator over the binding tuples that satisfy every condition.
+
+        While the generator is suspended the variables hold the current tuple. Also returns the
+        aggregated expression compiled with every variable in scope.
+        """
+        compiled = self._bindings(bindings)
+        names = [name for name, _, _ in compiled]
+        body = self.scoped(value, *(_Var(n) for n in names)) if value is not None else None
+        limit = self.limits.max_combinations
+        span, text = node.span, self.text
+
+        def tuples(ctx: Context) -> Iterator[None]:
+            budget = [limit]
+
+            def level(i: int) -> Iterator[None]:
+                if i == len(compiled):
+                    yield None
+                    return
+                name, source, condition = compiled[i]
+                for item in functions.elements(source(ctx)):
+                    budget[0] -= 1
+                    if budget[0] < 0:
+                        raise evaluation_error(
+                            f"this query enumerates more than {limit:,} combinations for one "
+                            "profile; narrow it with `where` conditions", span, text)
+                    ctx.vars[name] = item
+                    if condition is None or condition(ctx):
+                        yield from level(i + 1)
+
+            saved = [ctx.vars.get(n, _MISSING) for n in names]
+            try:
+                yield from level(0)
+            finally:
+                _restore(ctx, names, saved)
+        return tuples, body
+
+    def _select_any(self, node: ast.Select) -> Callable[[Context], bool]:
+        tuples, _ = self._enumerate(node, node.bindings)
+
+        def any_tuple(ctx: Context) -> bool:
+            for _ in tuples(ctx):
+                return True
+            return False
+        return any_tuple
+
+    def visit_Select(self, node: ast.Select) -> Fn:
+        tuples, _ = self._enumerate(node, node.bindings)
+        names = [b.var for b in node.bindings]
+        if len(names) == 1:
+            (only,) = names
+            return lambda ctx: [ctx.vars[only] for _ in tuples(ctx)]
+        return lambda ctx: [[ctx.vars[n] for n in names] for _ in tuples(ctx)]
+
+    def visit_Quantifier(self, node: ast.Quantifier) -> Fn:
+        if node.kind in ("exists", "some"):
+            return self._select_any(ast.Select(node.bindings, span=node.span))
+        # forall: every element of every source satisfies its condition
+        compiled = self._bindings(node.bindings)
+        names = [name for name, _, _ in compiled]
+
+        def holds(ctx: Context, i: int) -> bool:
+            if i == len(compiled):
+                return True
+            name, source, condition = compiled[i]
+            for item in functions.elements(source(ctx)):
+                ctx.vars[name] = item
+                if condition is not None and not condition(ctx):
+                    return False
+                if not holds(ctx, i + 1):
+                    return False
+            return True
+
+        def forall(ctx: Context) -> bool:
+            saved = [ctx.vars.get(n, _MISSING) for n in names]
+            try:
+                return holds(ctx, 0)
+            finally:
+                _restore(ctx, names, saved)
+        return forall
+
+    def visit_Aggregate(self, node: ast.Aggregate) -> Fn:
+        tuples, body = self._enumerate(node, node.bindings, node.value)
+        last = node.bindings[-1].var
+        func = node.func
+        value: Fn = body if body is not None else (lambda ctx: ctx.vars[last])
+        return lambda ctx: functions.aggregate(func, [value(ctx) for _ in tuples(ctx)])
+
+    def visit_Let(self, node: ast.Let) -> Fn:
+        value = self.visit(node.value)
+        body = self.scoped(node.body, _Var(node.name))
+        names = (node.name,)
+
+        def let(ctx: Context) -> Any:
+            with _bound(ctx, names, (value(ctx),)):
+                return body(ctx)
+        return let
+
+    def visit_Lambda(self, node: ast.Lambda) -> Fn:
+        # A query written as a function of the profile: `(Profile) => Profile.homeAddress...`
+        if len(node.params) > 1:
+            raise self.error("a top-level lambda takes one parameter, the profile", node)
+        body = self.scoped(node.body, *(_Var(p) for p in node.params))
+        names = node.params
+
+        def query(ctx: Context) -> Any:
+            with _bound(ctx, names, (ctx.profile,) * len(names)):
+                return body(ctx)
+        return query
+
+    # ------------------------------------------------------------ time
+
+    def visit_Occurs(self, node: ast.Occurs) -> Fn:
+        subject = self.visit(node.subject)
+        window = self.window(node.phrase)
+        span, text = node.subject.span, self.text
+        parse_iso = datetime.fromisoformat
+
+        def occurs(ctx: Context) -> bool:
+            v = subject(ctx)
+            if v is None:
+                return False
+            w = window(ctx)
+            if w is None:
+                return False
+            try:
+                if type(v) is str:  # the usual ISO-8601 event time, parsed inline (hot path)
+                    moment = parse_iso(v)
+                    ms = (round(moment.timestamp() * 1000) if moment.tzinfo is not None
+                          else to_millis(v))
+                elif type(v) is list:
+                    return any(_in(to_millis(x), w) for x in v if x is not None)
+                else:
+                    ms = to_millis(v)
+            except (TimestampError, ValueError) as exc:
+                raise evaluation_error(f"`occurs` needs a timestamp: {_timestamp_problem(v, exc)}",
+                                       span, text) from None
+            if len(w) == 1:
+                return w[0][0] <= ms <= w[0][1]
+            return _in(ms, w)
+        return occurs
+
+    def window(self, phrase: ast.Node) -> WindowFn:
+        """Compile a time phrase to ``ctx -> Window`` (None when a reference is null)."""
+        if isinstance(phrase, ast.AtTime):
+            ref = self.reference(phrase.reference)
+            return self._cached(phrase, lambda ctx: _map_ref(ref(ctx), at_window))
+        if isinstance(phrase, ast.BetweenTimes):
+            start, end = self.reference(phrase.start), self.reference(phrase.end)
+
+            def between(ctx: Context) -> Window | None:
+                a, b = start(ctx), end(ctx)
+                if a is None or b is None:
+                    return None
+                return between_window(a[0], b[0])
+            return self._cached(phrase, between)
+        if isinstance(phrase, ast.RelativeTime):
+            ref = self.reference(phrase.reference)
+            p = phrase
+
+            def relative(ctx: Context) -> Window | None:
+                r = ref(ctx)
+                if r is None:
+                    return None
+                return relative_window(p.comparator, p.amount, p.unit, p.direction, r[0], r[1])
+            return self._cached(phrase, relative)
+        raise self.error(f"unknown time phrase {type(phrase).__name__}", phrase)
+
+    def _cached(self, phrase: ast.Node, compute: WindowFn) -> WindowFn:
+        """Windows that depend only on the clock are computed once per clock."""
+        if not all(_static_reference(r) for r in _references(phrase)):
+            return compute
+        cell: list[Any] = [None, None]
+
+        def cached(ctx: Context) -> Window | None:
+            if cell[0] is not ctx.clock:
+                cell[1] = compute(ctx)
+                cell[0] = ctx.clock
+            return cell[1]  # type: ignore[no-any-return]
+        return cached
+
+    def reference(self, ref: ast.Node) -> Callable[[Context], tuple[Interval, bool] | None]:
+        """Compile a time reference to ``ctx -> (interval, is_instant)`` or None when null."""
+        if isinstance(ref, ast.TimeKeyword):
+            word = ref.word
+            instant = word == "now"
+            return lambda ctx: (keyword_interval(ctx.clock.now, word), instant)
+        if isinstance(ref, ast.CalendarPeriod):
+            relation, unit = ref.relation, ref.unit
+            return lambda ctx: (calendar_period(ctx.clock.now, relation, unit), False)
+        value = self.visit(ref)
+        span, text = ref.span, self.text
+
+        def expression(ctx: Context) -> tuple[Interval, bool] | None:
+            v = value(ctx)
+            if v is None:
+                return None
+            if isinstance(v, Interval):
+                return v, False
+            try:
+                ms = to_millis(v)
+            except TimestampError as exc:
+                raise evaluation_error(f"time reference: {exc}", span, text) from None
+            return Interval(ms, ms + 1), True
+        return expression
+
+    # ------------------------------------------------------------ sequences
+
+    def visit_Chain(self, node: ast.Chain) -> Fn:
+        events = self.visit(node.events)
+        field = tuple(node.timestamp_field.split("."))
+        steps = []
+        pushed = 0
+        try:
+            for step in node.steps:
+                what = self.scoped_test(step.what) if step.what is not None else None
+                where = self.scoped_test(step.where) if step.where is not None else None
+                when = None
+                if step.when is not None:
+                    self.frames.append(_Elem(self.depth))
+                    try:
+                        when = self.window(step.when)
+                    finally:
+                        self.frames.pop()
+                steps.append((step.label, what, when, step.count or 1, where))
+                self.frames.append(_Var(step.label))
+                pushed += 1
+        finally:
+            del self.frames[len(self.frames) - pushed:]
+        labels = [s[0] for s in steps]
+        span, text = node.span, self.text
+
+        def chain(ctx: Context) -> bool:
+            stamped = _stamped_events(functions.elements(events(ctx)), field, span, text)
+            times = [t for t, _ in stamped]
+            saved = [ctx.vars.get(n, _MISSING) for n in labels]
+            elems = ctx.elems
+            elems.append(None)
+            try:
+                after = NEG_INF
+                for label, what, when, need, where in steps:
+                    found = 0
+                    # strictly later than the event the previous step matched
+                    for i in range(bisect.bisect_right(times, after), len(stamped)):
+                        ts, event = stamped[i]
+                        elems[-1] = event
+                        if what is not None and not what(ctx):
+                            continue
+                        if when is not None:
+                            w = when(ctx)
+                            if w is None or not _in(ts, w):
+                                continue
+                        if where is not None and not where(ctx):
+                            continue
+                        found += 1
+                        if found == need:
+                            after = ts
+                            ctx.vars[label] = event
+                            break
+                    else:
+                        return False
+                return True
+            finally:
+                elems.pop()
+                _restore(ctx, labels, saved)
+        return chain
+
+    def generic_visit(self, node: ast.Node) -> Fn:
+        raise self.error(f"{type(node).__name__} cannot be evaluated here", node)
+
+
+# ---------------------------------------------------------------- closure builders
+
+
+def _constant(value: Any) -> Fn:
+    return lambda ctx: value
+
+
+def _lookup(name: str, plan: list[int], variable: str | None) -> Fn:
+    """Element fields at ``plan`` depths (innermost first), then a variable or the profile."""
+    if not plan:
+        if variable is not None:
+            return lambda ctx: ctx.vars.get(name)
+        return lambda ctx: ctx.profile.get(name)
+    if len(plan) == 1 and variable is None:
+        (depth,) = plan
+
+        def element_or_profile(ctx: Context) -> Any:
+            element = ctx.elems[depth]
+            if type(element) is dict:
+                found = element.get(name)
+                if found is not None:
+                    return found
+            return ctx.profile.get(name)
+        return element_or_profile
+
+    def scoped(ctx: Context) -> Any:
+        elems = ctx.elems
+        for depth in plan:
+            element = elems[depth]
+            if type(element) is dict:
+                found = element.get(name)
+                if found is not None:
+                    return found
+        if variable is not None:
+            return ctx.vars.get(variable)
+        return ctx.profile.get(name)
+    return scoped
+
+
+def _path(root: Fn, names: tuple[str, ...]) -> Fn:
+    """``root.a.b.c``: objects by key, lists through ``get_field`` (flattened)."""
+    def path(ctx: Context) -> Any:
+        v = root(ctx)
+        for n in names:
+            if type(v) is dict:
+                v = v.get(n)
+            elif v is None:
+                return None
+            else:
+                v = get_field(v, n)
+        return v
+    return path
+
+
+def _profile_path(names: tuple[str, ...]) -> Fn:
+    """A path from the profile root, unrolled for the usual one to three steps (the hot path)."""
+    if len(names) == 1:
+        (a,) = names
+        return lambda ctx: ctx.profile.get(a)
+    if len(names) == 2:
+        a, b = names
+
+        def path2(ctx: Context) -> Any:
+            v = ctx.profile.get(a)
+            if type(v) is dict:
+                return v.get(b)
+            return None if v is None else get_field(v, b)
+        return path2
+    if len(names) == 3:
+        a, b, c = names
+
+        def path3(ctx: Context) -> Any:
+            v = ctx.profile.get(a)
+            v = v.get(b) if type(v) is dict else (None if v is None else get_field(v, b))
+            if type(v) is dict:
+                return v.get(c)
+            return None if v is None else get_field(v, c)
+        return path3
+    return _path(lambda ctx: ctx.profile, names)
+
+
+def _compare_constant(op: str, left: Fn, constant: Any) -> Fn:
+    """A comparison with a literal on the right: the common case, with a same-type fast path."""
+    kind = type(constant)
+    if op == "=":
+        def eq(ctx: Context) -> bool:
+            v = left(ctx)
+            if type(v) is kind:
+                return bool(v == constant)
+            return compare("=", v, constant)
+        return eq
+    if op == "!=":
+        def ne(ctx: Context) -> bool:
+            v = left(ctx)
+            if type(v) is kind:
+                return bool(v != constant)
+            return compare("!=", v, constant)
+        return ne
+    if is_number(constant):
+        relation = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+
+        def ordered(ctx: Context) -> bool:
+            v = left(ctx)
+            if type(v) is int or type(v) is float:
+                return bool(relation(v, constant))
+            return compare(op, v, constant)
+        return ordered
+    return lambda ctx: compare(op, left(ctx), constant)
+
+
+def _element_compare_constant(op: str, depth: int, name: str, constant: Any) -> Fn:
+    """``field = "literal"`` inside a filter, with the element lookup inlined (the hot loop)."""
+    kind = type(constant)
+    negate = op == "!="
+
+    def element_compare(ctx: Context) -> bool:
+        element = ctx.elems[depth]
+        v = element.get(name) if type(element) is dict else None
+        if v is None:
+            v = ctx.profile.get(name)
+        if type(v) is kind:
+            return (v == constant) != negate
+        return compare(op, v, constant)
+    return element_compare
+
+
+def _membership(left: Fn, right: Fn, right_node: ast.Expr, negate: bool) -> Fn:
+    if isinstance(right_node, ast.ListLiteral) and right_node.items and all(
+            isinstance(i, ast.String) for i in right_node.items):
+        strings = frozenset(i.value for i in right_node.items)  # type: ignore[attr-defined]
+        container = right(None)  # type: ignore[arg-type]
+
+        def in_strings(ctx: Context) -> bool:
+            v = left(ctx)
+            if type(v) is str:
+                return (v in strings) != negate
+            return in_list(v, container, negate)
+        return in_strings
+    return lambda ctx: in_list(left(ctx), right(ctx), negate)
+
+
+def _pattern_test(left: Fn, regex: Callable[[Context], Any], full: bool) -> Fn:
+    def matches(ctx: Context) -> bool:
+        v = left(ctx)
+        if v is None:
+            return False
+        compiled = regex(ctx)
+        if compiled is None:
+            return False
+        candidates = v if type(v) is list else (v,)
+        return any(type(c) is str and compiled.search(c) is not None for c in candidates)
+    return matches
+
+
+def _in(ms: int, window: Window) -> bool:
+    if len(window) == 1:
+        lo, hi = window[0]
+        return lo <= ms <= hi
+    return any(lo <= ms <= hi for lo, hi in window)
+
+
+def _timestamp_problem(v: Any, exc: Exception) -> str:
+    return str(exc) if isinstance(exc, TimestampError) else f"{v!r} is not an ISO-8601 timestamp"
+
+
+def _map_ref(ref: tuple[Interval, bool] | None, build: Callable[[Interval], Window]
+             ) -> Window | None:
+    return None if ref is None else build(ref[0])
+
+
+def _references(phrase: ast.Node) -> list[ast.Node]:
+    if isinstance(phrase, ast.BetweenTimes):
+        return [phrase.start, phrase.end]
+    return [phrase.reference]  # type: ignore[attr-defined]
+
+
+def _static_reference(ref: ast.Node) -> bool:
+    """A reference whose value depends only on the clock (keywords, periods, literal dates)."""
+    if isinstance(ref, (ast.TimeKeyword, ast.CalendarPeriod)):
+        return True
+    return isinstance(ref, ast.Call) and ref.name == "date" and all(
+        isinstance(a, ast.Number) for a in ref.args)
+
+
+def _stamped_events(events: list[Any], field: tuple[str, ...], span: Span,
+                    text: str | None) -> list[tuple[int, Any]]:
+    """``(epoch ms, event)`` sorted by time (stable); an event without a usable time is an error."""
+    stamped = []
+    for index, event in enumerate(events):
+        v: Any = event
+        for name in field:
+            v = v.get(name) if type(v) is dict else None
+        if v is None:
+            raise evaluation_error(f"chain: event {index} has no `{'.'.join(field)}` to order "
+                                   "it by", span, text)
+        try:
+            stamped.append((to_millis(v), event))
+        except TimestampError as exc:
+            raise evaluation_error(f"chain: event {index} `{'.'.join(field)}`: {exc}",
+                                   span, text) from None
+    stamped.sort(key=lambda pair: pair[0])
+    return stamped
+
+
+class _bound:
+    """Bind variables for the duration of a ``with`` block, restoring what they shadowed."""
+
+    __slots__ = ("ctx", "names", "saved", "values")
+
+    def __init__(self, ctx: Context, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        self.ctx, self.names, self.values = ctx, names, values
+        self.saved: list[Any] = []
+
+    def __enter__(self) -> None:
+        variables = self.ctx.vars
+        self.saved = [variables.get(n, _MISSING) for n in self.names]
+        for n, v in zip(self.names, self.values):
+            variables[n] = v
+
+    def __exit__(self, *exc: object) -> None:
+        _restore(self.ctx, self.names, self.saved)
+
+
+def _restore(ctx: Context, names: Any, saved: list[Any]) -> None:
+    for n, old in zip(names, saved):
+        if old is _MISSING:
+            ctx.vars.pop(n, None)
+        else:
+            ctx.vars[n] = old
+
+
+# ---------------------------------------------------------------- public API
+
+
+def to_json_value(v: Any) -> Any:
+    """A result as plain JSON: ``date(...)`` as its ISO text, map entries as ``[key, value]``."""
+    if isinstance(v, Interval):
+        return str(v)
+    if isinstance(v, MapEntry):
+        return [to_json_value(v.key), to_json_value(v.value)]
+    if type(v) is list or type(v) is tuple:
+        return [to_json_value(x) for x in v]
+    if type(v) is dict:
+        return {k if type(k) is str else _key_text(k): to_json_value(x) for k, x in v.items()}
+    return v
+
+
+def _key_text(k: Any) -> str:
+    if k is True or k is False:
+        return "true" if k else "false"
+    return str(k)
+
+
+def _events(ctx: Context) -> list[Any]:
+    """``xEvent``: the events, checked on first use so profile-only tests never pay for it."""
+    if not ctx.checked:
+        ctx.events = _check_events(ctx.events)
+        ctx.checked = True
+    return ctx.events  # type: ignore[no-any-return]
+
+
+def _check_profile(profile: Any) -> None:
+    if type(profile) is not dict:
+        raise evaluation_error(f"a profile must be a JSON object, got {_describe(profile)}")
+
+
+def _check_events(events: Any) -> list[Any]:
+    if events is None:
+        return []
+    if type(events) is not list:
+        raise evaluation_error(f"events must be a JSON array of objects, got {_describe(events)}")
+    for index, event in enumerate(events):
+        if type(event) is not dict:
+            raise evaluation_error(f"event {index} must be a JSON object, got {_describe(event)}")
+    return events
+
+
+def _too_deep(text: str) -> PQLEvaluationError:
+    return evaluation_error("the expression or the profile is nested too deeply to evaluate",
+                            text=text)
+
+
+def _describe(v: Any) -> str:
+    return "null" if v is None else f"a {type_name(v)}"
+
+
+class Program:
+    """A compiled PQL expression: evaluate it against any number of profiles.
+
+    Thread-safe: each :meth:`evaluate` call gets its own state. :meth:`bind` returns a faster
+    single-threaded evaluator that reuses one state and one clock.
+    """
+
+    __slots__ = ("_root", "_test", "text", "tree")
+
+    def __init__(self, text: str, tree: ast.Node, root: Fn, test: Callable[[Context], bool]):
+        self.text = text
+        self.tree = tree
+        self._root = root
+        self._test = test
+
+    def __repr__(self) -> str:
+        return f"Program({self.text!r})"
+
+    def _run(self, fn: Fn, ctx: Context) -> Any:
+        try:
+            return fn(ctx)
+        except RecursionError:
+            raise _too_deep(self.text) from None
+
+    def evaluate(self, profile: Mapping[str, Any], events: list[Any] | None = None, *,
+                 now: str | datetime | int | Clock | None = None,
+                 segments: Mapping[str, bool] | None = None) -> bool:
+        """Whether ``profile`` (with its ``events``) qualifies at time ``now`` (default: now).
+
+        ``segments`` overrides stored ``segmentMembership`` for ``inSegment`` (audience id ->
+        member?). Raises :class:`~pqltools.errors.PQLEvaluationError` for unusable input.
+        """
+        _check_profile(profile)
+        ctx = Context(profile, events, make_clock(now), segments)  # type: ignore[arg-type]
+        return bool(self._run(self._test, ctx))
+
+    def evaluate_value(self, profile: Mapping[str, Any], events: list[Any] | None = None, *,
+                       now: str | datetime | int | Clock | None = None,
+                       segments: Mapping[str, bool] | None = None) -> Any:
+        """The expression's value (number, string, list, map, object or null) as plain JSON."""
+        _check_profile(profile)
+        ctx = Context(profile, events, make_clock(now), segments)  # type: ignore[arg-type]
+        return to_json_value(self._run(self._root, ctx))
+
+    def bind(self, *, now: str | datetime | int | Clock | None = None
+             ) -> Callable[..., bool]:
+        """A fast ``f(profile, events=None, segments=None) -> bool`` for one clock.
+
+        For bulk evaluation in one thread: it reuses its evaluation state between calls, so
+        windows such as ``30 days before now`` are computed once.
+        """
+        clock = make_clock(now)
+        ctx = Context({}, [], clock)
+        test = self._test
+
+        def evaluate_bound(profile: Any, events: list[Any] | None = None,
+                           segments: Mapping[str, bool] | None = None) -> bool:
+            if type(profile) is not dict:
+                _check_profile(profile)
+            ctx.events = events
+            ctx.checked = False
+            ctx.profile = profile
+            ctx.segments = segments
+            try:
+                return test(ctx)
+            except RecursionError:
+                raise _too_deep(self.text) from None
+            finally:
+                if ctx.vars or ctx.elems:  # only after an error inside a binder
+                    ctx.vars.clear()
+                    ctx.elems.clear()
+        return evaluate_bound
+
+
+def compile(expression: str | ast.Node, *, limits: Limits | None = None) -> Program:
+    """Compile PQL text (or a parsed tree) once into a :class:`Program`.
+
+    Raises :class:`~pqltools.errors.PQLSyntaxError` for text that is not PQL and
+    :class:`~pqltools.errors.PQLValidationError` for unknown functions, wrong argument counts,
+    invalid literal regular expressions or constructs that cannot be evaluated offline.
+    """
+    if isinstance(expression, ast.Node):
+        tree, text = expression, None
+    else:
+        tree, text = parse(expression), expression
+    compiler = _Compiler(text, limits or Limits())
+    try:
+        root = compiler.visit(tree)
+        test = compiler.test(tree)
+    except RecursionError:
+        raise PQLValidationError([Diagnostic("PQL314", "the expression is nested too deeply to "
+                                             "compile", Severity.ERROR, tree.span)], text) from None
+    return Program(text if text is not None else "", tree, root, test)
+
+
+def evaluate(expression: str | ast.Node | Program, profile: Mapping[str, Any], *,
+             events: list[Any] | None = None,
+             now: str | datetime | int | None = None) -> bool:
+    """Whether ``profile`` qualifies for ``expression`` (compiles it first unless a Program)."""
+    program = expression if isinstance(expression, Program) else compile(expression)
+    return program.evaluate(profile, events, now=now)
+
+
+def evaluate_value(expression: str | ast.Node | Program, profile: Mapping[str, Any], *,
+                   events: list[Any] | None = None,
+                   now: str | datetime | int | None = None) -> Any:
+    """The value of ``expression`` for ``profile`` (computed-attribute style), as plain JSON."""
+    program = expression if isinstance(expression, Program) else compile(expression)
+    return program.evaluate_value(profile, events, now=now)
+

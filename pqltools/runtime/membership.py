@@ -1,0 +1,241 @@
+"""Segment membership: evaluate definitions over profiles and emit ``segmentMembership`` maps.
+
+:func:`segment` is the offline equivalent of a batch segment job: for every profile it evaluates
+every definition (segment-of-segments in dependency order, so ``inSegment("B")`` sees this run's
+answer for B) and returns the profile's ``segmentMembership`` in Adobe's shape (reference 11.2)::
+
+    {"ups": {"<segment id>": {"status": "realized", "lastQualificationTime": "..."}}}
+
+Status transitions (docs/semantics.md, "Membership"): qualifying now and not a member before ->
+``realized``; qualifying and a member before (realized or existing) -> ``existing``; not
+qualifying but a member before -> ``exited``; not qualifying and not a member -> no entry (an
+earlier ``exited`` entry is kept until it is 30 days old). Entries of other namespaces and of
+audiences not in this run are carried over unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pqltools.definitions import Definition
+from pqltools.errors import NO_SPAN, Diagnostic, PQLValidationError, Severity
+from pqltools.runtime.compiler import Program, compile
+from pqltools.runtime.context import Clock, evaluation_error, make_clock
+from pqltools.runtime.functions import MEMBER_STATUSES
+from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
+from pqltools.syntax import ast
+
+__all__ = [
+    "EXITED_RETENTION_DAYS",
+    "NAMESPACE",
+    "CompiledSegment",
+    "compile_segments",
+    "profile_id",
+    "segment",
+]
+
+#: The namespace of audiences evaluated by the Segmentation Service.
+NAMESPACE = "ups"
+#: Exited memberships older than this (by lastQualificationTime) are dropped (reference 11.2).
+EXITED_RETENTION_DAYS = 30
+#: Where :func:`profile_id` looks for a profile's id, in order.
+ID_FIELDS = ("_id", "personID", "personId", "id")
+
+
+@dataclass(frozen=True)
+class CompiledSegment:
+    """One definition ready to run: its audience id, label and program."""
+
+    id: str
+    label: str
+    program: Program
+    depends_on: frozenset[str]
+
+
+def _definition_items(definitions: Iterable[Definition] | Mapping[str, str]
+                      ) -> list[tuple[str, str, str]]:
+    if isinstance(definitions, Mapping):
+        return [(str(k), str(k), v) for k, v in definitions.items()]
+    items = []
+    for d in definitions:
+        seg_id = d.id or d.name or d.label
+        items.append((seg_id, d.label, d.expression))
+    return items
+
+
+def _dependencies(tree: ast.Node) -> set[str]:
+    return {node.args[0].value for node in tree.walk()
+            if isinstance(node, ast.Call) and node.name == "inSegment" and node.args
+            and isinstance(node.args[0], ast.String)}
+
+
+def compile_segments(definitions: Iterable[Definition] | Mapping[str, str]
+                     ) -> list[CompiledSegment]:
+    """Compile definitions and order them so that every segment comes after those it reads.
+
+    ``definitions`` is a list of :class:`~pqltools.definitions.Definition` (the id is the
+    definition's ``id``, else its ``name``, else its label) or a mapping id -> PQL text. Raises
+    :class:`~pqltools.errors.PQLValidationError` naming the cycle when segments depend on each
+    other in a loop, or a duplicate id.
+    """
+    compiled: dict[str, CompiledSegment] = {}
+    for seg_id, label, text in _definition_items(definitions):
+        if seg_id in compiled:
+            raise _run_error(f"two definitions have the id {seg_id!r}")
+        program = compile(text)
+        compiled[seg_id] = CompiledSegment(seg_id, label, program, frozenset(
+            _dependencies(program.tree)))
+    ordered: list[CompiledSegment] = []
+    state: dict[str, int] = {}  # 1 = in progress, 2 = done
+    for start in compiled:
+        _visit(start, compiled, state, ordered)
+    return ordered
+
+
+def _visit(start: str, compiled: dict[str, CompiledSegment], state: dict[str, int],
+           ordered: list[CompiledSegment]) -> None:
+    # iterative depth-first search, so a long chain of segments cannot exhaust the stack
+    stack: list[tuple[str, Iterator[str]]] = []
+    if state.get(start):
+        return
+    state[start] = 1
+    stack.append((start, iter(sorted(compiled[start].depends_on))))
+    while stack:
+        node, deps = stack[-1]
+        for dep in deps:
+            if dep not in compiled:
+                continue  # read from stored membership
+            if state.get(dep) == 1:
+                cycle = [n for n, _ in stack]
+                cycle = cycle[cycle.index(dep):] + [dep]
+                raise _run_error("segments depend on each other in a cycle: "
+                                 + " -> ".join(f"inSegment({c!r})" for c in cycle))
+            if not state.get(dep):
+                state[dep] = 1
+                stack.append((dep, iter(sorted(compiled[dep].depends_on))))
+                break
+        else:
+            stack.pop()
+            state[node] = 2
+            ordered.append(compiled[node])
+
+
+def _run_error(message: str) -> PQLValidationError:
+    return PQLValidationError([Diagnostic("PQL320", message, Severity.ERROR, NO_SPAN)])
+
+
+def profile_id(profile: Mapping[str, Any], key: str | None = None) -> str | None:
+    """A profile's id: the dotted ``key`` if given, else ``_id``, ``personID``, ``personId``,
+    ``id``, else the primary identity in ``identityMap`` (else its first identity)."""
+    if key is not None:
+        v: Any = profile
+        for part in key.split("."):
+            v = v.get(part) if isinstance(v, Mapping) else None
+        return None if v is None or isinstance(v, (dict, list)) else str(v)
+    for name in ID_FIELDS:
+        v = profile.get(name)
+        if isinstance(v, (str, int)) and not isinstance(v, bool):
+            return str(v)
+    identities = profile.get("identityMap")
+    if isinstance(identities, Mapping):
+        first: str | None = None
+        for entries in identities.values():
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, Mapping) and isinstance(entry.get("id"), str):
+                    if entry.get("primary") is True:
+                        return str(entry["id"])
+                    first = first or str(entry["id"])
+        return first
+    return None
+
+
+def _split(item: Any) -> tuple[Any, Any]:
+    if isinstance(item, tuple) and len(item) == 2:
+        return item[0], item[1]
+    return item, None
+
+
+def _status(entry: Any) -> str | None:
+    status = entry.get("status") if isinstance(entry, Mapping) else None
+    return status.lower() if isinstance(status, str) else None
+
+
+def _entry_time(entry: Mapping[str, Any]) -> int | None:
+    try:
+        return to_millis(entry.get("lastQualificationTime"))
+    except TimestampError:
+        return None
+
+
+def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, clock: Clock,
+                   previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The new ``segmentMembership`` of one profile (see the module docstring)."""
+    if previous is None and isinstance(profile, Mapping):
+        previous = profile.get("segmentMembership")
+    previous = previous if isinstance(previous, Mapping) else {}
+    old = previous.get(NAMESPACE)
+    old = old if isinstance(old, Mapping) else {}
+    results: dict[str, bool] = {}
+    stamp = iso(clock.now)
+    out_ns: dict[str, Any] = {}
+    for seg in segments:
+        qualifies = seg.program.evaluate(profile, events, now=clock, segments=results)
+        results[seg.id] = qualifies
+        before = _status(old.get(seg.id))
+        was_member = before in MEMBER_STATUSES
+        if qualifies:
+            out_ns[seg.id] = {"status": "existing" if was_member else "realized",
+                              "lastQualificationTime": stamp}
+        elif was_member:
+            out_ns[seg.id] = {"status": "exited", "lastQualificationTime": stamp}
+        elif before == "exited":
+            when = _entry_time(old[seg.id])
+            if when is not None and clock.now - when <= EXITED_RETENTION_DAYS * DAY:
+                out_ns[seg.id] = copy.deepcopy(dict(old[seg.id]))
+    for seg_id, entry in old.items():
+        if seg_id not in results:
+            out_ns[seg_id] = copy.deepcopy(entry)
+    out: dict[str, Any] = {ns: copy.deepcopy(v) for ns, v in previous.items() if ns != NAMESPACE}
+    out[NAMESPACE] = out_ns
+    return out
+
+
+def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],
+            profiles: Iterable[Any], *, now: str | datetime | int | None = None,
+            previous: Mapping[str, Mapping[str, Any]] | None = None,
+            id_key: str | None = None) -> Iterator[dict[str, Any]]:
+    """Evaluate ``definitions`` over ``profiles``; yield each profile's ``segmentMembership``.
+
+    ``profiles`` yields profile objects, or ``(profile, events)`` pairs. ``now`` is the
+    evaluation time (default: the current UTC time, fixed for the whole run). The previous
+    membership of a profile is ``previous[profile id]`` when ``previous`` is given (ids found by
+    :func:`profile_id` with ``id_key``), else the profile's own ``segmentMembership``. Results are
+    yielded lazily, one per profile, in input order. Raises
+    :class:`~pqltools.errors.PQLValidationError` for a dependency cycle and
+    :class:`~pqltools.errors.PQLEvaluationError` for an unusable profile.
+    """
+    if isinstance(definitions, list) and definitions and isinstance(definitions[0],
+                                                                    CompiledSegment):
+        ordered = definitions
+    else:
+        ordered = compile_segments(definitions)  # type: ignore[arg-type]
+    clock = make_clock(now)
+    return _run(ordered, profiles, clock, previous, id_key)
+
+
+def _run(ordered: list[CompiledSegment], profiles: Iterable[Any], clock: Clock,
+         previous: Mapping[str, Mapping[str, Any]] | None,
+         id_key: str | None) -> Iterator[dict[str, Any]]:
+    for item in profiles:
+        profile, events = _split(item)
+        prior: Mapping[str, Any] | None = None
+        if previous is not None:
+            if not isinstance(profile, Mapping):
+                raise evaluation_error("a profile must be a JSON object")
+            pid = profile_id(profile, id_key)
+            prior = previous.get(pid, {}) if pid is not None else {}
+        yield membership_for(ordered, profile, events, clock, prior)
