@@ -119,14 +119,8 @@ def _units(plural: bool) -> list[types.CompletionItem]:
 
 def _fields(config: Config, path: tuple[str, ...]) -> list[types.CompletionItem]:
     """Schema fields directly under ``path`` (top-level fields for an empty path)."""
-    depth = len(path)
-    seen: dict[str, str] = {}
-    for dotted, kind in insight.field_paths(config):
-        parts = tuple(dotted.split("."))
-        if len(parts) > depth and parts[:depth] == path:
-            seen.setdefault(parts[depth], kind if len(parts) == depth + 1 else "object")
     return [_item(name, types.CompletionItemKind.Field, kind, sort="1")
-            for name, kind in sorted(seen.items())]
+            for name, kind in insight.field_children(config, path)]
 
 
 def items_for(region: Region, offset: int, config: Config) -> list[types.CompletionItem]:

@@ -1,57 +1,50 @@
 """What the analysis layer knows beyond diagnostics: eligibility verdicts and schema field types.
 
-The eligibility analyzer (:mod:`pqltools.analysis.eligibility`) and the schema loader
-(:mod:`pqltools.analysis.schema`) are optional for the server: a pqltools build without them
-still serves every other feature, and hover/completion simply say less.
+Hover and document symbols show the verdict of the eligibility analyzer
+(:func:`pqltools.analysis.eligibility.classify`, with the configured rule set); hover and
+completion show field types from the configured schema (:mod:`pqltools.analysis.schema`), loaded
+once per file version.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 from pqltools.analysis.config import Config
+from pqltools.analysis.eligibility import Eligibility, classify
+from pqltools.analysis.schema import Schema, load_schema
+from pqltools.definitions import Definition
 from pqltools.errors import PQLError
+from pqltools.syntax import ast
 
 from pqltools_lsp.documents import Region
 
-__all__ = ["eligibility_markdown", "eligibility_summary", "field_type", "field_paths"]
+__all__ = ["eligibility_markdown", "eligibility_summary", "field_type", "field_children"]
 
 log = logging.getLogger(__name__)
-_schemas: dict[tuple[Path, float], Any] = {}
+_schemas: dict[tuple[Path, float], Schema | None] = {}
 _lock = threading.Lock()
 
 
-def _module(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def _classify(region: Region, config: Config) -> Any:
-    module = _module("pqltools.analysis.eligibility")
+def _classify(region: Region, config: Config) -> Eligibility | None:
     tree = region.parse.expr
-    if module is None or tree is None:
+    if tree is None:
         return None
-    subject: Any = region.definition if region.definition is not None else tree
+    subject: Definition | ast.Expr = region.definition if region.definition is not None else tree
     try:
-        return module.classify(subject, rules=config.eligibility_rules)
+        return classify(subject, rules=config.eligibility_rules)
     except PQLError:
         return None
 
 
 def eligibility_summary(region: Region, config: Config) -> str | None:
-    """``streaming`` / ``edge, streaming`` ...: the methods a region is eligible for."""
+    """``streaming (eligible: batch, streaming)``: the verdict in one line."""
     result = _classify(region, config)
     if result is None:
         return None
-    methods = sorted(str(m) for m in result.eligible)
-    return f"{result.method} (eligible: {', '.join(methods)})"
+    return f"{result.method} (eligible: {', '.join(sorted(result.eligible))})"
 
 
 def eligibility_markdown(region: Region, config: Config) -> str | None:
@@ -60,24 +53,22 @@ def eligibility_markdown(region: Region, config: Config) -> str | None:
     if result is None:
         return None
     lines = [f"**Evaluation method: {result.method}** "
-             f"(eligible: {', '.join(sorted(str(m) for m in result.eligible))}; "
-             f"rules {config.eligibility_rules})"]
-    if region.definition is not None and region.definition.requested_methods:
-        asked = ", ".join(sorted(region.definition.requested_methods))
-        lines.append(f"`evaluationInfo` requests: {asked}")
+             f"(eligible: {', '.join(sorted(result.eligible))}; rules {result.rules})", ""]
+    if result.requested:
+        lines.append(f"`evaluationInfo` requests: {', '.join(sorted(result.requested))}"
+                     + (f" — not eligible for {', '.join(sorted(result.unsatisfied))}"
+                        if result.unsatisfied else ""))
+        lines.append("")
     for reason in result.reasons:
-        rule = getattr(reason, "rule", None) or getattr(reason, "id", "")
-        text = getattr(reason, "message", None) or str(reason)
-        cite = getattr(reason, "citation", None)
-        lines.append(f"- `{rule}`: {text}" + (f" ({cite})" if cite else ""))
-    return "\n".join(lines)
+        cites = "; ".join(str(c) for c in reason.citations)
+        lines.append(f"- `{reason.rule}`: {reason.message}" + (f" ({cites})" if cites else ""))
+    return "\n".join(lines).rstrip()
 
 
-def _schema(config: Config) -> Any:
+def _schema(config: Config) -> Schema | None:
     """The configured schema, loaded once per file version (None without one)."""
-    module = _module("pqltools.analysis.schema")
     path = config.schema
-    if module is None or path is None:
+    if path is None:
         return None
     try:
         key = (path, path.stat().st_mtime)
@@ -86,8 +77,9 @@ def _schema(config: Config) -> Any:
     with _lock:
         if key in _schemas:
             return _schemas[key]
+    schema: Schema | None
     try:
-        schema = module.load_schema(path)
+        schema = load_schema(path)
     except (PQLError, OSError, ValueError):
         log.warning("cannot load schema %s", path, exc_info=True)
         schema = None
@@ -99,15 +91,15 @@ def _schema(config: Config) -> Any:
 def field_type(config: Config, path: tuple[str, ...]) -> str | None:
     """The schema type of a field path (``homeAddress.countryCode`` -> ``string``)."""
     schema = _schema(config)
-    if schema is None:
+    found = schema.lookup(path) if schema is not None else None
+    if found is None:
         return None
-    found = schema.lookup(".".join(path))
-    return None if found is None else str(getattr(found, "type", found))
+    return f"{found.type}[{found.item_type}]" if found.item_type else found.type
 
 
-def field_paths(config: Config) -> list[tuple[str, str]]:
-    """Every ``(dotted path, type)`` of the configured schema (empty without one)."""
+def field_children(config: Config, path: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``(name, type)`` of the schema fields directly below ``path`` (top level for ``()``)."""
     schema = _schema(config)
     if schema is None:
         return []
-    return [(p, str(getattr(t, "type", t))) for p, t in schema.paths()]
+    return [(info.path[-1], info.type) for info in schema.children(path)]

@@ -7,6 +7,7 @@ the exact document version they sent, so the debounce delay never makes them fla
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,9 +23,14 @@ SERVER = [sys.executable, "-m", "pqltools", "lsp"]
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace root with a pqltools configuration."""
+    """A workspace root with a pqltools configuration; ``typed/`` also configures a schema."""
     root = tmp_path_factory.mktemp("ws")
     (root / "pyproject.toml").write_text('[tool.pqltools]\neligibility-rules = "2025"\n')
+    (root / "typed").mkdir()
+    (root / "typed" / "pqltools.toml").write_text('schema = "fields.json"\n')
+    (root / "typed" / "fields.json").write_text(json.dumps({
+        "homeAddress.countryCode": "string", "homeAddress.city": "string",
+        "person.name.firstName": "string", "person.birthDate": "date"}))
     return root
 
 
