@@ -82,13 +82,22 @@ def compile_segments(definitions: Iterable[Definition] | Mapping[str, str]
     :class:`~pqltools.errors.PQLValidationError` naming the cycle when segments depend on each
     other in a loop, or a duplicate id.
     """
+    return order_segments([compiled_segment(seg_id, label, compile(text))
+                           for seg_id, label, text in _definition_items(definitions)])
+
+
+def compiled_segment(seg_id: str, label: str, program: Program) -> CompiledSegment:
+    """A :class:`CompiledSegment` for an already compiled program (its dependencies found)."""
+    return CompiledSegment(seg_id, label, program, frozenset(_dependencies(program.tree)))
+
+
+def order_segments(segments: list[CompiledSegment]) -> list[CompiledSegment]:
+    """``segments`` in dependency order (raises on a cycle or a duplicate id)."""
     compiled: dict[str, CompiledSegment] = {}
-    for seg_id, label, text in _definition_items(definitions):
-        if seg_id in compiled:
-            raise _run_error(f"two definitions have the id {seg_id!r}")
-        program = compile(text)
-        compiled[seg_id] = CompiledSegment(seg_id, label, program, frozenset(
-            _dependencies(program.tree)))
+    for seg in segments:
+        if seg.id in compiled:
+            raise _run_error(f"two definitions have the id {seg.id!r}")
+        compiled[seg.id] = seg
     ordered: list[CompiledSegment] = []
     state: dict[str, int] = {}  # 1 = in progress, 2 = done
     for start in compiled:
@@ -220,7 +229,7 @@ def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[Compile
     """
     if isinstance(definitions, list) and definitions and isinstance(definitions[0],
                                                                     CompiledSegment):
-        ordered = definitions
+        ordered = order_segments(definitions)
     else:
         ordered = compile_segments(definitions)  # type: ignore[arg-type]
     clock = make_clock(now)
