@@ -53,6 +53,7 @@ from pqltools.runtime.values import (
     get_field,
     in_list,
     is_number,
+    map_key,
     truthy,
     type_name,
 )
@@ -964,14 +965,8 @@ def to_json_value(v: Any) -> Any:
     if type(v) is list or type(v) is tuple:
         return [to_json_value(x) for x in v]
     if type(v) is dict:
-        return {k if type(k) is str else _key_text(k): to_json_value(x) for k, x in v.items()}
+        return {map_key(k): to_json_value(x) for k, x in v.items()}
     return v
-
-
-def _key_text(k: Any) -> str:
-    if k is True or k is False:
-        return "true" if k else "false"
-    return str(k)
 
 
 def _events(ctx: Context) -> list[Any]:

@@ -27,6 +27,7 @@ from pqltools.runtime.values import (
     get_field,
     hashable,
     is_number,
+    map_key,
     scalar_equal,
     truthy,
     type_name,
@@ -213,7 +214,7 @@ def _distinct_method(ctx: Context, a: Value) -> list[Any] | None:
 
 
 @_method("groupBy")
-def _group_by(ctx: Context, a: Value, key_fn: ElementFn) -> dict[Any, list[Any]] | None:
+def _group_by(ctx: Context, a: Value, key_fn: ElementFn) -> dict[str, list[Any]] | None:
     if a is None:
         return None
     groups: dict[Any, list[Any]] = {}
@@ -223,7 +224,7 @@ def _group_by(ctx: Context, a: Value, key_fn: ElementFn) -> dict[Any, list[Any]]
             continue  # an element without a key belongs to no group
         if type(key) is list or type(key) is dict:
             raise EvalProblem(f"groupBy keys must be single values, got a {type_name(key)}")
-        groups.setdefault(key, []).append(item)
+        groups.setdefault(map_key(key), []).append(item)
     return groups
 
 

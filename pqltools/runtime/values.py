@@ -259,6 +259,17 @@ def hashable(v: Value) -> Any:
     return v
 
 
+def map_key(v: Value) -> str:
+    """The string key a value becomes in a map (XDM maps have string keys): ``true``, ``3``."""
+    if type(v) is str:
+        return v
+    if v is True or v is False:
+        return "true" if v else "false"
+    if type(v) is float and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def type_name(v: Value) -> str:
     """The PQL name of a value's type, for error messages."""
     if v is None:

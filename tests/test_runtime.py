@@ -1,0 +1,257 @@
+"""The interpreter's API, compile-time checks, error reporting and safety bounds.
+
+Behaviour of individual functions and phrases lives in the conformance suite
+(tests/conformance/*.yaml); these tests cover what data files cannot express.
+"""
+
+from __future__ import annotations
+
+import ast as pyast
+import inspect
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import pqltools
+from pqltools import catalog
+from pqltools.errors import PQLEvaluationError, PQLSyntaxError, PQLValidationError
+from pqltools.runtime import compiler, functions
+from pqltools.runtime.compiler import Limits, Program
+from pqltools.syntax.parser import parse
+
+RUNTIME = Path(compiler.__file__).parent
+
+
+def test_public_facade_names() -> None:
+    assert pqltools.compile is compiler.compile
+    assert pqltools.evaluate is compiler.evaluate
+    assert pqltools.evaluate_value is compiler.evaluate_value
+    assert pqltools.Program is Program
+
+
+def test_every_catalog_entry_has_an_implementation() -> None:
+    for spec in catalog.ALL_FUNCTIONS:
+        table = functions.GLOBALS if spec.kind == "global" else functions.METHODS
+        assert spec.name in table or spec.name in functions.SPECIAL_FORMS, spec.name
+    assert set(functions.METHODS) == set(catalog.METHODS)
+    assert set(functions.GLOBALS) | functions.SPECIAL_FORMS == set(catalog.GLOBALS)
+
+
+def test_runtime_never_uses_eval_or_exec() -> None:
+    for path in RUNTIME.glob("*.py"):
+        tree = pyast.parse(path.read_text("utf-8"))
+        for node in pyast.walk(tree):
+            if isinstance(node, pyast.Call) and isinstance(node.func, pyast.Name):
+                assert node.func.id not in ("eval", "exec", "__import__"), path.name
+            if isinstance(node, pyast.Attribute) and isinstance(node.value, pyast.Name):
+                assert (node.value.id, node.attr) != ("builtins", "compile"), path.name
+
+
+def test_compile_once_evaluate_many() -> None:
+    program = pqltools.compile('person.age >= 21 and homeAddress.countryCode = "US"')
+    assert isinstance(program, Program)
+    profiles = [{"person": {"age": a}, "homeAddress": {"countryCode": c}}
+                for a, c in ((30, "US"), (18, "US"), (40, "FR"))]
+    assert [program.evaluate(p) for p in profiles] == [True, False, False]
+    evaluate = program.bind(now="2024-01-01T00:00:00Z")
+    assert [evaluate(p) for p in profiles] == [True, False, False]
+
+
+def test_compile_accepts_a_parsed_tree() -> None:
+    tree = parse("a + 1")
+    assert pqltools.evaluate_value(tree, {"a": 2}) == 3
+
+
+def test_evaluate_accepts_a_program() -> None:
+    program = pqltools.compile("a = 1")
+    assert pqltools.evaluate(program, {"a": 1}) is True
+
+
+def test_now_forms_agree() -> None:
+    expr = "t occurs today"
+    profile = {"t": "2024-05-15T08:00:00Z"}
+    moment = datetime(2024, 5, 15, 12, tzinfo=UTC)
+    assert pqltools.evaluate(expr, profile, now="2024-05-15T12:00:00Z")
+    assert pqltools.evaluate(expr, profile, now=moment)
+    assert pqltools.evaluate(expr, profile, now=int(moment.timestamp() * 1000))
+    assert not pqltools.evaluate(expr, profile, now=moment + timedelta(days=1))
+
+
+def test_now_defaults_to_current_time() -> None:
+    today = datetime.now(UTC).isoformat()
+    assert pqltools.evaluate("t occurs < 1 minute before now", {"t": today})
+
+
+def test_naive_now_is_rejected() -> None:
+    with pytest.raises(PQLEvaluationError, match="timezone-aware"):
+        pqltools.evaluate("true", {}, now=datetime(2024, 1, 1))
+
+
+def test_bad_now_string() -> None:
+    with pytest.raises(PQLEvaluationError, match="`now`: 'tomorrowish' is not an ISO-8601"):
+        pqltools.evaluate("true", {}, now="tomorrowish")
+
+
+def test_evaluate_value_returns_json() -> None:
+    profile = {"orders": [{"s": "a", "p": 2}, {"s": "a", "p": 3}]}
+    assert pqltools.evaluate_value("orders.groupBy(s).map((K, G) => mapEntry(K, G.sum(p)))",
+                                   profile) == {"a": 5}
+    assert pqltools.evaluate_value("date(2024, 1, 2)", {}) == "2024-01-02"
+    assert pqltools.evaluate_value("mapEntry(1, 2)", {}) == [1, 2]
+    assert pqltools.evaluate_value("xs.groupBy(this)", {"xs": [1, True, 1.0]}) == {
+        "1": [1, 1.0], "true": [True]}
+
+
+def test_syntax_error_is_raised_at_compile() -> None:
+    with pytest.raises(PQLSyntaxError):
+        pqltools.compile("a = ")
+
+
+def test_unknown_method_suggests_and_points_at_call() -> None:
+    with pytest.raises(PQLValidationError) as info:
+        pqltools.compile('person.name.startwith("J")')
+    diag = info.value.diagnostics[0]
+    assert diag.message == "unknown method `startwith`; did you mean `startsWith`?"
+    assert (diag.span.line, diag.span.column) == (1, 1)
+
+
+def test_method_used_as_global_gets_a_hint() -> None:
+    with pytest.raises(PQLValidationError, match="is a method: write `value.count"):
+        pqltools.compile("count(xs)")
+
+
+def test_arity_message_shows_signature() -> None:
+    with pytest.raises(PQLValidationError) as info:
+        pqltools.compile("date(2020, 1)")
+    assert info.value.diagnostics[0].message == (
+        "`date` takes 3 arguments, got 2: date(year: integer, month: integer, day: integer) "
+        "-> date")
+
+
+def test_literal_regex_errors_point_at_the_pattern() -> None:
+    with pytest.raises(PQLValidationError) as info:
+        pqltools.compile('name.matches("(a)\\\\1")')
+    diag = info.value.diagnostics[0]
+    assert "backreferences" in diag.message and "'(a)\\\\1'" in diag.message
+    assert diag.span.column == 14
+
+
+def test_lookaround_in_infix_matches() -> None:
+    with pytest.raises(PQLValidationError, match="lookahead/lookbehind"):
+        pqltools.compile('name matches "a(?!b)"')
+
+
+def test_dynamic_regex_error_names_pattern_and_place() -> None:
+    program = pqltools.compile("name.matches(p)")
+    with pytest.raises(PQLEvaluationError) as info:
+        program.evaluate({"name": "x", "p": "(?<=a)b"})
+    diag = info.value.diagnostics[0]
+    assert "'(?<=a)b'" in diag.message and diag.span.column == 1
+
+
+def test_timestamp_error_names_value_and_place() -> None:
+    program = pqltools.compile("x = 1 and t occurs today")
+    with pytest.raises(PQLEvaluationError) as info:
+        program.evaluate({"x": 1, "t": "2024-13-45"})
+    diag = info.value.diagnostics[0]
+    assert diag.message == "`occurs` needs a timestamp: '2024-13-45' is not an ISO-8601 timestamp"
+    assert (diag.span.column, diag.span.end_column) == (11, 12)
+
+
+def test_profile_must_be_an_object() -> None:
+    for bad in ([1], "x", None, 3):
+        with pytest.raises(PQLEvaluationError, match="a profile must be a JSON object"):
+            pqltools.evaluate("a", bad)  # type: ignore[arg-type]
+        with pytest.raises(PQLEvaluationError, match="a profile must be a JSON object"):
+            pqltools.compile("a").bind()(bad)
+
+
+def test_events_are_checked_when_read() -> None:
+    with pytest.raises(PQLEvaluationError, match="event 1 must be a JSON object, got a string"):
+        pqltools.evaluate("xEvent.count() > 0", {}, events=[{}, "x"])
+    # a profile-only expression never reads them
+    assert pqltools.evaluate("a = 1", {"a": 1}, events="junk")  # type: ignore[arg-type]
+
+
+def test_catastrophic_regex_finishes_fast() -> None:
+    text = "a" * 100_000 + "!"
+    start = time.perf_counter()
+    assert not pqltools.evaluate('s.matches("^(a+)+$")', {"s": text})
+    assert not pqltools.evaluate('s matches "^(a|a)*$"', {"s": text})
+    assert not pqltools.evaluate('s like "%a%a%a%a%a%a%a%b"', {"s": text})
+    assert time.perf_counter() - start < 2.0
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    depth = 3000
+    expr = "(" * depth + "1" + ")" * depth
+    try:
+        program = pqltools.compile(expr)
+    except (PQLSyntaxError, PQLValidationError):
+        return  # refused with a diagnostic: fine
+    assert program.evaluate_value({}) == 1
+
+
+def test_deeply_nested_profile_value() -> None:
+    value: object = 1
+    for _ in range(50_000):
+        value = [value]
+    with pytest.raises(PQLEvaluationError, match="nested too deeply"):
+        pqltools.evaluate("xs.distinct().count() = 1", {"xs": [value, value]})
+
+
+def test_huge_list_and_many_events_in_bounded_time() -> None:
+    profile = {"xs": list(range(200_000))}
+    events = [{"eventType": "view" if i % 3 else "buy", "timestamp": 1_700_000_000_000 + i}
+              for i in range(5_000)]
+    start = time.perf_counter()
+    assert pqltools.evaluate("xs.sum() > 0 and 199999 in xs", profile)
+    assert pqltools.evaluate('xEvent[eventType = "buy"].count() = 1667', {}, events=events)
+    assert pqltools.evaluate('chain(xEvent, timestamp, [A: WHAT(eventType = "buy") COUNT(1000),'
+                             ' B: WHAT(eventType = "view")])', {}, events=events)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_cross_product_is_bounded() -> None:
+    events = [{"n": i, "timestamp": i} for i in range(3_000)]
+    program = pqltools.compile("select A from xEvent, B from xEvent where A.n + B.n < 0",
+                               limits=Limits(max_combinations=100_000))
+    with pytest.raises(PQLEvaluationError, match="more than 100,000 combinations"):
+        program.evaluate({}, events)
+
+
+def test_bound_evaluator_recovers_after_an_error() -> None:
+    evaluate = pqltools.compile("exists X from xs where X.t occurs today").bind(
+        now="2024-05-15T12:00:00Z")
+    with pytest.raises(PQLEvaluationError):
+        evaluate({"xs": [{"t": "bad"}]})
+    assert evaluate({"xs": [{"t": "2024-05-15T01:00:00Z"}]}) is True
+
+
+def test_variables_do_not_leak_between_evaluations() -> None:
+    program = pqltools.compile("let X = a in X")
+    assert program.evaluate_value({"a": 1}) == 1
+    assert program.evaluate_value({}) is None
+
+
+def test_segments_override_for_insegment() -> None:
+    program = pqltools.compile('inSegment("s")')
+    stored = {"segmentMembership": {"ups": {"s": {"status": "realized"}}}}
+    assert program.evaluate(stored)
+    assert not program.evaluate(stored, segments={"s": False})
+
+
+def test_program_repr_and_text() -> None:
+    program = pqltools.compile("a = 1")
+    assert repr(program) == "Program('a = 1')"
+    assert program.text == "a = 1"
+
+
+def test_functions_are_documented() -> None:
+    for module in (compiler, functions):
+        for name, obj in vars(module).items():
+            if not name.startswith("_") and inspect.isfunction(obj) and obj.__module__ == \
+                    module.__name__:
+                assert obj.__doc__, f"{module.__name__}.{name} has no docstring"
