@@ -34,6 +34,12 @@ from pqltools.runtime.membership import (
 PROGRESS_BYTES = 1 << 20
 
 
+class InputError(click.ClickException):
+    """An unreadable or malformed input file: exit code 2, like every usage error."""
+
+    exit_code = EXIT_USAGE
+
+
 @dataclass
 class _Line:
     number: int
@@ -108,7 +114,7 @@ def _compile_sources(sources: list[Source]) -> list[CompiledSegment]:
     try:
         return order_segments(segments)
     except PQLError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise InputError(str(exc)) from None
 
 
 def _load_previous(path: Path) -> dict[str, Any]:
@@ -120,9 +126,9 @@ def _load_previous(path: Path) -> dict[str, Any]:
             try:
                 record = json.loads(line.text)
             except ValueError as exc:
-                raise click.ClickException(f"{path}:{line.number}: not valid JSON: {exc}") from None
+                raise InputError(f"{path}:{line.number}: not valid JSON: {exc}") from None
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-                raise click.ClickException(f"{path}:{line.number}: expected a record "
+                raise InputError(f"{path}:{line.number}: expected a record "
                                            '{"id": ..., "segmentMembership": {...}}')
             previous[record["id"]] = record.get("segmentMembership") or {}
     return previous
@@ -135,7 +141,7 @@ def _open_profiles(name: str) -> tuple[IO[bytes], int | None]:
     try:
         return path.open("rb"), os.path.getsize(path)
     except OSError as exc:
-        raise click.ClickException(f"{name}: cannot read: {exc.strerror or exc}") from None
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
 
 
 @click.command("eval")
@@ -226,7 +232,7 @@ class _Run:
         self.membership = membership
         self.values = values
         self.failures = 0
-        self.out = click.get_text_stream("stdout")
+        self.out = sys.stdout
 
     def fail(self, message: str) -> None:
         """Report one unusable line and carry on."""

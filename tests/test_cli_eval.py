@@ -1,0 +1,174 @@
+"""``pql eval`` end to end through click's runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pqltools.cli import main
+
+NOW = "2024-05-15T12:00:00Z"
+PROFILES = [
+    {"_id": "a", "age": 30, "events": [{"eventType": "buy", "timestamp": "2024-05-14T00:00:00Z"}]},
+    {"_id": "b", "age": 10},
+    {"personID": "c", "age": 50, "events": [{"eventType": "buy", "timestamp": "2020-01-01"}]},
+]
+
+
+def _ndjson(path: Path, rows: list[object]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def _run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["eval", *args], input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_prints_qualifying_ids(tmp_path: Path) -> None:
+    profiles = _ndjson(tmp_path / "p.ndjson", PROFILES)
+    code, out, err = _run("age >= 18", str(profiles), "--now", NOW)
+    assert (code, out, err) == (0, "a\nc\n", "")
+
+
+def test_reads_standard_input() -> None:
+    stdin = "".join(json.dumps(p) + "\n" for p in PROFILES)
+    code, out, _ = _run("age < 18", stdin=stdin)
+    assert (code, out) == (0, "b\n")
+
+
+def test_events_under_the_events_key(tmp_path: Path) -> None:
+    profiles = _ndjson(tmp_path / "p.ndjson", PROFILES)
+    code, out, _ = _run('xEvent[eventType = "buy" and timestamp occurs < 7 days before now]',
+                        str(profiles), "--now", NOW)
+    assert (code, out) == (0, "a\n")
+
+
+def test_custom_events_key_and_id_key(tmp_path: Path) -> None:
+    rows = [{"crm": {"key": "k1"}, "hits": [{"n": 1, "timestamp": 1}]}, {"crm": {"key": "k2"}}]
+    profiles = _ndjson(tmp_path / "p.ndjson", rows)
+    code, out, _ = _run("xEvent.count() = 1", str(profiles), "--events-key", "hits",
+                        "--id-key", "crm.key")
+    assert (code, out) == (0, "k1\n")
+
+
+def test_separate_events_file_joined_by_identity(tmp_path: Path) -> None:
+    profiles = _ndjson(tmp_path / "p.ndjson", [{"_id": "a"}, {"_id": "b"}])
+    events = _ndjson(tmp_path / "e.ndjson", [
+        {"profileId": "b", "eventType": "buy", "timestamp": "2024-05-15T00:00:00Z"},
+        {"profileId": "a", "eventType": "view", "timestamp": "2024-05-15T00:00:00Z"},
+        {"profileId": "b", "eventType": "buy", "timestamp": "2024-05-15T01:00:00Z"},
+    ])
+    code, out, _ = _run('xEvent[eventType = "buy"].count() = 2', str(profiles),
+                        "--events", str(events))
+    assert (code, out) == (0, "b\n")
+
+
+def test_identity_key_option(tmp_path: Path) -> None:
+    profiles = _ndjson(tmp_path / "p.ndjson", [{"_id": "a"}])
+    events = _ndjson(tmp_path / "e.ndjson", [{"owner": {"id": "a"}, "timestamp": 1}])
+    code, out, _ = _run("xEvent.count() = 1", str(profiles), "--events", str(events),
+                        "--identity-key", "owner.id")
+    assert (code, out) == (0, "a\n")
+
+
+def test_membership_then_previous(tmp_path: Path) -> None:
+    profiles = _ndjson(tmp_path / "p.ndjson", PROFILES)
+    code, out, _ = _run("age >= 18", str(profiles), "--membership", "--now", NOW)
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in records] == ["a", "b", "c"]
+    assert records[0]["segmentMembership"]["ups"]["expression"] == {
+        "status": "realized", "lastQualificationTime": "2024-05-15T12:00:00.000+00:00"}
+    assert records[1]["segmentMembership"] == {"ups": {}}
+    previous = tmp_path / "m.ndjson"
+    previous.write_text(out, "utf-8")
+    code, out, _ = _run("age >= 40", str(profiles), "--membership", "--previous", str(previous),
+                        "--now", NOW)
+    statuses = [json.loads(line)["segmentMembership"]["ups"].get("expression", {}).get("status")
+                for line in out.splitlines()]
+    assert (code, statuses) == (0, ["exited", None, "existing"])
+
+
+def test_definition_file_with_several_segments(tmp_path: Path) -> None:
+    definitions = tmp_path / "defs.json"
+    definitions.write_text(json.dumps([
+        {"id": "adults", "expression": {"type": "PQL", "format": "pql/text",
+                                        "value": "age >= 18"}},
+        {"id": "seniors", "expression": {"type": "PQL", "format": "pql/text",
+                                         "value": 'inSegment("adults") and age >= 50'}},
+    ]), "utf-8")
+    profiles = _ndjson(tmp_path / "p.ndjson", PROFILES)
+    code, out, _ = _run(str(definitions), str(profiles))
+    assert (code, out) == (0, "a\tadults\nc\tadults\nc\tseniors\n")
+
+
+def test_values_mode(tmp_path: Path) -> None:
+    profiles = _ndjson(tmp_path / "p.ndjson", PROFILES[:2])
+    code, out, _ = _run("age * 2", str(profiles), "--value")
+    assert (code, out) == (0, '{"id": "a", "value": 60}\n{"id": "b", "value": 20}\n')
+
+
+def test_bad_lines_are_reported_and_the_run_continues(tmp_path: Path) -> None:
+    path = tmp_path / "p.ndjson"
+    path.write_text('{"_id": "a", "t": "nope"}\nnot json\n[1]\n\n{"_id": "b", "t": "2024-05-15"}\n',
+                    "utf-8")
+    code, out, err = _run("t occurs today", str(path), "--now", NOW)
+    assert code == 1
+    assert out == "b\n"
+    lines = err.splitlines()
+    assert lines[0].startswith(f"{path}:1 (profile a): ")
+    assert "'nope' is not an ISO-8601 timestamp" in err
+    assert f"{path}:2: not valid JSON" in err
+    assert f"{path}:3: a profile must be a JSON object, got list" in err
+
+
+def test_profile_without_id_uses_line_number(tmp_path: Path) -> None:
+    profiles = _ndjson(tmp_path / "p.ndjson", [{"x": 1}, {"x": 2}])
+    code, out, _ = _run("x = 2", str(profiles))
+    assert (code, out) == (0, "line:2\n")
+
+
+def test_invalid_query_exits_2_with_caret() -> None:
+    code, _, err = _run("age >", stdin="{}\n")
+    assert code == 2
+    assert "<expression>:1:" in err and "^" in err
+
+
+def test_unknown_function_exits_2() -> None:
+    code, _, err = _run("nope(1)", stdin="{}\n")
+    assert code == 2 and "unknown function `nope`" in err
+
+
+def test_bad_now_is_a_usage_error() -> None:
+    code, _, err = _run("true", "--now", "someday", stdin="{}\n")
+    assert code == 2 and "--now" in err
+
+
+def test_membership_and_value_are_exclusive() -> None:
+    code, _, err = _run("true", "--membership", "--value", stdin="")
+    assert code == 2 and "alternatives" in err
+
+
+def test_missing_profiles_file() -> None:
+    code, _, err = _run("true", "/nonexistent/profiles.ndjson")
+    assert code == 2 and "cannot read" in err
+
+
+def test_cycle_between_definitions_exits_2(tmp_path: Path) -> None:
+    definitions = tmp_path / "defs.json"
+    definitions.write_text(json.dumps([
+        {"id": "a", "expression": {"value": 'inSegment("b")'}},
+        {"id": "b", "expression": {"value": 'inSegment("a")'}},
+    ]), "utf-8")
+    code, _, err = _run(str(definitions), stdin="{}\n")
+    assert code == 2 and "cycle" in err
+
+
+def test_progress_bar_when_forced(tmp_path: Path) -> None:
+    profiles = _ndjson(tmp_path / "p.ndjson", PROFILES)
+    code, out, err = _run("age >= 18", str(profiles), "--progress")
+    assert (code, out) == (0, "a\nc\n")
+    assert "evaluating" in err
