@@ -93,7 +93,8 @@ class Reason:
 
     ``effect`` is ``excludes`` (the rule rules out ``methods``), ``supports`` (the expression is
     one of the eligible query types for ``methods``) or ``note`` (an assumption or a fact that
-    changes nothing). ``span`` is the part of the expression that caused it.
+    changes nothing). ``span`` is the part of the expression that caused it. ``assumed`` marks
+    an exclusion that rests on a conservative assumption (an audience nothing is known about).
     """
 
     rule: str
@@ -102,12 +103,13 @@ class Reason:
     effect: str
     methods: frozenset[str]
     citations: tuple[Citation, ...]
+    assumed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready view (positions are 1-based line/column inside the expression)."""
         return {
             "rule": self.rule, "effect": self.effect, "methods": sorted(self.methods),
-            "message": self.message,
+            "assumed": self.assumed, "message": self.message,
             "span": {"start": self.span.start, "end": self.span.end, "line": self.span.line,
                      "column": self.span.column},
             "citations": [{"document": c.document, "section": c.section, "source": c.source}
@@ -173,15 +175,22 @@ class Rule:
 
     def apply(self, facts: Facts) -> list[Reason]:
         """Run the check; each finding becomes a :class:`Reason` naming this rule."""
-        return [Reason(self.id, message, span, effect, methods, self.citations)
+        return [Reason(self.id, message, span, "excludes" if effect == _ASSUMED else effect,
+                       methods, self.citations, assumed=effect == _ASSUMED)
                 for message, span, effect, methods in self.check(facts)]
 
 
+#: (message, span, effect, methods); effect ``assumes`` is an exclusion by assumption.
 Finding = tuple[str, Span, str, frozenset[str]]
+_ASSUMED = "assumes"
 
 
 def _excl(message: str, span: Span, methods: frozenset[str] = BOTH) -> Finding:
     return (message, span, "excludes", methods)
+
+
+def _assume(message: str, span: Span, methods: frozenset[str] = BOTH) -> Finding:
+    return (message, span, _ASSUMED, methods)
 
 
 def _supp(message: str, span: Span, methods: frozenset[str] = BOTH) -> Finding:
@@ -318,9 +327,10 @@ def _insegment_event(f: Facts) -> list[Finding]:
     for seg in f.segments:
         profile_only = seg.info.profile_only if seg.info is not None else None
         if profile_only is None:
-            out.append(_excl(f"Combines events with {_audience(seg)}, whose definition is unknown; "
-                             "this is eligible only when the referenced audience is profile-only,"
-                             " so the conservative answer is batch (pass `audiences`).", seg.span))
+            out.append(_assume(f"Combines events with {_audience(seg)}, whose definition is "
+                               "unknown; this is eligible only when the referenced audience is "
+                               "profile-only, so the conservative answer is batch (pass "
+                               "`audiences`).", seg.span))
         elif not profile_only:
             out.append(_excl(f"Combines events with {_audience(seg)}, which is not profile-only; "
                              "events may be combined only with profile-only audiences.", seg.span))
@@ -385,9 +395,9 @@ def _segments_2025(f: Facts) -> list[Finding]:
     for seg in f.segments:
         method = seg.info.method if seg.info is not None else None
         if method is None:
-            out.append(_excl(f"The evaluation method of {_audience(seg)} is unknown; edge allows "
-                             "only batch or edge audiences (following M-EDGE), so edge is not "
-                             "assumed (pass `audiences`).", seg.span, EDGE))
+            out.append(_assume(f"The evaluation method of {_audience(seg)} is unknown; edge "
+                               "allows only batch or edge audiences (following M-EDGE), so edge "
+                               "is not assumed (pass `audiences`).", seg.span, EDGE))
         elif method == "streaming":
             out.append(_excl(f"{_cap(_audience(seg))} is evaluated by streaming; edge "
                              "allows only batch or edge audiences (following M-EDGE, not "
@@ -752,22 +762,28 @@ def requested_method_diagnostics(definition: Definition,
                                  severity: Severity = Severity.INFO) -> list[Diagnostic]:
     """One diagnostic per streaming/edge method ``evaluationInfo`` asks for but cannot get.
 
-    The span is the first event reference (or the audience reference) that excludes the
-    method, else the whole expression; spans are inside ``definition.expression``.
+    ``eligibility`` is the classification of the definition's expression (computed when not
+    given). Exclusions that rest only on assumptions (audiences nothing is known about) are not
+    reported. The span is that of the first reason excluding the method, inside
+    ``definition.expression``.
     """
     result = eligibility or classify(definition, rules=rules)
     out: list[Diagnostic] = []
-    for method in (m for m in METHODS if m in result.unsatisfied and m != "batch"):
+    for method in (m for m in METHODS if m != "batch"):
+        if method not in definition.requested_methods or method in result.eligible:
+            continue
         blockers = [r for r in result.reasons_for(method) if r.rule != REQUESTED_ID]
-        span = blockers[0].span if blockers else result.facts.span
-        first = blockers[0].message if blockers else "it is not eligible"
-        only = "only batch-eligible" if result.eligible == {"batch"} else \
-            f"not {method}-eligible"
+        if not blockers or all(r.assumed for r in blockers):
+            continue
+        first = next(r for r in blockers if not r.assumed)
+        only = ("only batch-eligible" if result.eligible == {"batch"}
+                else f"not {method}-eligible")
         out.append(Diagnostic(
             ELIGIBILITY_CODE,
             f"evaluationInfo asks for {method} ({_INFO_KEY[method]}.enabled) but the expression "
-            f"is {only}: {first}",
-            severity, span,
-            help="run `pql classify` on the definition to see every reason",
+            f"is {only}: {first.message} ({first.rule})",
+            severity, first.span,
+            help="Adobe evaluates it in batch instead; run `pql classify` on the definition to "
+                 "see every reason",
         ))
     return out
