@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from pqltools import __version__
 
@@ -31,12 +33,29 @@ log = logging.getLogger("pqltools_lsp")
 T = TypeVar("T")
 
 
+class _Protocol(LanguageServerProtocol):
+    """pygls' protocol, answering requests whose parameters cannot be read.
+
+    pygls drops a message it cannot deserialize (a negative line, a string where a number
+    belongs) without answering, which leaves the client waiting forever for that request.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "id" in data and "method" in data:
+                self._send_response(data["id"], None, exc.to_response_error())
+            raise
+
+
 class PQLLanguageServer(LanguageServer):
     """A pygls server that keeps one :class:`Snapshot` per open document."""
 
     def __init__(self) -> None:
         super().__init__("pqltools", __version__,
-                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         protocol_cls=_Protocol)
         self.options = ServerOptions()
         self.configs = ConfigStore()
         self._snapshots: dict[str, Snapshot] = {}
