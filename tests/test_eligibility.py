@@ -15,6 +15,7 @@ from pqltools.analysis.eligibility import (
     Eligibility,
     classify,
     requested_method_diagnostics,
+    rules_markdown,
 )
 from pqltools.definitions import load_definitions
 from pqltools.errors import PQLSyntaxError, Severity
@@ -196,3 +197,12 @@ def test_to_json_shape() -> None:
     assert data["events"][0]["window"] == "bounded"
     assert data["events"][0]["interval"]["lookback_ms"] == 86_400_000
     assert data["reasons"][0]["citations"][0]["document"] == "ELIG"
+
+
+def test_docs_rule_tables_are_generated_from_the_rule_sets() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "eligibility.md").read_text("utf-8")
+    section = text.split("<!-- rules:start -->\n", 1)[1].split("<!-- rules:end -->", 1)[0]
+    assert section == rules_markdown(), "regenerate docs/eligibility.md from rules_markdown()"
+    for rules in RULE_SETS.values():
+        for rule in rules:
+            assert f"`{rule.id}`" in section

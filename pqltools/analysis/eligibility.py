@@ -787,3 +787,25 @@ def requested_method_diagnostics(definition: Definition,
                  "see every reason",
         ))
     return out
+
+
+def rules_markdown() -> str:
+    """The rule tables of docs/eligibility.md, generated from :data:`RULE_SETS`."""
+    lines: list[str] = []
+    for name, rules in RULE_SETS.items():
+        title = "Current rules (`rules=\"2025\"`, §13.1)" if name == "2025" else \
+            "Pre-2025 rules (`rules=\"legacy\"`, §13.2)"
+        lines += [f"### {title}", "", "| Rule id | What it says | Documents |",
+                  "| --- | --- | --- |"]
+        for rule in rules:
+            cites = "; ".join(f"{c.document} \u00a7 {c.section}" for c in rule.citations)
+            lines.append(f"| `{rule.id}` | {rule.summary} | {cites} |")
+        lines.append("")
+    lines += ["### Both rule sets", "", "| Rule id | What it says | Documents |",
+              "| --- | --- | --- |",
+              f"| `{REQUESTED_ID}` | evaluationInfo asks for a method the expression is not "
+              f"eligible for; Adobe evaluates it in batch. | "
+              + "; ".join(f"{c.document} \u00a7 {c.section}" for c in REQUESTED_CITATIONS)
+              + " |", "", "Document keys:", ""]
+    lines += [f"* **{key}**: `{path}`" for key, path in SOURCES.items()]
+    return "\n".join(lines) + "\n"
