@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import exprs, reference_examples
 
 from pqltools import classify as facade_classify
 from pqltools.analysis.eligibility import (
@@ -20,6 +23,7 @@ from pqltools.analysis.eligibility import (
 from pqltools.definitions import load_definitions
 from pqltools.errors import PQLSyntaxError, Severity
 from pqltools.syntax.parser import parse
+from pqltools.syntax.printer import format as format_pql
 
 CASES_FILE = Path(__file__).parent / "data" / "eligibility_cases.yaml"
 CASES: list[dict[str, Any]] = yaml.safe_load(CASES_FILE.read_text("utf-8"))["cases"]
@@ -206,3 +210,25 @@ def test_docs_rule_tables_are_generated_from_the_rule_sets() -> None:
     for rules in RULE_SETS.values():
         for rule in rules:
             assert f"`{rule.id}`" in section
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(exprs(), st.sampled_from(sorted(RULE_SETS)), st.sampled_from([True, False, None]))
+def test_classify_is_total_and_consistent(tree: Any, rules: str, merge: bool | None) -> None:
+    text = format_pql(tree)
+    result = classify(text, rules=rules, merge_policy_active_on_edge=merge)
+    assert "batch" in result.eligible and result.method in result.eligible
+    excluded = set().union(*(r.methods for r in result.reasons if r.effect == "excludes"))
+    assert result.eligible == {"streaming", "edge", "batch"} - excluded | {"batch"}
+    for reason in result.reasons:
+        assert 0 <= reason.span.start <= reason.span.end <= len(text)
+        assert reason.rule.startswith("ELIG-") and reason.citations
+
+
+@pytest.mark.parametrize("example", reference_examples(errors=False),
+                         ids=lambda e: str(e["id"]))
+def test_every_reference_example_classifies(example: dict[str, Any]) -> None:
+    text = str(example["text"])
+    for rules in RULE_SETS:
+        result = classify(text, rules=rules)
+        assert result.method in result.eligible and "batch" in result.eligible
