@@ -7,7 +7,10 @@ runs it over each region of a snapshot and maps spans into the document.
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+from collections import OrderedDict
 
 from lsprotocol import types
 
@@ -17,7 +20,7 @@ from pqltools.errors import Diagnostic, Severity
 from pqltools_lsp.documents import Region, Snapshot
 from pqltools_lsp.settings import ConfigResult
 
-__all__ = ["Finding", "analyse", "to_lsp", "SEVERITIES"]
+__all__ = ["Finding", "analyse", "to_lsp", "forget_lint_results", "SEVERITIES"]
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +44,10 @@ def analyse(snapshot: Snapshot, config: ConfigResult) -> list[Finding]:
     if config.error is not None:
         found.append((None, config.error))
     path = snapshot.path
+    filename = str(path) if path is not None else snapshot.uri
     for region in snapshot.regions:
         try:
-            diags = lint_source(region.text, comments=region.comments, config=config.config,
-                                schema=None, definition=region.definition,
-                                filename=path if path is not None else snapshot.uri)
+            diags = _lint(region, config, filename)
         except Exception:  # a bug in one rule must not hide the syntax errors
             log.exception("linter failed on %s (%s); showing syntax errors only",
                           snapshot.uri, region.label)
@@ -53,6 +55,50 @@ def analyse(snapshot: Snapshot, config: ConfigResult) -> list[Finding]:
         found.extend((region, d) for d in diags)
     snapshot.cache["findings"] = found
     return found
+
+
+#: Lint results by (expression, comments, configuration, definition, file): editing one
+#: definition of a JSON file re-lints only that one.
+_LINTED: OrderedDict[tuple[object, ...], list[Diagnostic]] = OrderedDict()
+_LINTED_SIZE = 256
+_lock = threading.Lock()
+
+
+def _lint(region: Region, config: ConfigResult, filename: str) -> list[Diagnostic]:
+    definition = region.definition
+    fingerprint = json.dumps(definition.raw, sort_keys=True, default=str) \
+        if definition is not None else None
+    key = (region.text, region.comments, id(config.config), _schema_stamp(config), fingerprint,
+           filename)
+    with _lock:
+        hit = _LINTED.get(key)
+        if hit is not None:
+            _LINTED.move_to_end(key)
+            return hit
+    diags = lint_source(region.text, comments=region.comments, config=config.config,
+                        schema=None, definition=definition, filename=filename)
+    with _lock:
+        _LINTED[key] = diags
+        while len(_LINTED) > _LINTED_SIZE:
+            _LINTED.popitem(last=False)
+    return diags
+
+
+def _schema_stamp(config: ConfigResult) -> float | None:
+    """The schema file's modification time: a changed schema invalidates cached results."""
+    schema = config.config.schema
+    if schema is None:
+        return None
+    try:
+        return schema.stat().st_mtime
+    except OSError:
+        return None
+
+
+def forget_lint_results() -> None:
+    """Drop cached lint results (the configuration or the schema changed)."""
+    with _lock:
+        _LINTED.clear()
 
 
 def document_offsets(region: Region | None, diag: Diagnostic) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from pygls.protocol import LanguageServerProtocol
 from pqltools import __version__
 
 from pqltools_lsp import actions, completion, formatting, hover, navigation, symbols, tokens
-from pqltools_lsp.diagnostics import analyse, to_lsp
+from pqltools_lsp.diagnostics import analyse, forget_lint_results, to_lsp
 from pqltools_lsp.documents import Snapshot, uri_to_path
 from pqltools_lsp.settings import CONFIG_FILE_NAMES, ConfigStore, ServerOptions
 
@@ -120,6 +120,9 @@ class PQLLanguageServer(LanguageServer):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, version=snap.version,
                 diagnostics=[to_lsp(snap, f) for f in findings]))
+            # parse for the requests that follow a change (semantic tokens, hover...) now,
+            # after the diagnostics are out, rather than when the first of them arrives
+            await asyncio.to_thread(lambda: [region.parse for region in snap.regions])
         except asyncio.CancelledError:
             raise
         except KeyError:
@@ -133,6 +136,7 @@ class PQLLanguageServer(LanguageServer):
     def republish_all(self) -> None:
         """Re-lint every open document (the configuration changed)."""
         self.configs.invalidate()
+        forget_lint_results()
         for uri, snap in list(self._snapshots.items()):
             snap.cache.clear()
             self.schedule(uri, 0)
