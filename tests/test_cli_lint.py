@@ -186,6 +186,83 @@ def test_output_file(repo: Path) -> None:
     assert json.loads((repo / "report.json").read_text("utf-8"))["summary"]["findings"] == 1
 
 
+# ---------------------------------------------------------------------------- rules
+
+TYPO = 'person.name.firstName.startwith("J") and person.name.lastName != null\n'
+
+
+def test_select_and_ignore_override_the_configuration(repo: Path) -> None:
+    (repo / "pqltools.toml").write_text('select = ["PQL120"]\n', "utf-8")
+    (repo / "typo.pql").write_text(TYPO, "utf-8")
+    configured = lint("--format", "concise", "typo.pql")
+    assert configured.exit_code == 0  # only the PQL120 warning: below the error threshold
+    assert [line.split()[2] for line in configured.stdout.splitlines()[:-1]] == ["PQL120:"]
+    selected = lint("--format", "concise", "--select", "PQL102,PQL120", "typo.pql")
+    assert selected.exit_code == 1
+    assert "PQL102" in selected.stdout and "PQL120" in selected.stdout
+    ignored = lint("--format", "concise", "--select", "PQL1", "--ignore", "pql102", "typo.pql")
+    assert "PQL102" not in ignored.stdout and "PQL120" in ignored.stdout
+
+
+def test_fail_on_threshold(repo: Path) -> None:
+    (repo / "warn.pql").write_text("person.name.lastName != null\n", "utf-8")
+    assert lint("warn.pql").exit_code == 0
+    assert lint("--fail-on", "warning", "warn.pql").exit_code == 1
+    (repo / "pqltools.toml").write_text('fail-on = "warning"\n', "utf-8")
+    assert lint("warn.pql").exit_code == 1
+    assert lint("--fail-on", "error", "warn.pql").exit_code == 0
+
+
+def test_safe_fix_is_applied_by_plain_fix_and_relinted(repo: Path) -> None:
+    path = repo / "or.pql"
+    path.write_text('-- countries\nc = "US" or c = "CA" or c = "MX" or c = "BR"\n', "utf-8")
+    before = lint("--format", "concise", "--fail-on", "warning", "or.pql")
+    assert before.exit_code == 1 and "[*]" in before.stdout
+    result = lint("--fix", "--fail-on", "warning", "or.pql")
+    assert result.exit_code == 0, result.stdout
+    fixed = path.read_text("utf-8")
+    assert fixed.startswith("-- countries\nc in [") and fixed.endswith("]\n")
+    for value in ("US", "CA", "MX", "BR"):
+        assert f'"{value}"' in fixed
+    assert result.stdout.startswith("Fixed 1 problem. All checks passed")
+
+
+def test_rules_lists_the_registry() -> None:
+    from pqltools.analysis.rules import all_rules
+
+    result = CliRunner().invoke(main, ["rules", "--format", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == [
+        {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary}
+        for r in all_rules()]
+    text = CliRunner().invoke(main, ["rules"]).stdout.splitlines()
+    assert len(text) == len(all_rules())
+    assert text[0].split()[:3] == [all_rules()[0].code, all_rules()[0].name,
+                                   all_rules()[0].severity.value]
+
+
+@pytest.mark.parametrize("key", ["code", "name"])
+def test_rule_explains_with_bad_and_good_examples(key: str) -> None:
+    from pqltools.analysis.rules import all_rules
+
+    rule = all_rules()[0]
+    result = CliRunner().invoke(main, ["rule", getattr(rule, key).lower()])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{rule.code} {rule.name} (default severity: {rule.severity.value})"
+    assert rule.summary in result.stdout
+    assert f"Bad:\n\n```pql\n{rule.bad.strip()}\n```" in result.stdout
+    assert f"Good:\n\n```pql\n{rule.good.strip()}\n```" in result.stdout
+
+
+def test_unknown_rule_suggests_and_exits_2() -> None:
+    result = CliRunner().invoke(main, ["rule", "PQL12O"])
+    assert result.exit_code == 2
+    assert "unknown rule 'PQL12O'; did you mean PQL120?" in result.stderr
+    by_name = CliRunner().invoke(main, ["rule", "null-comparisn"])
+    assert "did you mean null-comparison?" in by_name.stderr
+
+
 # ---------------------------------------------------------------------------- --fix
 
 
@@ -267,6 +344,15 @@ def test_parallel_run_gives_the_same_output_as_serial(repo: Path) -> None:
     assert serial.exit_code == parallel.exit_code == 1
     assert serial.stdout == parallel.stdout
     assert json.loads(serial.stdout)["summary"]["findings"] == 24 + 20
+
+
+def test_one_large_file_is_spread_over_processes_with_the_same_output(repo: Path) -> None:
+    (repo / "export.json").write_text(json.dumps({"segments": [
+        definition(f"(c = {i}" if i % 4 == 0 else f"c = {i}") for i in range(120)]}), "utf-8")
+    serial = CliRunner().invoke(main, ["lint", "--format", "concise", "--jobs", "1", "."])
+    parallel = CliRunner().invoke(main, ["lint", "--format", "concise", "--jobs", "2", "."])
+    assert serial.stdout == parallel.stdout
+    assert serial.stdout.count("PQL005") == 30
 
 
 # ---------------------------------------------------------------------------- subprocess

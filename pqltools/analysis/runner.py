@@ -1,10 +1,10 @@
 """Linting many files: reading them, linting every expression (in parallel when there are many),
 applying fixes in rounds, and writing fixed files back safely.
 
-The parent process reads every file and splits it into sources (``.pql`` text or the
-definitions of a JSON file); the expressions alone go to a process pool, so one file with
-10,000 definitions spreads over the cores as well as 10,000 small files do. Results come back
-in input order, so output is the same whatever ``jobs`` is.
+With many files, whole files go to a process pool (reading, JSON loading, linting, fixing and
+writing all happen in the workers); with few files but many expressions (one export with
+10,000 definitions) the expressions alone go to the pool. Results come back in input order, so
+the output is the same whatever ``jobs`` is.
 
 ``--fix`` works in rounds (as ruff does): lint, apply every non-overlapping fix to the file text,
 lint the fixed text again, until nothing is left to fix or ``max_fix_rounds`` is reached. Edits
@@ -22,9 +22,10 @@ import multiprocessing
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,7 @@ __all__ = [
     "RunOptions",
     "file_edits",
     "lint_inputs",
+    "process_file",
     "write_atomic",
 ]
 
@@ -94,36 +96,60 @@ class _File:
 _Task = tuple[str, bool, Definition | None, str | None]
 _Outcome = list[Diagnostic] | str
 
-_WORKER_STATE: tuple[Config, Any] | None = None
+_LintMany = Callable[[list[_Task]], list[_Outcome]]
+
+#: The run options of a pool worker, set once per process by :func:`_init_worker`.
+_WORKER_OPTIONS: RunOptions | None = None
 
 
-def _init_worker(config: Config, schema: Any) -> None:
-    global _WORKER_STATE
-    _WORKER_STATE = (config, schema)
+def _init_worker(options: RunOptions) -> None:
+    global _WORKER_OPTIONS
+    _WORKER_OPTIONS = options
 
 
-def _lint_task(task: _Task, state: tuple[Config, Any] | None = None) -> _Outcome:
+def _worker_options() -> RunOptions:
+    assert _WORKER_OPTIONS is not None, "called outside a pool worker"
+    return _WORKER_OPTIONS
+
+
+def _lint_task(task: _Task, options: RunOptions | None = None) -> _Outcome:
     """Lint one expression; a crash becomes a message instead of killing the whole run."""
-    config, schema = state or _WORKER_STATE or (Config(), None)
+    options = options or _worker_options()
     text, comments, definition, filename = task
     try:
-        return lint_source(text, comments=comments, config=config, schema=schema,
-                           definition=definition, filename=filename)
+        return lint_source(text, comments=comments, config=options.config,
+                           schema=options.schema, definition=definition, filename=filename)
     except Exception as exc:  # noqa: BLE001 - any rule bug is reported, never a traceback
         return f"internal error while linting: {type(exc).__name__}: {exc}"
 
 
-def _lint_all(tasks: list[_Task], options: RunOptions) -> list[_Outcome]:
-    """Lint every task, in a process pool when there are many; results in task order."""
-    jobs = max(1, options.jobs)
-    if jobs == 1 or len(tasks) <= PARALLEL_THRESHOLD:
-        state = (options.config, options.schema)
-        return [_lint_task(task, state) for task in tasks]
-    jobs = min(jobs, math.ceil(len(tasks) / PARALLEL_THRESHOLD))
-    chunk = max(1, math.ceil(len(tasks) / (jobs * 4)))
-    with ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_init_worker,
-                             initargs=(options.config, options.schema)) as pool:
-        return list(pool.map(_lint_task, tasks, chunksize=chunk))
+def _pool(options: RunOptions, jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_init_worker,
+                               initargs=(options,))
+
+
+def _jobs_for(count: int, options: RunOptions) -> int:
+    """Processes worth starting for ``count`` work items (1 = stay in this process)."""
+    if options.jobs <= 1 or count <= PARALLEL_THRESHOLD:
+        return 1
+    return min(options.jobs, math.ceil(count / PARALLEL_THRESHOLD))
+
+
+def _chunk(count: int, jobs: int) -> int:
+    return max(1, math.ceil(count / (jobs * 4)))
+
+
+def _lint_serial(tasks: list[_Task], options: RunOptions) -> list[_Outcome]:
+    return [_lint_task(task, options) for task in tasks]
+
+
+def _lint_pooled(tasks: list[_Task], options: RunOptions) -> list[_Outcome]:
+    """The expressions of one large file over a pool (when there are few files)."""
+    jobs = _jobs_for(len(tasks), options)
+    if jobs == 1:
+        return _lint_serial(tasks, options)
+    with _pool(options, jobs) as pool:
+        return list(pool.map(_lint_task, tasks, chunksize=_chunk(len(tasks), jobs)))
 
 
 def _context() -> Any:
@@ -253,32 +279,42 @@ def write_atomic(path: Path, text: str) -> None:
 
 def lint_inputs(inputs: Sequence[Input], options: RunOptions) -> list[FileResult]:
     """Lint every input (fixing and writing files back when ``options.fix`` says so)."""
-    files = [_read(item) for item in inputs]
-    findings: dict[int, list[Finding]] = {}
-    pending = [i for i, f in enumerate(files) if f.error is None]
-    rounds = 0
-    while pending:
-        tasks = [(i, s) for i in pending for s in files[i].sources]
-        outcomes = _lint_all([_task(s) for _, s in tasks], options)
-        per_file: dict[int, list[Finding]] = {i: [] for i in pending}
-        for (i, source), outcome in zip(tasks, outcomes):
-            if isinstance(outcome, str):
-                files[i].error = _error(files[i].text, E_INTERNAL, f"{source.label}: {outcome}")
-                continue
-            per_file[i].extend(_finding(source, d) for d in outcome)
-        findings.update(per_file)
-        if options.fix == "none" or rounds >= options.max_fix_rounds:
+    jobs = _jobs_for(len(inputs), options)
+    if jobs > 1:
+        with _pool(options, jobs) as pool:
+            return list(pool.map(_process_in_worker, inputs,
+                                 chunksize=_chunk(len(inputs), jobs)))
+    return [process_file(item, options, partial(_lint_pooled, options=options))
+            for item in inputs]
+
+
+def _process_in_worker(item: Input) -> FileResult:
+    options = _worker_options()
+    return process_file(item, options, partial(_lint_serial, options=options))
+
+
+def process_file(item: Input, options: RunOptions, lint_many: _LintMany) -> FileResult:
+    """Read, lint (and fix, in rounds, and write back) one input with ``lint_many``."""
+    file = _read(item)
+    findings: list[Finding] = []
+    for round_number in range(options.max_fix_rounds + 1):
+        if file.error is not None:
             break
-        rounds += 1
-        changed = []
-        for i in pending:
-            applied = _apply_fixes(files[i], per_file[i], options.fix)
-            if applied:
-                files[i].fixed += applied
-                changed.append(i)
-                _split(files[i])
-        pending = changed
-    return [_result(file, findings.get(i, [])) for i, file in enumerate(files)]
+        outcomes = lint_many([_task(s) for s in file.sources])
+        findings = []
+        for source, outcome in zip(file.sources, outcomes):
+            if isinstance(outcome, str):
+                file.error = _error(file.text, E_INTERNAL, f"{source.label}: {outcome}")
+                break
+            findings.extend(_finding(source, d) for d in outcome)
+        if options.fix == "none" or round_number == options.max_fix_rounds:
+            break
+        applied = _apply_fixes(file, findings, options.fix)
+        if not applied:
+            break
+        file.fixed += applied
+        _split(file)
+    return _result(file, findings)
 
 
 def _result(file: _File, findings: list[Finding]) -> FileResult:

@@ -19,13 +19,14 @@ import click
 from pqltools.analysis.config import Config, ConfigError
 from pqltools.analysis.runner import FixMode, Input, RunOptions, lint_inputs
 from pqltools.cli.inputs import EXIT_USAGE, iter_paths
-from pqltools.errors import Severity, render_snippet
+from pqltools.errors import PQLError, Severity, render_snippet
 from pqltools.render import (
     FORMATS,
     FileResult,
     RenderOptions,
     RuleInfo,
     all_rules,
+    from_rule,
     render,
     statistics,
 )
@@ -72,8 +73,21 @@ def _load_config(config_file: Path | None, paths: tuple[str, ...]) -> Config:
         _fail(str(exc), detail)
 
 
+def _load_schema(path: Path | None) -> Any:
+    """The schema, loaded once for every file and worker (a bad schema is a usage error)."""
+    if path is None:
+        return None
+    from pqltools.analysis.schema import load_schema
+
+    try:
+        return load_schema(path)
+    except PQLError as exc:
+        _fail(str(exc))
+
+
 def _inputs(paths: tuple[str, ...]) -> list[Input]:
     items: list[Input] = []
+    expressions = [p for p in paths if p != "-" and not Path(p).exists()]
     for item in iter_paths(paths):
         if isinstance(item, Path):
             items.append(Input(str(item), path=item))
@@ -83,7 +97,9 @@ def _inputs(paths: tuple[str, ...]) -> list[Input]:
         elif item.endswith((".pql", ".json")) and " " not in item:
             _fail(f"{item}: no such file or directory")
         else:
-            items.append(Input("<expression>", text=item, json_input=False))
+            label = ("<expression>" if len(expressions) == 1
+                     else f"<expression {expressions.index(item) + 1}>")
+            items.append(Input(label, text=item, json_input=False))
     return items
 
 
@@ -116,7 +132,7 @@ def _exit_code(results: list[FileResult], fail_on: Severity, exit_zero: bool) ->
 
 @click.command("lint")
 @click.argument("paths", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text",
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text",
               show_default=True, help="Output format (see docs/cli.md for each shape).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True, help="Colour text output (auto: only on a terminal).")
@@ -168,16 +184,14 @@ def lint_command(paths: tuple[str, ...], fmt: str, color: str, select: tuple[str
     if ignore:
         overrides["ignore"] = _codes(ignore)
     if schema_file is not None:
-        if not schema_file.is_file():
-            _fail(f"{schema_file}: schema file not found")
         overrides["schema"] = schema_file
     if overrides:
         config = config.with_overrides(**overrides)
     threshold = Severity(fail_on) if fail_on else config.fail_on
     mode: FixMode = ("unsafe" if unsafe_fixes else "safe") if fix else "none"
     inputs = _inputs(paths)
-    options = RunOptions(config=config, schema=config.schema, jobs=jobs or os.cpu_count() or 1,
-                         fix=mode)
+    options = RunOptions(config=config, schema=_load_schema(config.schema),
+                         jobs=jobs or os.cpu_count() or 1, fix=mode)
     results = lint_inputs(inputs, options)
     stdin_fixed = fix and any(i.path is None for i in inputs)
     if stdin_fixed:  # like ruff: the fixed text on stdout, the report on stderr
@@ -223,21 +237,32 @@ def rules_command(fmt: str) -> None:
                    f"{rule.summary}")
 
 
+def _suggest(wanted: str, known: list[RuleInfo]) -> str:
+    """``; did you mean X?`` for a mistyped code (``PQL12O``, ``pql-120``) or name, or ''."""
+    codes = [r.code for r in known]
+    digits = wanted.upper().removeprefix("PQL").strip("-_ ").translate(_LOOKALIKES)
+    if f"PQL{digits}" in codes:
+        return f"; did you mean PQL{digits}?"
+    close = (difflib.get_close_matches(wanted.upper(), codes, n=1)
+             or difflib.get_close_matches(wanted.lower(), [r.name for r in known], n=1))
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
 @click.command("rule")
 @click.argument("code")
 def rule_command(code: str) -> None:
     """Explain one rule (by code like PQL101, or by name), with a bad and a good example."""
-    rules = all_rules()
-    wanted = code.strip()
-    for rule in rules:
-        if wanted.upper() == rule.code or wanted.lower() == rule.name:
-            click.echo(f"{rule.code} {rule.name} (default severity: {rule.severity.value})\n")
-            click.echo(rule.summary)
-            if rule.explanation:
-                click.echo(f"\n{rule.explanation}")
-            return
-    choices = [r.code for r in rules] + [r.name for r in rules]
-    close = difflib.get_close_matches(wanted.upper(), [r.code for r in rules], n=1) or \
-        difflib.get_close_matches(wanted.lower(), [r.name for r in rules], n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    _fail(f"unknown rule {wanted!r}{hint} (`pql rules` lists all {len(choices) // 2})")
+    from pqltools.analysis.rules import get_rule
+
+    rule = get_rule(code)
+    if rule is None:
+        known = all_rules()
+        hint = _suggest(code.strip(), known)
+        _fail(f"unknown rule {code!r}{hint} (`pql rules` lists all {len(known)})")
+    info = from_rule(rule)
+    click.echo(f"{info.code} {info.name} (default severity: {info.severity.value})\n")
+    click.echo(info.summary)
+    click.echo(f"\n{info.explanation}")

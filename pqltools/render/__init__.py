@@ -22,7 +22,10 @@ __all__ = [
     "Finding",
     "RenderOptions",
     "RuleInfo",
+    "all_rules",
+    "from_rule",
     "render",
+    "rule_explanation",
     "rule_info",
     "severity_counts",
     "statistics",
@@ -124,46 +127,37 @@ _BUILTIN_CODES = {
 
 
 def all_rules() -> list[RuleInfo]:
-    """Every registered lint rule, in code order (empty if the registry cannot be imported)."""
-    return [_from_rule(rule) for rule in _registry_rules()]
+    """Every registered lint rule, in code order."""
+    return [from_rule(rule) for rule in _registry().all_rules()]
 
 
 def rule_info(code: str) -> RuleInfo:
     """Name, summary and explanation of ``code``: the registry's rule, else a built-in code."""
-    for rule in _registry_rules():
-        if getattr(rule, "code", None) == code:
-            return _from_rule(rule)
+    rule = None if code in _BUILTIN_CODES else _registry().get_rule(code)
+    if rule is not None:
+        return from_rule(rule)
     name, summary = _BUILTIN_CODES.get(code, (code.lower(), ""))
     return RuleInfo(code, name, summary)
 
 
-def _registry_rules() -> list[Any]:
-    try:
-        from pqltools.analysis.rules import all_rules as registry_rules
-    except ImportError:  # the registry is optional for rendering parse-only results
-        return []
-    return sorted(registry_rules(), key=lambda r: str(r.code))
+def _registry() -> Any:
+    # Imported on first use: the registry pulls in every rule module.
+    from pqltools.analysis import rules
+
+    return rules
 
 
-def _from_rule(rule: Any) -> RuleInfo:
-    return RuleInfo(
-        code=str(rule.code),
-        name=str(rule.name),
-        summary=str(rule.summary),
-        explanation=rule_explanation(rule),
-        severity=Severity(rule.severity),
-    )
+def from_rule(rule: Any) -> RuleInfo:
+    """The renderers' view of a registry rule."""
+    return RuleInfo(code=rule.code, name=rule.name, summary=rule.summary,
+                    explanation=rule_explanation(rule), severity=rule.severity)
 
 
 def rule_explanation(rule: Any) -> str:
     """The long explanation of a registry rule with its bad and good examples, as Markdown."""
-    parts = [str(getattr(rule, "explanation", "") or "").strip()]
-    bad = getattr(rule, "bad", None) or getattr(rule, "bad_example", None)
-    good = getattr(rule, "good", None) or getattr(rule, "good_example", None)
-    if bad:
-        parts.append(f"Bad:\n\n```pql\n{str(bad).strip()}\n```")
-    if good:
-        parts.append(f"Good:\n\n```pql\n{str(good).strip()}\n```")
+    parts = [rule.explanation.strip(),
+             f"Bad:\n\n```pql\n{rule.bad.strip()}\n```",
+             f"Good:\n\n```pql\n{rule.good.strip()}\n```"]
     return "\n\n".join(p for p in parts if p)
 
 

@@ -1,7 +1,7 @@
 """SARIF 2.1.0 output for GitHub code scanning and other SARIF viewers.
 
-One run; the driver lists every registered rule (with its summary, explanation and default
-level) plus any other code that appears in the results; each result has a physical location
+One run; the driver lists every rule that has results (with its summary, explanation, bad and
+good examples, and default level); each result has a physical location
 (file URI relative to the base directory, 1-based line/column region in Unicode code points)
 and, when it has one, its fix as SARIF replacements.
 """
@@ -22,7 +22,6 @@ from pqltools.render import (
     Finding,
     RenderOptions,
     RuleInfo,
-    all_rules,
     rule_info,
 )
 
@@ -102,12 +101,8 @@ def _result(diag: Diagnostic, index: int, location: dict[str, Any]) -> dict[str,
 
 def render_sarif(results: Sequence[FileResult], options: RenderOptions) -> str:
     """A SARIF 2.1.0 log with one run, as indented JSON."""
-    rules = {rule.code: rule for rule in all_rules()}
-    for result in results:
-        for finding in result.findings:
-            code = finding.diagnostic.code
-            if code not in rules:
-                rules[code] = rule_info(code)
+    rules = {f.diagnostic.code: rule_info(f.diagnostic.code)
+             for result in results for f in result.findings}
     order = sorted(rules)
     index = {code: i for i, code in enumerate(order)}
     sarif_results: list[dict[str, Any]] = []
