@@ -13,11 +13,10 @@ import re
 from typing import Any
 
 from lsprotocol import types
-
-from pqltools.errors import Diagnostic
-
 from pqltools_lsp.diagnostics import Finding, document_offsets, to_lsp
 from pqltools_lsp.documents import Region, Snapshot
+
+from pqltools.errors import Diagnostic
 
 __all__ = ["code_actions"]
 

@@ -10,18 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lsprotocol import types
-
-from pqltools import catalog
-from pqltools.analysis.config import Config
-from pqltools.syntax import ast
-
 from pqltools_lsp import insight
 from pqltools_lsp.documents import Region, Snapshot
 from pqltools_lsp.hover import function_markdown
 from pqltools_lsp.lexing import CLAUSE_WORDS, Token, scan
 from pqltools_lsp.variables import Variables
 
-__all__ = ["complete", "Context", "context_at"]
+from pqltools import catalog
+from pqltools.analysis.config import Config
+from pqltools.syntax import ast
+
+__all__ = ["Context", "complete", "context_at"]
 
 _EXPRESSION_KEYWORDS = ("and", "or", "not", "in", "notIn", "like", "matches", "occurs", "true",
                         "false", "select", "exists", "forall", "let", "chain", "sum", "average",

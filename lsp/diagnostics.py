@@ -13,14 +13,13 @@ import threading
 from collections import OrderedDict
 
 from lsprotocol import types
+from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.settings import ConfigResult
 
 from pqltools.analysis.lint import lint_source
 from pqltools.errors import Diagnostic, Severity
 
-from pqltools_lsp.documents import Region, Snapshot
-from pqltools_lsp.settings import ConfigResult
-
-__all__ = ["Finding", "analyse", "to_lsp", "forget_lint_results", "SEVERITIES"]
+__all__ = ["SEVERITIES", "Finding", "analyse", "forget_lint_results", "to_lsp"]
 
 log = logging.getLogger(__name__)
 

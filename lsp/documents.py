@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from pqltools_lsp.positions import LineIndex
+
 from pqltools.cli.inputs import sources_from_text
 from pqltools.definitions import Definition, locate_strings
 from pqltools.errors import DefinitionError, Diagnostic, Span
 from pqltools.syntax.parser import ParseOptions, ParseResult, parse_document
-
-from pqltools_lsp.positions import LineIndex
 
 __all__ = ["Region", "Snapshot", "parsed", "uri_to_path"]
 

@@ -12,14 +12,13 @@
 from __future__ import annotations
 
 from lsprotocol import types
+from pqltools_lsp.documents import Region, Snapshot
 
 from pqltools.errors import PQLError
 from pqltools.syntax.parser import ParseOptions, parse_document
 from pqltools.syntax.printer import format as format_pql
 
-from pqltools_lsp.documents import Region, Snapshot
-
-__all__ = ["format_document", "format_range", "ONE_LINE"]
+__all__ = ["ONE_LINE", "format_document", "format_range"]
 
 #: A width no expression reaches: the formatter then never breaks a line.
 ONE_LINE = 1_000_000_000

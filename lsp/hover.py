@@ -7,18 +7,17 @@ the rest of the expression does not parse. Fields and variables need the syntax 
 from __future__ import annotations
 
 from lsprotocol import types
-
-from pqltools import catalog
-from pqltools.analysis.config import Config
-from pqltools.syntax import ast
-
 from pqltools_lsp import insight
 from pqltools_lsp.documents import Region, Snapshot
 from pqltools_lsp.lexing import Token, scan
 from pqltools_lsp.settings import ServerOptions
 from pqltools_lsp.variables import Variables
 
-__all__ = ["hover", "function_markdown", "token_at"]
+from pqltools import catalog
+from pqltools.analysis.config import Config
+from pqltools.syntax import ast
+
+__all__ = ["function_markdown", "hover", "token_at"]
 
 
 def function_markdown(spec: catalog.FunctionSpec) -> str:

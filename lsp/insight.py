@@ -12,6 +12,8 @@ import logging
 import threading
 from pathlib import Path
 
+from pqltools_lsp.documents import Region
+
 from pqltools.analysis.config import Config
 from pqltools.analysis.eligibility import Eligibility, classify
 from pqltools.analysis.schema import Schema, load_schema
@@ -19,9 +21,7 @@ from pqltools.definitions import Definition
 from pqltools.errors import PQLError
 from pqltools.syntax import ast
 
-from pqltools_lsp.documents import Region
-
-__all__ = ["eligibility_markdown", "eligibility_summary", "field_type", "field_children"]
+__all__ = ["eligibility_markdown", "eligibility_summary", "field_children", "field_type"]
 
 log = logging.getLogger(__name__)
 _schemas: dict[tuple[Path, float], Schema | None] = {}
@@ -52,8 +52,9 @@ def eligibility_markdown(region: Region, config: Config) -> str | None:
     result = _classify(region, config)
     if result is None:
         return None
-    lines = [f"**Evaluation method: {result.method}** "
-             f"(eligible: {', '.join(sorted(result.eligible))}; rules {result.rules})", ""]
+    eligible = ", ".join(sorted(result.eligible))
+    head = f"**Evaluation method: {result.method}** (eligible: {eligible}; rules {result.rules})"
+    lines = [head, ""]
     if result.requested:
         lines.append(f"`evaluationInfo` requests: {', '.join(sorted(result.requested))}"
                      + (f" — not eligible for {', '.join(sorted(result.unsatisfied))}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pqltools.syntax import ast
 
-__all__ = ["Token", "scan", "KEYWORDS", "TIME_WORDS", "CLAUSE_WORDS"]
+__all__ = ["CLAUSE_WORDS", "KEYWORDS", "TIME_WORDS", "Token", "scan"]
 
 #: Reserved and contextual keywords (lower case; PQL keywords are case-insensitive).
 KEYWORDS = frozenset({

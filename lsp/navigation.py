@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 
 from lsprotocol import types
-
 from pqltools_lsp.documents import Region, Snapshot, parsed
 from pqltools_lsp.variables import Variable, Variables
 
-__all__ = ["definition", "references", "prepare_rename", "rename", "IDENTIFIER"]
+__all__ = ["IDENTIFIER", "definition", "prepare_rename", "references", "rename"]
 
 #: What a new variable name must look like (a PQL identifier; keywords are checked by parsing).
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -30,7 +30,7 @@ def _units(char: str, encoding: str) -> int:
 class LineIndex:
     """Line starts of one text, for converting between offsets and LSP positions."""
 
-    __slots__ = ("text", "encoding", "_starts", "_simple")
+    __slots__ = ("_simple", "_starts", "encoding", "text")
 
     def __init__(self, text: str, encoding: str = "utf-16") -> None:
         self.text = text

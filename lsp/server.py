@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
+from pqltools_lsp import actions, completion, formatting, hover, navigation, symbols, tokens
+from pqltools_lsp.diagnostics import analyse, forget_lint_results, to_lsp
+from pqltools_lsp.documents import Snapshot, uri_to_path
+from pqltools_lsp.settings import CONFIG_FILE_NAMES, ConfigStore, ServerOptions
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from pqltools import __version__
-
-from pqltools_lsp import actions, completion, formatting, hover, navigation, symbols, tokens
-from pqltools_lsp.diagnostics import analyse, forget_lint_results, to_lsp
-from pqltools_lsp.documents import Snapshot, uri_to_path
-from pqltools_lsp.settings import CONFIG_FILE_NAMES, ConfigStore, ServerOptions
 
 __all__ = ["PQLLanguageServer", "create_server"]
 
@@ -127,7 +126,7 @@ class PQLLanguageServer(LanguageServer):
             raise
         except KeyError:
             pass  # closed before the delay ran out
-        except Exception:
+        except Exception:  # noqa: BLE001 - one document's failure must not stop the server
             self.log_error(f"computing diagnostics for {uri} failed")
         finally:
             if self._pending.get(uri) is asyncio.current_task():
@@ -204,7 +203,7 @@ def create_server() -> PQLLanguageServer:
                     method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
                     register_options=types.DidChangeWatchedFilesRegistrationOptions(
                         watchers=watchers))]))
-        except Exception as exc:  # not fatal: modification times are checked anyway
+        except Exception as exc:  # noqa: BLE001 - not fatal: modification times are checked
             log.warning("client refused configuration file watchers: %s", exc)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)

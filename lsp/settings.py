@@ -21,7 +21,7 @@ from typing import Any
 from pqltools.analysis.config import Config, ConfigError
 from pqltools.errors import Diagnostic, Severity, Span
 
-__all__ = ["ConfigStore", "ConfigResult", "ServerOptions", "CONFIG_FILE_NAMES"]
+__all__ = ["CONFIG_FILE_NAMES", "ConfigResult", "ConfigStore", "ServerOptions"]
 
 CONFIG_FILE_NAMES = ("pyproject.toml", "pqltools.toml")
 

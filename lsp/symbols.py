@@ -9,13 +9,12 @@ expression declares.
 from __future__ import annotations
 
 from lsprotocol import types
-
-from pqltools.analysis.config import Config
-
 from pqltools_lsp import insight
 from pqltools_lsp.documents import Region, Snapshot
 from pqltools_lsp.settings import ServerOptions
 from pqltools_lsp.variables import Variables
+
+from pqltools.analysis.config import Config
 
 __all__ = ["document_symbols"]
 

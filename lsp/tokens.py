@@ -8,14 +8,14 @@ bound by ``select``/``exists``/``let``/a lambda/a chain label is a variable.
 
 from __future__ import annotations
 
-from pqltools import catalog
-from pqltools.syntax import ast
-
 from pqltools_lsp.documents import Region, Snapshot
 from pqltools_lsp.lexing import KEYWORDS, TIME_WORDS, Token, scan
 from pqltools_lsp.variables import Variables
 
-__all__ = ["TOKEN_TYPES", "TOKEN_MODIFIERS", "classify", "encode"]
+from pqltools import catalog
+from pqltools.syntax import ast
+
+__all__ = ["TOKEN_MODIFIERS", "TOKEN_TYPES", "classify", "encode"]
 
 TOKEN_TYPES = ("keyword", "function", "method", "property", "variable", "parameter", "string",
                "number", "comment", "operator", "enumMember", "macro")

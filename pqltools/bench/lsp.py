@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["main", "document"]
+__all__ = ["document", "main"]
 
 _CLAUSES = (
     'homeAddress.countryCode = "US"',
@@ -49,7 +49,7 @@ def document(lines: int) -> str:
 
 def _stats(samples: list[float]) -> str:
     ordered = sorted(samples)
-    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
     return (f"median {statistics.median(ordered) * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms   "
             f"max {ordered[-1] * 1000:7.1f} ms   (n={len(ordered)})")
 
@@ -62,14 +62,14 @@ async def _run(sizes: list[int], runs: int) -> list[str]:
     arrived: dict[tuple[str, int], float] = {}
     waiters: dict[tuple[str, int], asyncio.Event] = {}
 
-    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)  # type: ignore[untyped-decorator]
     def published(params: types.PublishDiagnosticsParams) -> None:
         key = (params.uri, params.version or 0)
         arrived[key] = time.perf_counter()
         if key in waiters:
             waiters[key].set()
 
-    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)  # type: ignore[untyped-decorator]
     def register(params: Any) -> None:
         return None
 
@@ -134,7 +134,7 @@ async def _run(sizes: list[int], runs: int) -> list[str]:
                       f"{_stats(start_samples)}")
     await client.shutdown_async(None)
     client.exit(None)
-    await client.stop()
+    await client.stop()  # type: ignore[no-untyped-call]
     return report
 
 

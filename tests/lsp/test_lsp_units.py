@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from lsprotocol import types
-
-from pqltools.definitions import load_definitions
 from pqltools_lsp.documents import Snapshot
 from pqltools_lsp.positions import LineIndex
+
+from pqltools.definitions import load_definitions
 
 
 def test_utf16_positions_count_astral_characters_twice() -> None:
