@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,18 @@ async def test_closing_clears_diagnostics(docs: Docs, client: LanguageClient) ->
     docs.close("closing.pql")
     params = await waiter
     assert (params.uri, list(params.diagnostics)) == (docs.uri("closing.pql"), [])
+
+
+async def test_debounce_is_configurable_at_runtime(docs: Docs, client: LanguageClient) -> None:
+    await docs.open("slow.pql", "a = 1")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"pqltools": {"debounceMs": 400}}))
+    try:
+        started = time.perf_counter()
+        diags = await docs.replace("slow.pql", "a = ")
+        assert time.perf_counter() - started >= 0.38
+        assert [d.code for d in diags] == ["PQL001"]
+    finally:
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+            settings={"pqltools": {"debounceMs": 20}}))
+

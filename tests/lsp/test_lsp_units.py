@@ -1,12 +1,19 @@
-"""Unit tests of the pieces the server maps positions with (no subprocess)."""
+"""Tests without a pytest-lsp session: position mapping, options, the TCP transport."""
 
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
 from lsprotocol import types
 from pqltools_lsp.documents import Snapshot
 from pqltools_lsp.positions import LineIndex
+from pqltools_lsp.settings import ServerOptions
 
 from pqltools.definitions import load_definitions
 
@@ -53,3 +60,49 @@ def test_snapshot_maps_json_regions_and_ignores_other_json() -> None:
     assert snap.region_at(start + 2) == (region, 2)
     assert region.extent == (start, start + 5)
     assert Snapshot.build("file:///w/package.json", '{"name": "x"}').regions == []
+
+
+def test_vscode_extension_settings_are_the_server_options() -> None:
+    manifest = json.loads((Path(__file__).parents[2] / "lsp" / "vscode" / "package.json")
+                          .read_text())
+    settings = manifest["contributes"]["configuration"]["properties"]
+    assert settings["pqltools.server.command"]["default"] == ["pql", "lsp"]
+    options = ServerOptions.from_client({"pqltools": {
+        "debounceMs": settings["pqltools.debounceMs"]["default"],
+        "eligibility": settings["pqltools.eligibility"]["default"]}})
+    assert options == ServerOptions()
+    assert ServerOptions.from_client({"debounceMs": -3, "eligibility": "no"}) == ServerOptions()
+
+
+def test_tcp_mode_answers_initialize(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "pqltools", "lsp", "--tcp",
+                               f"127.0.0.1:{port}"], stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server never listened")
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                           "params": {"processId": None, "capabilities": {
+                               "textDocument": {"rename": {"prepareSupport": True}}}}}).encode()
+        with conn:
+            conn.sendall(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            data = b""
+            while b'"result"' not in data or not data.rstrip().endswith(b"}"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        reply = json.loads(data.split(b"\r\n\r\n", 1)[1])
+        assert reply["result"]["serverInfo"]["name"] == "pqltools"
+        assert reply["result"]["capabilities"]["renameProvider"] == {"prepareProvider": True}
+    finally:
+        server.terminate()
+        server.wait(10)
