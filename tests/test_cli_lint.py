@@ -299,6 +299,22 @@ def test_fix_in_json_changes_only_the_expression_string(repo: Path) -> None:
     assert values == ['a = "café" and (b = "x/y")', "(c = 1)"]
 
 
+def test_fix_leaves_pql_json_definitions_alone(repo: Path) -> None:
+    from pqltools import parse
+    from pqltools.syntax.pqljson import to_json
+
+    value = to_json(parse('c = "US" or c = "CA" or c = "MX" or c = "BR"'))
+    text = json.dumps({"name": "ast", "expression": {"type": "PQL", "format": "pql/json",
+                                                     "value": value}}, indent=1)
+    path = repo / "ast.json"
+    path.write_text(text, "utf-8")
+    result = lint("--fix", "--fail-on", "warning", "ast.json")
+    assert result.exit_code == 1
+    assert path.read_text("utf-8") == text
+    assert "(not applied automatically here: pql/json definition)" in result.stdout
+    assert "Fixed" not in result.stdout
+
+
 def test_fix_writes_atomically_and_never_corrupts(repo: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     path = repo / "bad.pql"

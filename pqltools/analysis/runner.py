@@ -124,6 +124,9 @@ def _lint_task(task: _Task, options: RunOptions | None = None) -> _Outcome:
 
 
 def _pool(options: RunOptions, jobs: int) -> ProcessPoolExecutor:
+    # Lint once here first: forked workers then inherit the built parser and the imported
+    # rule modules instead of each building them again.
+    _lint_task(("a = 1", False, None, None), options)
     return ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_init_worker,
                                initargs=(options,))
 

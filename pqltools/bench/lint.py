@@ -114,8 +114,8 @@ def _time(action: Callable[[], object], repeat: int = 1) -> float:
 
 def _row(label: str, processes: int, seconds: float, count: int, floor: float) -> str:
     per = seconds / count
-    return (f"{label:<34} {processes:>2} proc  {count / seconds:>10,.0f} defs/s  "
-            f"{per * 1e6:>8.1f} us/def  {per / floor:>5.2f}x parse")
+    return (f"{label:<42} {processes:>5}  {count / seconds:>9,.0f}  {per * 1e6:>8.1f}  "
+            f"{per / floor:>7.2f}x")
 
 
 def main(argv: list[str]) -> int:
@@ -139,29 +139,31 @@ def main(argv: list[str]) -> int:
         expressions = generate(root, args.count, args.seed)
         n = len(expressions)
         pql_files = sum(1 for _ in root.rglob("*.pql"))
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"pqltools lint benchmark: {n:,} definitions ({n - pql_files:,} .json files, "
-              f"{pql_files:,} .pql files), {os.cpu_count()} CPUs, jobs={args.jobs}")
+              f"{pql_files:,} .pql files), {os.cpu_count()} CPUs, load average {load}")
+        print(f"{'measurement':<42} {'procs':>5}  {'defs/s':>9}  {'us/def':>8}  vs parse")
         parse_document("a = 1")  # build the parser tables before timing
         floor = _time(lambda: [parse_document(e) for e in expressions], repeat=2) / n
-        print(_row("parse_document() (bare parse)", 1, floor * n, n, floor))
+        print(_row("parse_document() (bare parse, the floor)", 1, floor * n, n, floor))
         findings = 0
 
         def lint_all() -> None:
             nonlocal findings
             findings = sum(len(lint(e)) for e in expressions)
 
-        print(_row("lint() library call", 1, _time(lint_all, repeat=2), n, floor))
+        print(_row("lint() per expression (library)", 1, _time(lint_all, repeat=2), n, floor))
         inputs = [Input(str(p), path=Path(p)) for p in iter_paths([str(root)])]
         config = Config()
         for jobs in sorted({1, args.jobs}):
             options = RunOptions(config=config, jobs=jobs)
             seconds = _time(partial(lint_inputs, inputs, options))
-            print(_row("runner.lint_inputs (files)", jobs, seconds, n, floor))
+            print(_row("lint_inputs() over the files (library)", jobs, seconds, n, floor))
         for jobs in sorted({1, args.jobs}):
             command = [sys.executable, "-m", "pqltools", "lint", "--format", "concise",
                        "--exit-zero", "--jobs", str(jobs), str(root)]
             seconds = _time(partial(subprocess.run, command, stdout=subprocess.DEVNULL,
                                     check=False))
-            print(_row("pql lint DIR (whole CLI)", jobs, seconds, n, floor))
+            print(_row("pql lint DIR (whole CLI, subprocess)", jobs, seconds, n, floor))
         print(f"findings: {findings:,} ({findings / n:.2f} per definition)")
     return 0
