@@ -843,7 +843,7 @@ def _element_compare_constant(op: str, depth: int, name: str, constant: Any) -> 
         if v is None:
             v = ctx.profile.get(name)
         if type(v) is kind:
-            return (v == constant) != negate
+            return bool(v == constant) != negate
         return compare(op, v, constant)
     return element_compare
 

@@ -187,7 +187,7 @@ def _subset_of(ctx: Context, a: Value, b: Value) -> bool:
 
 @_method("supersetOf")
 def _superset_of(ctx: Context, a: Value, b: Value) -> bool:
-    return _subset_of(ctx, b, a)
+    return bool(_subset_of(ctx, b, a))
 
 
 @_method("includes")

@@ -114,7 +114,7 @@ def order(a: Value, b: Value) -> int | None:
     """-1, 0 or 1 comparing two numbers (or two strings); None when they are not comparable."""
     b = coerce_like(a, b)
     if is_number(a) and is_number(b):
-        return (a > b) - (a < b)
+        return int(a > b) - int(a < b)
     if type(a) is str and type(b) is str:
         return (a > b) - (a < b)
     return None
@@ -278,4 +278,5 @@ def type_name(v: Value) -> str:
         return "boolean"
     if is_number(v):
         return "number"
-    return {str: "string", list: "list", dict: "object"}.get(type(v), type(v).__name__)
+    names: dict[type, str] = {str: "string", list: "list", dict: "object"}
+    return names.get(type(v), type(v).__name__)
