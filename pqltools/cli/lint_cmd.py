@@ -19,6 +19,7 @@ import click
 from pqltools.analysis.config import Config, ConfigError
 from pqltools.analysis.runner import FixMode, Input, RunOptions, lint_inputs
 from pqltools.cli.inputs import EXIT_USAGE, iter_paths
+from pqltools.cli.inputs import _looks_like_path as looks_like_path
 from pqltools.errors import PQLError, Severity, render_snippet
 from pqltools.render import (
     FORMATS,
@@ -35,7 +36,7 @@ __all__ = ["EXIT_FINDINGS", "lint_command", "rule_command", "rules_command"]
 
 #: Exit code when findings reach the ``--fail-on`` threshold.
 EXIT_FINDINGS = 1
-_SEVERITIES = ("error", "warning", "info", "hint")
+_SEVERITIES = [s.value for s in Severity]
 
 
 def _fail(message: str, detail: str | None = None) -> NoReturn:
@@ -94,7 +95,7 @@ def _inputs(paths: tuple[str, ...]) -> list[Input]:
         elif item == "-":
             text = sys.stdin.read()
             items.append(Input("<stdin>", text=text))
-        elif item.endswith((".pql", ".json")) and " " not in item:
+        elif looks_like_path(item):
             _fail(f"{item}: no such file or directory")
         else:
             label = ("<expression>" if len(expressions) == 1
@@ -120,14 +121,13 @@ def _statistics_text(results: list[FileResult], as_json: bool) -> str:
     return "".join(f"{k:>{width}}  {c}  {'[*]' if f else '   '} {n}\n" for c, n, k, f in rows)
 
 
-def _exit_code(results: list[FileResult], fail_on: Severity, exit_zero: bool) -> int:
+def _exit_code(results: list[FileResult], config: Config, exit_zero: bool) -> int:
     if any(r.error is not None for r in results):
         return EXIT_USAGE
     if exit_zero:
         return 0
-    failing = any(f.diagnostic.severity.rank <= fail_on.rank
-                  for r in results for f in r.findings)
-    return EXIT_FINDINGS if failing else 0
+    return EXIT_FINDINGS if config.fails(f.diagnostic for r in results
+                                         for f in r.findings) else 0
 
 
 @click.command("lint")
@@ -185,9 +185,10 @@ def lint_command(paths: tuple[str, ...], fmt: str, color: str, select: tuple[str
         overrides["ignore"] = _codes(ignore)
     if schema_file is not None:
         overrides["schema"] = schema_file
+    if fail_on is not None:
+        overrides["fail_on"] = Severity(fail_on)
     if overrides:
         config = config.with_overrides(**overrides)
-    threshold = Severity(fail_on) if fail_on else config.fail_on
     mode: FixMode = ("unsafe" if unsafe_fixes else "safe") if fix else "none"
     inputs = _inputs(paths)
     options = RunOptions(config=config, schema=_load_schema(config.schema),
@@ -210,7 +211,7 @@ def lint_command(paths: tuple[str, ...], fmt: str, color: str, select: tuple[str
             _fail(f"{output}: cannot write: {exc.strerror or exc}")
     else:
         click.echo(report, nl=False, err=stdin_fixed, color=color == "always" or None)
-    sys.exit(_exit_code(results, threshold, exit_zero))
+    sys.exit(_exit_code(results, config, exit_zero))
 
 
 # ---------------------------------------------------------------------------- rules
