@@ -46,7 +46,7 @@ def hover(snapshot: Snapshot, position: types.Position, config: Config,
     offset = snapshot.index.offset(position)
     found = snapshot.region_at(offset)
     if found is None:
-        return None
+        return _definition_hover(snapshot, offset, config, options)
     region, at = found
     tokens = scan(region.text, region.comments)
     i = token_at(tokens, at)
@@ -64,6 +64,22 @@ def hover(snapshot: Snapshot, position: types.Position, config: Config,
     rng = snapshot.index.range(region.to_doc(span[0]), region.to_doc(span[1])) if span else None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
                        range=rng)
+
+
+def _definition_hover(snapshot: Snapshot, offset: int, config: Config,
+                      options: ServerOptions) -> types.Hover | None:
+    """Anywhere else inside a JSON definition object: that definition's eligibility."""
+    if not options.eligibility:
+        return None
+    for region in snapshot.regions:
+        found = snapshot.definition_object(region)
+        if found is not None and found[1][0] <= offset < found[1][1]:
+            text = insight.eligibility_markdown(region, config)
+            if text is None:
+                return None
+            return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                                            value=text))
+    return None
 
 
 def _word(region: Region, tokens: list[Token], i: int, config: Config) -> str | None:

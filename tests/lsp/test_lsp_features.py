@@ -252,3 +252,27 @@ async def test_rename_that_would_change_the_meaning_is_refused(
         with pytest.raises(Exception, match="would change what|not a PQL identifier"):
             await client.text_document_rename_async(types.RenameParams(
                 text_document=ident, position=pos(0, 7), new_name=bad))
+
+
+async def test_eligibility_mismatch_is_an_information_diagnostic_in_json(
+        client: LanguageClient, docs: Docs) -> None:
+    text = json.dumps([_definition('xEvent[eventType = "a"].count() > 3')], indent=2)
+    diags = await docs.open("mismatch.json", text)
+    (diag,) = diags
+    assert (diag.code, diag.severity) == ("PQL301", types.DiagnosticSeverity.Information)
+    assert diag.message.startswith("evaluationInfo asks for streaming")
+    line = text.splitlines()[diag.range.start.line]
+    assert line[diag.range.start.character:].startswith('xEvent[eventType = \\"a\\"]')
+
+
+async def test_hover_on_the_definition_object_outside_the_expression(
+        client: LanguageClient, docs: Docs) -> None:
+    text = json.dumps([_definition('xEvent[eventType = "a"].count() > 3')], indent=2)
+    await docs.open("outside.json", text)
+    line = next(i for i, t in enumerate(text.splitlines()) if '"name"' in t)
+    hover = await _hover(client, docs, "outside.json", line, 6)
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert hover.contents.value.startswith("**Evaluation method: batch**")
+    assert "not eligible for streaming" in hover.contents.value
+    assert "`ELIG-2025-SINGLE-EVENT-NO-WINDOW`" in hover.contents.value
+    assert await _hover(client, docs, "outside.json", 0, 0) is None  # the enclosing list
