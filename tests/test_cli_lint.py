@@ -7,9 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pqltools.analysis import runner
 from pqltools.cli import main
@@ -315,6 +318,30 @@ def test_fix_leaves_pql_json_definitions_alone(repo: Path) -> None:
     assert "Fixed" not in result.stdout
 
 
+def test_a_fix_that_breaks_the_expression_is_reverted(repo: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from pqltools.errors import Diagnostic, Edit, Fix, Severity, Span
+
+    real = runner.lint_source
+
+    def with_a_broken_fix(text: str, **kwargs: Any) -> list[Diagnostic]:
+        found = real(text, **kwargs)
+        if "BROKEN" not in text:
+            bad = Fix("break it", (Edit(0, 0, "BROKEN ("),))
+            found.append(Diagnostic("PQL121", "buggy rule", Severity.WARNING,
+                                    Span.from_offsets(text, 0, 1), fix=bad))
+        return found
+
+    monkeypatch.setattr(runner, "lint_source", with_a_broken_fix)
+    path = repo / "x.pql"
+    path.write_text("a = 1\n", "utf-8")
+    result = lint("--fix", "--format", "concise", "x.pql")
+    assert path.read_text("utf-8") == "a = 1\n"
+    assert "x.pql:1:1: warning PQL097: fixes not applied: they would have made the file " \
+           "invalid" in result.stdout
+    assert "Fixed" not in result.stdout
+
+
 def test_fix_writes_atomically_and_never_corrupts(repo: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     path = repo / "bad.pql"
@@ -389,3 +416,32 @@ def test_usage_error_through_a_real_process(repo: Path) -> None:
                           capture_output=True, text=True, check=False, timeout=60)
     assert proc.returncode == 2
     assert "Invalid value for '--format'" in proc.stderr
+
+
+# ---------------------------------------------------------------------------- properties
+
+
+@given(text=st.text(max_size=40), data=st.data(), ascii_only=st.booleans(),
+       indent=st.sampled_from([None, 2]))
+def test_an_edit_mapped_into_a_json_file_edits_the_decoded_expression(
+        text: str, data: st.DataObject, ascii_only: bool, indent: int | None) -> None:
+    """Whatever the escapes, a mapped edit changes exactly the expression's characters."""
+    from pqltools.cli.inputs import sources_from_text
+    from pqltools.errors import Diagnostic, Edit, Fix, Severity, Span
+
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    replacement = data.draw(st.text(max_size=5))
+    file_text = json.dumps({"name": "p", "expression": {"type": "PQL", "format": "pql/text",
+                                                       "value": text}},
+                           ensure_ascii=ascii_only, indent=indent)
+    source = sources_from_text("d.json", file_text, json_input=True)[0]
+    fix = Fix("f", (Edit(start, end, replacement),))
+    diag = Diagnostic("PQL121", "m", Severity.WARNING, Span.from_offsets(text, start, end),
+                      fix=fix)
+    edits = runner.file_edits(source, diag)
+    assert edits is not None
+    (edit,) = edits
+    fixed = file_text[:edit.start] + edit.replacement + file_text[edit.end:]
+    assert json.loads(fixed)["expression"]["value"] == text[:start] + replacement + text[end:]
+    assert fixed[:edit.start] == file_text[:edit.start]  # everything before is byte-identical

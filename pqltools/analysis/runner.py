@@ -37,6 +37,7 @@ from pqltools.errors import DefinitionError, Diagnostic, Edit, Severity, Span
 from pqltools.render import FileResult, Finding
 
 __all__ = [
+    "E_FIX_REVERTED",
     "E_INTERNAL",
     "E_WRITE",
     "PARALLEL_THRESHOLD",
@@ -55,6 +56,8 @@ FixMode = Literal["none", "safe", "unsafe"]
 PARALLEL_THRESHOLD = 50
 #: A rule crashed on an expression: reported, never a traceback.
 E_INTERNAL = "PQL099"
+#: The fixes of a round were undone because they broke the file.
+E_FIX_REVERTED = "PQL097"
 #: A fixed file could not be written back.
 E_WRITE = "PQL098"
 
@@ -299,25 +302,49 @@ def _process_in_worker(item: Input) -> FileResult:
 def process_file(item: Input, options: RunOptions, lint_many: _LintMany) -> FileResult:
     """Read, lint (and fix, in rounds, and write back) one input with ``lint_many``."""
     file = _read(item)
-    findings: list[Finding] = []
-    for round_number in range(options.max_fix_rounds + 1):
+    findings = _lint_file(file, lint_many)
+    for _ in range(options.max_fix_rounds if options.fix != "none" else 0):
         if file.error is not None:
             break
-        outcomes = lint_many([_task(s) for s in file.sources])
-        findings = []
-        for source, outcome in zip(file.sources, outcomes):
-            if isinstance(outcome, str):
-                file.error = _error(file.text, E_INTERNAL, f"{source.label}: {outcome}")
-                break
-            findings.extend(_finding(source, d) for d in outcome)
-        if options.fix == "none" or round_number == options.max_fix_rounds:
-            break
+        before = (file.text, file.sources)
         applied = _apply_fixes(file, findings, options.fix)
         if not applied:
             break
+        after = _lint_file(_split(file), lint_many)
+        if file.error is not None or _syntax_errors(after) > _syntax_errors(findings):
+            # A fix that breaks the file is a rule bug: keep the text from before this round
+            # (as ruff does) and say so, rather than write a broken file.
+            file.text, file.sources, file.error = before[0], before[1], None
+            findings.append(_reverted(file))
+            break
         file.fixed += applied
-        _split(file)
+        findings = after
     return _result(file, findings)
+
+
+def _lint_file(file: _File, lint_many: _LintMany) -> list[Finding]:
+    """Findings of every source of ``file``; a crashing rule sets ``file.error``."""
+    if file.error is not None:
+        return []
+    findings: list[Finding] = []
+    for source, outcome in zip(file.sources, lint_many([_task(s) for s in file.sources])):
+        if isinstance(outcome, str):
+            file.error = _error(file.text, E_INTERNAL, f"{source.label}: {outcome}")
+            return []
+        findings.extend(_finding(source, d) for d in outcome)
+    return findings
+
+
+def _syntax_errors(findings: list[Finding]) -> int:
+    return sum(1 for f in findings if f.diagnostic.code.startswith("PQL0"))
+
+
+def _reverted(file: _File) -> Finding:
+    message = ("fixes not applied: they would have made the file invalid (a bug in a rule's "
+               "fix; please report it)")
+    diag = Diagnostic(E_FIX_REVERTED, message, Severity.WARNING,
+                      Span.from_offsets(file.text, 0, 0))
+    return Finding(diag, file.item.label)
 
 
 def _result(file: _File, findings: list[Finding]) -> FileResult:
