@@ -66,8 +66,25 @@ def context_at(region: Region, offset: int) -> Context:
                 i -= 2
             else:
                 break
+    if path and path[0] in (sources := _binding_sources(tokens)):
+        path = [*sources[path[0]], *path[1:]]  # `X.` with `X from xEvent`: xEvent's fields
     return Context(prefix, previous, before_previous, _in_steps(tokens), tuple(path),
                    frozenset(t.text.lower() for t in tokens if t.kind == "word"))
+
+
+def _binding_sources(tokens: list[Token]) -> dict[str, list[str]]:
+    """``{"X": ["xEvent"]}`` for every ``X from a.b`` before the cursor (text need not parse)."""
+    out: dict[str, list[str]] = {}
+    for i in range(len(tokens) - 2):
+        if tokens[i].kind == "word" and tokens[i + 1].text.lower() == "from" \
+                and tokens[i + 2].kind == "word":
+            path = [tokens[i + 2].text]
+            j = i + 3
+            while j + 1 < len(tokens) and tokens[j].text == "." and tokens[j + 1].kind == "word":
+                path.append(tokens[j + 1].text)
+                j += 2
+            out[tokens[i].text] = path
+    return out
 
 
 def _in_steps(tokens: list[Token]) -> bool:

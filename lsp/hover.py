@@ -94,7 +94,8 @@ def _word(region: Region, tokens: list[Token], i: int, config: Config) -> str | 
     tree = region.parse.expr
     if tree is None:
         return None
-    var = Variables.of(tree, region.text).at(tok.start)
+    variables = Variables.of(tree, region.text)
+    var = variables.at(tok.start)
     if var is not None:
         where = "declared here" if var.declared_at(tok.start) else "variable"
         uses = len(var.references)
@@ -104,10 +105,21 @@ def _word(region: Region, tokens: list[Token], i: int, config: Config) -> str | 
     if path is None:
         return None
     dotted = ".".join(path)
+    head = variables.at(_path_start(tree, tok))
+    if head is not None and head.source is not None:  # X.commerce with X from xEvent
+        path = head.source + path[1:]
     kind = insight.field_type(config, path)
     shown = f"{dotted}: {kind}" if kind else dotted
     return f"```pql\n{shown}\n```\n\nfield" + ("" if kind else " (type unknown: no schema "
                                                  "configured or not in the schema)")
+
+
+def _path_start(tree: ast.Node, tok: Token) -> int:
+    """The offset where the path ending at ``tok`` starts (its first name)."""
+    for node in tree.walk():
+        if isinstance(node, ast.Attribute) and node.span.end == tok.end:
+            return node.span.start
+    return tok.start
 
 
 def _field_path(tree: ast.Node, tok: Token) -> tuple[str, ...] | None:

@@ -26,6 +26,8 @@ class Variable:
     kind: str  # "select", "exists", "forall", "some", "sum"..., "let", "lambda", "chain label"
     declaration: tuple[int, int]
     references: list[tuple[int, int]] = field(default_factory=list)
+    #: the plain path the variable ranges over or stands for (``xEvent``), when it is one
+    source: tuple[str, ...] | None = None
 
     def declared_at(self, offset: int) -> bool:
         """Whether ``offset`` falls on the declaring occurrence."""
@@ -56,7 +58,8 @@ class Variables:
         """Resolve every binder and chain label of ``tree`` (parsed from ``text``)."""
         scopes = resolve(tree, text)
         found = [Variable(b.name, b.kind, (b.span.start, b.span.end),
-                          [(r.span.start, r.span.end) for r in b.references])
+                          [(r.span.start, r.span.end) for r in b.references],
+                          ast.dotted_path(b.value) if b.value is not None else None)
                  for b in scopes.binders]
         fields = {id(name) for name, res in scopes.names() if res.kind is not NameKind.VARIABLE}
         for node in tree.walk():

@@ -30,7 +30,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "typed" / "pqltools.toml").write_text('schema = "fields.json"\n')
     (root / "typed" / "fields.json").write_text(json.dumps({
         "homeAddress.countryCode": "string", "homeAddress.city": "string",
-        "person.name.firstName": "string", "person.birthDate": "date"}))
+        "person.name.firstName": "string", "person.birthDate": "date",
+        "xEvent.eventType": "string", "xEvent.commerce.order.priceTotal": "number"}))
     return root
 
 

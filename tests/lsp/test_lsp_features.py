@@ -276,3 +276,13 @@ async def test_hover_on_the_definition_object_outside_the_expression(
     assert "not eligible for streaming" in hover.contents.value
     assert "`ELIG-2025-SINGLE-EVENT-NO-WINDOW`" in hover.contents.value
     assert await _hover(client, docs, "outside.json", 0, 0) is None  # the enclosing list
+
+
+async def test_fields_of_a_variable_come_from_what_it_ranges_over(
+        client: LanguageClient, docs: Docs) -> None:
+    labels = await _labels(client, docs, "typed/c5.pql", "select X from xEvent where X.")
+    assert labels[:2] == ["commerce", "eventType"]
+    await docs.open("typed/h5.pql", "select X from xEvent where X.commerce.order.priceTotal > 1")
+    hover = await _hover(client, docs, "typed/h5.pql", 0, 45)
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert hover.contents.value.startswith("```pql\nX.commerce.order.priceTotal: number\n```")
