@@ -266,6 +266,42 @@ def test_unknown_rule_suggests_and_exits_2() -> None:
     assert "did you mean null-comparison?" in by_name.stderr
 
 
+SCHEMA = {"person.name.firstName": "string", "homeAddress.countryCode": "string"}
+
+
+def test_schema_option_and_configuration_enable_schema_rules(repo: Path) -> None:
+    (repo / "fields.json").write_text(json.dumps(SCHEMA), "utf-8")
+    (repo / "typo.pql").write_text('person.name.firstNam = "Ann"\n', "utf-8")
+    assert "PQL201" not in lint("--format", "concise", "typo.pql").stdout
+    with_option = lint("--format", "concise", "--schema", "fields.json", "typo.pql")
+    assert with_option.exit_code == 1
+    assert "typo.pql:1:13: error PQL201:" in with_option.stdout
+    assert "firstName" in with_option.stdout  # the did-you-mean
+    (repo / "pqltools.toml").write_text('schema = "fields.json"\n', "utf-8")
+    assert lint("--format", "concise", "typo.pql").stdout == with_option.stdout
+
+
+def test_schema_is_shared_with_worker_processes(repo: Path) -> None:
+    (repo / "fields.json").write_text(json.dumps(SCHEMA), "utf-8")
+    for i in range(60):
+        field = "firstNam" if i % 2 else "firstName"
+        (repo / f"s{i:02d}.pql").write_text(f'person.name.{field} = "{i}"\n', "utf-8")
+    serial = lint("--format", "concise", "--schema", "fields.json", ".")
+    parallel = CliRunner().invoke(main, ["lint", "--format", "concise", "--jobs", "2",
+                                         "--schema", "fields.json", "."])
+    assert serial.stdout == parallel.stdout
+    assert serial.stdout.count("PQL201") == 30
+
+
+def test_bad_schema_is_a_usage_error(repo: Path) -> None:
+    (repo / "fields.json").write_text("{", "utf-8")
+    (repo / "ok.pql").write_text("a = 1", "utf-8")
+    result = lint("--schema", "fields.json", "ok.pql")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("pql: error: fields.json: ")
+    assert "Traceback" not in result.output
+
+
 # ---------------------------------------------------------------------------- --fix
 
 

@@ -74,7 +74,11 @@ class Input:
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    """How to lint: configuration, schema, number of processes, which fixes to apply."""
+    """How to lint: configuration, schema, number of processes, which fixes to apply.
+
+    ``schema`` is a loaded :class:`pqltools.analysis.schema.Schema` (None: the configuration's
+    ``schema`` file, if any).
+    """
 
     config: Config
     schema: Any = None
@@ -284,7 +288,15 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def lint_inputs(inputs: Sequence[Input], options: RunOptions) -> list[FileResult]:
-    """Lint every input (fixing and writing files back when ``options.fix`` says so)."""
+    """Lint every input (fixing and writing files back when ``options.fix`` says so).
+
+    A schema named by the configuration (and not given as ``options.schema``) is loaded once
+    here, not once per expression; a bad schema raises :class:`pqltools.errors.PQLError`.
+    """
+    if options.schema is None and options.config.schema is not None:
+        from pqltools.analysis.schema import load_schema
+
+        options = replace(options, schema=load_schema(options.config.schema))
     jobs = _jobs_for(len(inputs), options)
     if jobs > 1:
         with _pool(options, jobs) as pool:
