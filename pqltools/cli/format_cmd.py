@@ -1,0 +1,300 @@
+"""``pql format`` (rewrite files in the canonical style) and ``pql convert`` (pql/text <-> pql/json).
+
+Both are thin shells over :func:`pqltools.format`, :func:`pqltools.to_json` and
+:func:`pqltools.from_json`. ``.pql`` files are rewritten whole (atomically); in segment-definition
+``.json`` files only the ``expression.value`` strings change and every other byte stays.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pqltools.cli.inputs import EXIT_USAGE, Source, iter_paths
+from pqltools.definitions import LIST_KEYS, Definition, load_definitions
+from pqltools.errors import DefinitionError, PQLError, render_snippet
+from pqltools.syntax.parser import parse
+from pqltools.syntax.pqljson import from_json, to_json
+from pqltools.syntax.printer import E_COMMENT
+from pqltools.syntax.printer import format as format_pql
+
+# ----------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class _Input:
+    """One argument's text: a file (``path`` set), standard input, or an expression."""
+
+    label: str
+    text: str
+    path: Path | None = None
+    is_expression: bool = False
+
+    @property
+    def is_json(self) -> bool:
+        if self.path is not None and self.path.suffix in (".pql", ".json"):
+            return self.path.suffix == ".json"
+        return self.text.lstrip()[:1] in ("{", "[")
+
+
+def _usage_error(message: str) -> click.ClickException:
+    error = click.ClickException(message)
+    error.exit_code = EXIT_USAGE
+    return error
+
+
+def _read_inputs(arguments: tuple[str, ...], *, allow_expressions: bool) -> list[_Input]:
+    inputs: list[_Input] = []
+    for item in iter_paths(arguments):
+        if item == "-":
+            inputs.append(_Input("<stdin>", sys.stdin.read()))
+        elif isinstance(item, Path):
+            try:
+                # bytes, not read_text: newline translation would break byte-for-byte rewrites
+                text = item.read_bytes().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _usage_error(f"{item}: not UTF-8 text (byte {exc.start})") from None
+            except OSError as exc:
+                raise _usage_error(f"{item}: cannot read: {exc.strerror or exc}") from None
+            inputs.append(_Input(str(item), text, item))
+        elif allow_expressions:
+            inputs.append(_Input("<expression>", str(item), is_expression=True))
+        else:
+            raise _usage_error(f"{item}: no such file or directory")
+    return inputs
+
+
+def _report(error: PQLError, source: Source) -> None:
+    """Print every diagnostic of ``error`` as ``file:line:col: ...`` with the source line."""
+    if isinstance(error, DefinitionError):
+        click.echo(str(error), err=True)
+        if error.text:
+            click.echo(render_snippet(error.text, error.span), err=True)
+        return
+    for diag in error.diagnostics:
+        click.echo(source.render(diag), err=True)
+        if diag.code == E_COMMENT:
+            click.echo(f"{source.label}: left unchanged: the file cannot be formatted without "
+                       "moving comments", err=True)
+
+
+def _definitions(inp: _Input) -> list[Definition]:
+    return load_definitions(inp.label, text=inp.text)
+
+
+# ----------------------------------------------------------------------------- pql format
+
+
+def _format_json_file(inp: _Input, width: int, indent: int) -> str:
+    """``inp.text`` with each pql/text ``expression.value`` string replaced by its canonical form."""
+    edits: list[tuple[int, int, str]] = []
+    for definition in _definitions(inp):
+        if definition.format != "pql/text" or definition.value_span is None:
+            continue  # a pql/json value is data, not text to restyle
+        source = Source(definition.label, definition.expression, path=inp.path,
+                        definition=definition)
+        try:
+            new = format_pql(definition.expression, width=width, indent=indent, comments=False)
+        except PQLError as error:
+            raise _SourceError(error, source) from None
+        if new == definition.expression:
+            continue  # keep the original escapes byte for byte
+        span = definition.value_span
+        old_token = inp.text[span.start:span.end]
+        edits.append((span.start, span.end, json.dumps(new, ensure_ascii=old_token.isascii())))
+    out = inp.text
+    for start, end, token in sorted(edits, reverse=True):
+        out = out[:start] + token + out[end:]
+    return out
+
+
+class _SourceError(Exception):
+    """A PQLError together with the source it must be reported against."""
+
+    def __init__(self, error: PQLError, source: Source):
+        super().__init__(str(error))
+        self.error = error
+        self.source = source
+
+
+def _formatted(inp: _Input, width: int, indent: int) -> str:
+    if inp.is_json:
+        return _format_json_file(inp, width, indent)
+    try:
+        return format_pql(inp.text, width=width, indent=indent) + "\n"
+    except PQLError as error:
+        raise _SourceError(error, Source(inp.label, inp.text, comments=True,
+                                         path=inp.path)) from None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+        os.chmod(temp, path.stat().st_mode & 0o7777)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+@click.command("format")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 if any file would be reformatted.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Write nothing; print a unified diff of the changes.")
+@click.option("--width", default=88, show_default=True, type=click.IntRange(20),
+              help="Line width to fit expressions into.")
+@click.option("--indent", default=2, show_default=True, type=click.IntRange(1, 8),
+              help="Spaces per indentation level.")
+def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: int,
+                   indent: int) -> None:
+    """Rewrite PQL in the canonical style (docs/formatting.md).
+
+    PATHS are .pql files, segment-definition .json files (only the pql/text `expression.value`
+    strings change), directories (searched recursively) or `-` (standard input to standard
+    output). Files with syntax errors, or with comments inside the expression, are reported with
+    file:line:col and left untouched. Exit code 1 for errors or, with --check, when a file would
+    change; 2 when a file cannot be read or is not valid JSON.
+    """
+    failed = would_change = False
+    changed = unchanged = 0
+    for inp in _read_inputs(paths, allow_expressions=False):
+        try:
+            new = _formatted(inp, width, indent)
+        except _SourceError as wrapped:
+            _report(wrapped.error, wrapped.source)
+            failed = True
+            continue
+        except DefinitionError as error:
+            _report(error, Source(inp.label, inp.text))
+            sys.exit(EXIT_USAGE)
+        if inp.path is None:
+            if not (check or show_diff):
+                click.echo(new, nl=False)
+            would_change |= new != inp.text
+            if show_diff:
+                _echo_diff(inp.label, inp.text, new)
+            continue
+        if new == inp.text:
+            unchanged += 1
+            continue
+        changed += 1
+        would_change = True
+        if show_diff:
+            _echo_diff(inp.label, inp.text, new)
+        if check:
+            click.echo(f"would reformat {inp.label}", err=True)
+        elif not show_diff:
+            _write_atomically(inp.path, new)
+            click.echo(f"reformatted {inp.label}", err=True)
+    if changed or unchanged:
+        verb = "would be reformatted" if (check or show_diff) else "reformatted"
+        click.echo(f"{changed} file{'s' if changed != 1 else ''} {verb}, {unchanged} unchanged",
+                   err=True)
+    sys.exit(1 if failed or (check and would_change) else 0)
+
+
+def _echo_diff(label: str, old: str, new: str) -> None:
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                 f"{label} (original)", f"{label} (formatted)")
+    for line in lines:
+        click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n",
+                   nl=False)
+
+
+# ----------------------------------------------------------------------------- pql convert
+
+
+def _convert_definitions(inp: _Input, to: str, width: int) -> Any:
+    """The definition file's JSON with every expression in the ``to`` format."""
+    definitions = _definitions(inp)
+    converted: list[Any] = []
+    for definition in definitions:
+        source = Source(definition.label, definition.expression, path=inp.path,
+                        definition=definition)
+        try:
+            tree = parse(definition.expression)
+        except PQLError as error:
+            raise _SourceError(error, source) from None
+        expression = dict(definition.raw.get("expression") or {})
+        if to == "json":
+            expression.update(format="pql/json", value=to_json(tree))
+        else:
+            expression.update(format="pql/text", value=format_pql(tree, width=width))
+        converted.append({**definition.raw, "expression": expression})
+    original = json.loads(inp.text)
+    if isinstance(original, list):
+        return converted
+    key = next((k for k in LIST_KEYS if isinstance(original.get(k), list)), None)
+    if "expression" not in original and key is not None:
+        return {**original, key: converted}
+    return converted[0]
+
+
+def _convert_one(inp: _Input, to: str, width: int) -> str:
+    if inp.is_json and not inp.is_expression or inp.is_expression and _is_pqljson(inp.text):
+        obj = json.loads(inp.text)
+        if isinstance(obj, dict) and "nodeType" in obj:  # a bare pql/json tree
+            tree = from_json(obj)
+            return format_pql(tree, width=width) if to == "text" else _dump(to_json(tree))
+        return _dump(_convert_definitions(inp, to, width))
+    source = Source(inp.label, inp.text, comments=not inp.is_expression, path=inp.path)
+    try:
+        tree = parse(inp.text, comments=source.comments)
+    except PQLError as error:
+        raise _SourceError(error, source) from None
+    return format_pql(tree, width=width) if to == "text" else _dump(to_json(tree))
+
+
+def _is_pqljson(text: str) -> bool:
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and "nodeType" in obj
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False)
+
+
+@click.command("convert")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--to", "to", type=click.Choice(["json", "text"]), required=True,
+              help="Target format: pql/json or (canonical) pql/text.")
+@click.option("--width", default=88, show_default=True, type=click.IntRange(20),
+              help="Line width for pql/text output.")
+def convert_command(inputs: tuple[str, ...], to: str, width: int) -> None:
+    """Convert PQL between pql/text and pql/json (docs/pqljson.md).
+
+    INPUTS are PQL expressions, pql/json trees, .pql files, segment-definition .json files or `-`.
+    A definition file is printed back as JSON with each `expression` converted and its `format`
+    updated. Each input's result is printed in turn. Exit code 1 when an input has a syntax error
+    or an invalid pql/json tree, 2 when a file cannot be read or is not valid JSON.
+    """
+    failed = False
+    for inp in _read_inputs(inputs, allow_expressions=True):
+        try:
+            click.echo(_convert_one(inp, to, width))
+        except _SourceError as wrapped:
+            _report(wrapped.error, wrapped.source)
+            failed = True
+        except DefinitionError as error:
+            _report(error, Source(inp.label, inp.text))
+            sys.exit(EXIT_USAGE)
+        except PQLError as error:  # from_json: the message names the JSON path
+            click.echo(f"{inp.label}: invalid pql/json: {error}", err=True)
+            failed = True
+    sys.exit(1 if failed else 0)
