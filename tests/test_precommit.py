@@ -125,6 +125,23 @@ def test_lint_hook_reports_a_non_definition_json_file_with_exit_2(tmp_path: Path
     assert "package.json:1:1: error PQL090: definition 0 has no `expression`" in output
 
 
+def test_format_hook_runs_pql_format_on_the_staged_files(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"clean.pql": 'homeAddress.countryCode = "US"\n'})
+    code, files, output = run_hook("pql-format", repo)
+    assert files == ["clean.pql"]
+    assert code == 0, output
+    assert (repo / "clean.pql").read_text("utf-8") == 'homeAddress.countryCode = "US"\n'
+
+
+def test_format_hook_rewrites_unformatted_files_so_pre_commit_fails(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"messy.pql": 'homeAddress.countryCode="US"\n'})
+    code, _, output = run_hook("pql-format", repo)
+    # pre-commit fails a hook that exits non-zero *or* modifies files
+    changed = git(repo, "diff", "--name-only")
+    assert code != 0 or changed.split() == ["messy.pql"], output
+    assert (repo / "messy.pql").read_text("utf-8") == 'homeAddress.countryCode = "US"\n'
+
+
 if os.environ.get("PQL_TEST_PRECOMMIT") == "1":
 
     def test_real_pre_commit_try_repo(tmp_path: Path) -> None:
@@ -139,7 +156,7 @@ if os.environ.get("PQL_TEST_PRECOMMIT") == "1":
         assert "bad.pql:1:5: error PQL005:" in proc.stdout
 
 
-@pytest.mark.parametrize("hook_id", ["pql-lint"])
+@pytest.mark.parametrize("hook_id", sorted(HOOKS))
 def test_hook_entry_has_help(hook_id: str) -> None:
     proc = subprocess.run([*command(HOOKS[hook_id])[:2], "--help"], capture_output=True,
                           text=True, check=False, timeout=60)
