@@ -100,7 +100,9 @@ def _decoded_offsets(raw: str) -> tuple[int, ...]:
             width = 6 if raw[i + 1] == "u" else 2
             code = raw[i + 2 : i + 6] if raw[i + 1] == "u" else ""
             # a surrogate pair decodes to one character from 12 raw characters
-            if code and 0xD800 <= int(code, 16) <= 0xDBFF and raw[i + 6 : i + 8] == "\\u":
+            low = raw[i + 8 : i + 12] if raw[i + 6 : i + 8] == "\\u" else ""
+            if (code and 0xD800 <= int(code, 16) <= 0xDBFF and len(low) == 4
+                    and 0xDC00 <= int(low, 16) <= 0xDFFF):
                 width = 12
             offsets.append(i)
             i += width
@@ -171,6 +173,17 @@ def locate_strings(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
     return spans
 
 
+def _json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type (``string``, not Python's ``str``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
 def _error(path: str, text: str | None, message: str, offset: int = 0) -> DefinitionError:
     span = Span.from_offsets(text, offset, offset) if text is not None else Span(0, 0, 1, 1, 1, 1)
     return DefinitionError(message, path=path, span=span, text=text)
@@ -236,7 +249,7 @@ def _definition(label: str, text: str | None, spans: dict[tuple[Any, ...], tuple
         return 0
 
     if not isinstance(item, dict):
-        raise _error(label, text, f"definition {index} is a JSON {type(item).__name__}, "
+        raise _error(label, text, f"definition {index} is a JSON {_json_type(item)}, "
                      "not an object", at())
     expression = item.get("expression")
     if expression is None:
