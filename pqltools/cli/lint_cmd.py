@@ -104,6 +104,13 @@ def _inputs(paths: tuple[str, ...]) -> list[Input]:
     return items
 
 
+def _cpus() -> int:
+    """CPUs this process may run on (the affinity mask, e.g. in containers), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def _color(choice: str, output: Path | None) -> bool:
     if choice == "always":
         return True
@@ -192,7 +199,7 @@ def lint_command(paths: tuple[str, ...], fmt: str, color: str, select: tuple[str
     mode: FixMode = ("unsafe" if unsafe_fixes else "safe") if fix else "none"
     inputs = _inputs(paths)
     options = RunOptions(config=config, schema=_load_schema(config.schema),
-                         jobs=jobs or os.cpu_count() or 1, fix=mode)
+                         jobs=jobs or _cpus(), fix=mode)
     results = lint_inputs(inputs, options)
     stdin_fixed = fix and any(i.path is None for i in inputs)
     if stdin_fixed:  # like ruff: the fixed text on stdout, the report on stderr
