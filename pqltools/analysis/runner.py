@@ -39,6 +39,7 @@ from pqltools.render import FileResult, Finding
 __all__ = [
     "E_FIX_REVERTED",
     "E_INTERNAL",
+    "E_UNREADABLE",
     "E_WRITE",
     "PARALLEL_THRESHOLD",
     "FixMode",
@@ -56,6 +57,8 @@ FixMode = Literal["none", "safe", "unsafe"]
 PARALLEL_THRESHOLD = 50
 #: A rule crashed on an expression: reported, never a traceback.
 E_INTERNAL = "PQL099"
+#: A file cannot be read or is not a segment-definition file (the definition loader's code).
+E_UNREADABLE = "PQL090"
 #: The fixes of a round were undone because they broke the file.
 E_FIX_REVERTED = "PQL097"
 #: A fixed file could not be written back.
@@ -92,7 +95,6 @@ class _File:
     """A file being linted: its current text and sources, or why it cannot be linted."""
 
     item: Input
-    original: str
     text: str
     sources: list[Source]
     error: Diagnostic | None = None
@@ -169,8 +171,9 @@ def _context() -> Any:
     return multiprocessing.get_context()
 
 
-def _error(text: str, code: str, message: str, span: Span | None = None) -> Diagnostic:
-    return Diagnostic(code, message, Severity.ERROR, span or Span.from_offsets(text, 0, 0))
+def _error(text: str, code: str, message: str) -> Diagnostic:
+    """A whole-file error, placed at the start of the file."""
+    return Diagnostic(code, message, Severity.ERROR, Span.from_offsets(text, 0, 0))
 
 
 def _read(item: Input) -> _File:
@@ -182,12 +185,12 @@ def _read(item: Input) -> _File:
             with open(item.path, encoding="utf-8", newline="") as handle:
                 text = handle.read()  # newline="" keeps CRLF, so --fix rewrites nothing else
         except UnicodeDecodeError as exc:
-            return _File(item, "", "", [], _error("", "PQL090",
-                                                  f"not UTF-8 text (byte {exc.start})"))
+            return _File(item, "", [], _error("", E_UNREADABLE,
+                                              f"not UTF-8 text (byte {exc.start})"))
         except OSError as exc:
-            return _File(item, "", "", [], _error("", "PQL090",
-                                                  f"cannot read: {exc.strerror or exc}"))
-    return _split(_File(item, text, text, []))
+            return _File(item, "", [], _error("", E_UNREADABLE,
+                                              f"cannot read: {exc.strerror or exc}"))
+    return _split(_File(item, text, []))
 
 
 def _split(file: _File) -> _File:
