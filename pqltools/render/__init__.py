@@ -92,10 +92,14 @@ class FileResult:
 
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
-    """Switches shared by the renderers. ``color`` only affects text and concise output."""
+    """Switches shared by the renderers.
+
+    ``color``: ANSI colours (text and concise). ``base_dir``: SARIF URIs are relative to it
+    (default: the current directory, the checkout root in CI). ``unsafe_fixes``: the run had
+    ``--unsafe-fixes``, so the summary counts unsafe fixes as applicable by ``--fix``.
+    """
 
     color: bool = False
-    show_fixes: bool = True
     base_dir: str | None = None
     unsafe_fixes: bool = False
 

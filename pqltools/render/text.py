@@ -50,7 +50,7 @@ def _block(result: FileResult, diag: Diagnostic, options: RenderOptions,
         lines.append(f"  {paint('in:', color, dim=True)} {finding.source}")
     if diag.help:
         lines.append(f"  {paint('help:', color, fg='cyan', bold=True)} {diag.help}")
-    if options.show_fixes and finding is not None and diag.fix is not None:
+    if finding is not None and diag.fix is not None:
         lines.append(f"  {paint('fix:', color, fg='green', bold=True)} {_fix_note(finding)}")
     return "\n".join(lines)
 
