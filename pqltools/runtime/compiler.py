@@ -568,12 +568,14 @@ class _Compiler(Visitor[Fn]):
         window = self.window(node.phrase)
         span, text = node.subject.span, self.text
         parse_iso = datetime.fromisoformat
+        cache = window if isinstance(window, _ClockWindow) else None
 
         def occurs(ctx: Context) -> bool:
             v = subject(ctx)
             if v is None:
                 return False
-            w = window(ctx)
+            # the cached window is read without a call: this runs once per event
+            w = cache.window if cache is not None and cache.clock is ctx.clock else window(ctx)
             if w is None:
                 return False
             try:
@@ -623,14 +625,7 @@ class _Compiler(Visitor[Fn]):
         """Windows that depend only on the clock are computed once per clock."""
         if not all(_static_reference(r) for r in _references(phrase)):
             return compute
-        cell: list[Any] = [None, None]
-
-        def cached(ctx: Context) -> Window | None:
-            if cell[0] is not ctx.clock:
-                cell[1] = compute(ctx)
-                cell[0] = ctx.clock
-            return cell[1]  # type: ignore[no-any-return]
-        return cached
+        return _ClockWindow(compute)
 
     def reference(self, ref: ast.Node) -> Callable[[Context], tuple[Interval, bool] | None]:
         """Compile a time reference to ``ctx -> (interval, is_instant)`` or None when null."""
@@ -723,6 +718,23 @@ class _Compiler(Visitor[Fn]):
 
 
 # ---------------------------------------------------------------- closure builders
+
+
+class _ClockWindow:
+    """A window that depends only on the clock, computed once per clock object."""
+
+    __slots__ = ("clock", "compute", "window")
+
+    def __init__(self, compute: WindowFn) -> None:
+        self.compute = compute
+        self.clock: Clock | None = None
+        self.window: Window | None = None
+
+    def __call__(self, ctx: Context) -> Window | None:
+        if self.clock is not ctx.clock:
+            self.window = self.compute(ctx)
+            self.clock = ctx.clock
+        return self.window
 
 
 def _constant(value: Any) -> Fn:
