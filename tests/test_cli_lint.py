@@ -181,6 +181,13 @@ def test_statistics_counts_per_rule(repo: Path) -> None:
                         "fixable": 3}]
 
 
+def test_colour_only_when_asked_or_on_a_terminal(repo: Path) -> None:
+    (repo / "bad.pql").write_text("(a", "utf-8")
+    assert "\x1b[" not in lint("bad.pql").stdout  # CliRunner's stdout is not a terminal
+    assert "\x1b[31m" in lint("--color", "always", "bad.pql").stdout
+    assert "\x1b[" not in lint("--color", "always", "--format", "json", "bad.pql").stdout
+
+
 def test_output_file(repo: Path) -> None:
     (repo / "bad.pql").write_text("(a", "utf-8")
     result = lint("--format", "json", "-o", "report.json", "bad.pql")
