@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from lsp_helpers import Docs
+from lsp_helpers import Docs, record_diagnostics
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
@@ -45,6 +45,7 @@ async def client(lsp_client: LanguageClient, workspace: Path) -> AsyncIterator[N
         registrations.extend(params.registrations)
 
     lsp_client.registrations = registrations  # type: ignore[attr-defined]
+    record_diagnostics(lsp_client)
     params = types.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
         root_uri=workspace.as_uri(),

@@ -50,15 +50,42 @@ class Docs:
         self.client.text_document_did_close(types.DidCloseTextDocumentParams(
             text_document=types.TextDocumentIdentifier(uri=self.uri(name))))
 
-    def _expect(self, uri: str, version: int) -> asyncio.Task[list[types.Diagnostic]]:
-        async def wait() -> list[types.Diagnostic]:
-            while True:
-                params = await self.client.wait_for_notification(
-                    types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-                if params.uri == uri and params.version == version:
-                    return list(params.diagnostics)
+    def _expect(self, uri: str, version: int | None) -> asyncio.Task[list[types.Diagnostic]]:
+        return asyncio.ensure_future(asyncio.wait_for(published(self.client, uri, version),
+                                                      TIMEOUT))
 
-        return asyncio.ensure_future(asyncio.wait_for(wait(), TIMEOUT))
+
+def record_diagnostics(client: LanguageClient) -> None:
+    """Keep every ``publishDiagnostics`` by (uri, version).
+
+    pygls' ``wait_for_notification`` holds one future per method, so a burst of notifications
+    (a configuration change republishes every open document) can slip past a waiter; recording
+    them all in the client's handler cannot miss one.
+    """
+    store: dict[tuple[str, int | None], list[types.Diagnostic]] = {}
+    events: dict[tuple[str, int | None], asyncio.Event] = {}
+    features = client.protocol.fm.features
+    original = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def record(params: types.PublishDiagnosticsParams) -> Any:
+        key = (params.uri, params.version)
+        store[key] = list(params.diagnostics)
+        events.setdefault(key, asyncio.Event()).set()
+        return original(params)
+
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+    client.published = (store, events)  # type: ignore[attr-defined]
+
+
+async def published(client: LanguageClient, uri: str,
+                    version: int | None) -> list[types.Diagnostic]:
+    """The diagnostics published for ``uri`` at ``version`` (waiting for them if needed)."""
+    store, events = client.published  # type: ignore[attr-defined]
+    key = (uri, version)
+    event = events.setdefault(key, asyncio.Event())
+    await event.wait()
+    diagnostics: list[types.Diagnostic] = store[key]
+    return diagnostics
 
 
 def pos(line: int, character: int) -> types.Position:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
 from pathlib import Path
 
 import pytest
-from lsp_helpers import Docs, pos
+from lsp_helpers import Docs, pos, published
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -97,11 +98,9 @@ async def test_config_watchers_are_registered(client: LanguageClient) -> None:
 
 
 async def test_closing_clears_diagnostics(docs: Docs, client: LanguageClient) -> None:
-    await docs.open("closing.pql", "a = ")
-    waiter = client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    assert len(await docs.open("closing.pql", "a = ")) == 1
     docs.close("closing.pql")
-    params = await waiter
-    assert (params.uri, list(params.diagnostics)) == (docs.uri("closing.pql"), [])
+    assert await asyncio.wait_for(published(client, docs.uri("closing.pql"), None), 10) == []
 
 
 async def test_debounce_is_configurable_at_runtime(docs: Docs, client: LanguageClient) -> None:
@@ -117,3 +116,14 @@ async def test_debounce_is_configurable_at_runtime(docs: Docs, client: LanguageC
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
             settings={"pqltools": {"debounceMs": 20}}))
 
+
+
+@pytest.mark.parametrize("ascii_only", [True, False])
+async def test_astral_characters_before_a_finding(docs: Docs, ascii_only: bool) -> None:
+    value = 'a = "😋" and x.startwith("é")'
+    text = json.dumps(_definition(value), ensure_ascii=ascii_only)
+    diags = await docs.open(f"emoji-{ascii_only}.json", text)
+    (diag,) = diags
+    start = text.index("startwith")
+    units = start + (0 if ascii_only else 1)  # a raw emoji is two UTF-16 code units
+    assert (diag.range.start.character, diag.range.end.character) == (units, units + 9)
