@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from pqltools.cli import main
+from pqltools.cli.eval_cmd import _compile_sources, _read_lines, _Run
+from pqltools.cli.inputs import Source
+from pqltools.runtime.context import make_clock
 
 NOW = "2024-05-15T12:00:00Z"
 PROFILES = [
@@ -172,3 +178,37 @@ def test_progress_bar_when_forced(tmp_path: Path) -> None:
     code, out, err = _run("age >= 18", str(profiles), "--progress")
     assert (code, out) == (0, "a\nc\n")
     assert "evaluating" in err
+
+
+class _GeneratedProfiles:
+    """A binary 'file' that makes its NDJSON lines on the fly (never held in memory)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __iter__(self) -> Iterator[bytes]:
+        for i in range(self.count):
+            row = {"_id": f"p{i}", "age": i % 90, "pad": "x" * 200,
+                   "events": [{"eventType": "buy", "timestamp": 1_700_000_000_000 + i}] * 5}
+            yield (json.dumps(row) + "\n").encode()
+
+
+class _Sink(io.StringIO):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def test_memory_stays_flat_as_input_grows() -> None:
+    segments = _compile_sources([Source("<expression>", "age > 40 and xEvent.count() = 5")])
+    peaks = []
+    for count in (400, 4_000):
+        run = _Run(segments, make_clock(NOW), "events", None, None, None, True, False)
+        run.out = _Sink()
+        tracemalloc.start()
+        for line in _read_lines(_GeneratedProfiles(count)):  # type: ignore[arg-type]
+            run.line(line, "<generated>")
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert run.failures == 0
+    # ten times the input (about 1.8 MB instead of 0.18 MB) must not need more memory
+    assert peaks[1] < peaks[0] * 1.5 + 100_000
