@@ -14,21 +14,22 @@ Usage: ``from strategies import exprs`` (tests/ is on ``sys.path`` under pytest)
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from hypothesis import strategies as st
 
 from pqltools.syntax import ast
 
-__all__ = ["KEYWORDS", "names", "exprs", "time_phrases", "atoms", "reference_examples"]
+__all__ = ["KEYWORDS", "atoms", "exprs", "names", "reference_examples", "time_phrases"]
 
 #: Every word the grammar treats as a keyword somewhere (compared case-insensitively).
-KEYWORDS = frozenset(
-    """and or not in notin like matches occurs over from where true false on between before
-    after now today yesterday tomorrow this last next what when count select exists forall some
-    sum average min max let chain""".split()
-) | frozenset(
+KEYWORDS = frozenset({
+    "and", "or", "not", "in", "notin", "like", "matches", "occurs", "over", "from", "where",
+    "true", "false", "on", "between", "before", "after", "now", "today", "yesterday",
+    "tomorrow", "this", "last", "next", "what", "when", "count", "select", "exists", "forall",
+    "some", "sum", "average", "min", "max", "let", "chain",
+}) | frozenset(
     u + s for u in ast.TIME_UNITS for s in ("", "s")
 ) | frozenset({"centuries", "millennia", "millenium", "milleniums"})
 
@@ -97,7 +98,7 @@ def _steps(sub: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[tuple[ast.Chai
     return st.lists(step, max_size=2).map(tuple)
 
 
-@lru_cache(maxsize=None)
+@cache
 def exprs(max_depth: int = 3) -> st.SearchStrategy[ast.Expr]:
     """Valid expression trees at most ``max_depth`` composite levels deep."""
     if max_depth <= 0:

@@ -115,11 +115,11 @@ def test_invalid_pqljson_names_the_json_path() -> None:
      'bad.json:4:5: not valid JSON: Expecting \',\' delimiter'),
     ('{"name": "x"}', "bad.json:1:1: definition 0 has no `expression`"),
     ('{"expression": "a = 1"}',
-     "bad.json:1:16: definition 0: `expression` must be an object with `type`, `format` and "
-     "`value`"),
+     ("bad.json:1:16: definition 0: `expression` must be an object with `type`, `format` and "
+      "`value`")),
     ('{"expression": {"format": "pql/xml", "value": "a"}}',
-     "bad.json:1:27: definition 0: unknown expression format 'pql/xml' (expected one of "
-     "pql/text, pql/json)"),
+     ("bad.json:1:27: definition 0: unknown expression format 'pql/xml' (expected one of "
+      "pql/text, pql/json)")),
     ('{"expression": {"type": "ARL", "value": "a"}}',
      "bad.json:1:25: definition 0: expression type 'ARL' is not PQL"),
     ('{"expression": {"format": "pql/text"}}',

@@ -151,12 +151,12 @@ def test_accepts_json_text() -> None:
     ({"nodeType": "fnApply", "fnName": "pqltools:nope", "params": []},
      'fnName: unknown extension "pqltools:nope" (see docs/pqljson.md)'),
     ({"nodeType": "fnApply", "fnName": "pqltools:occurs", "params": [lookup("a"), lookup("b")]},
-     "params[1]: expected a time phrase (pqltools:relativeTime, pqltools:atTime or "
-     "pqltools:betweenTimes)"),
+     ("params[1]: expected a time phrase (pqltools:relativeTime, pqltools:atTime or "
+      "pqltools:betweenTimes)")),
     ({"nodeType": "fnApply", "fnName": "pqltools:parent", "params": [lit("Integer", 0)]},
      "params[0]: expected an integer >= 1"),
-    ("{not json", "(root): not valid JSON: Expecting property name enclosed in double quotes "
-                  "at line 1, column 2"),
+    ("{not json", ("(root): not valid JSON: Expecting property name enclosed in double "
+                   "quotes at line 1, column 2")),
 ])
 def test_errors_name_the_json_path(value: Any, message: str) -> None:
     with pytest.raises(PQLValidationError) as info:

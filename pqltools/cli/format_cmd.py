@@ -45,10 +45,11 @@ class _Input:
         return self.text.lstrip()[:1] in ("{", "[")
 
 
-def _usage_error(message: str) -> click.ClickException:
-    error = click.ClickException(message)
-    error.exit_code = EXIT_USAGE
-    return error
+class _UsageError(click.ClickException):
+    """An unreadable input: exit code 2, like every ``pql`` command."""
+
+    exit_code = EXIT_USAGE
+
 
 
 def _read_inputs(arguments: tuple[str, ...], *, allow_expressions: bool) -> list[_Input]:
@@ -61,14 +62,14 @@ def _read_inputs(arguments: tuple[str, ...], *, allow_expressions: bool) -> list
                 # bytes, not read_text: newline translation would break byte-for-byte rewrites
                 text = item.read_bytes().decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise _usage_error(f"{item}: not UTF-8 text (byte {exc.start})") from None
+                raise _UsageError(f"{item}: not UTF-8 text (byte {exc.start})") from None
             except OSError as exc:
-                raise _usage_error(f"{item}: cannot read: {exc.strerror or exc}") from None
+                raise _UsageError(f"{item}: cannot read: {exc.strerror or exc}") from None
             inputs.append(_Input(str(item), text, item))
         elif allow_expressions:
             inputs.append(_Input("<expression>", str(item), is_expression=True))
         else:
-            raise _usage_error(f"{item}: no such file or directory")
+            raise _UsageError(f"{item}: no such file or directory")
     return inputs
 
 

@@ -23,7 +23,7 @@ from pqltools.errors import NO_SPAN, Diagnostic, PQLValidationError, Severity
 from pqltools.syntax import ast
 from pqltools.syntax.visitor import Visitor
 
-__all__ = ["to_json", "from_json", "PQLJSONError", "EXTENSION_PREFIX", "E_PQLJSON"]
+__all__ = ["EXTENSION_PREFIX", "E_PQLJSON", "PQLJSONError", "from_json", "to_json"]
 
 #: Diagnostic code of an unusable pql/json value.
 E_PQLJSON = "PQL095"
@@ -322,7 +322,7 @@ class _FromJSON:
     def name(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
             raise self.fail(path, f"expected a name (string), found {_describe(value)}")
-        name = value[4:] if value.startswith("xdm:") else value
+        name = value.removeprefix("xdm:")
         if not _IDENTIFIER.match(name) or name.lower() in ("and", "or", "not"):
             raise self.fail(path, f"{json_text(value)} is not a PQL identifier")
         return name

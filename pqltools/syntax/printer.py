@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Union
 
 from pqltools.errors import (
     NO_SPAN,
@@ -27,7 +26,7 @@ from pqltools.syntax import ast
 from pqltools.syntax.parser import Comment, ParseOptions, parse_document
 from pqltools.syntax.visitor import Visitor
 
-__all__ = ["format", "format_expr", "quote_string", "E_COMMENT"]
+__all__ = ["E_COMMENT", "format", "format_expr", "quote_string", "unit_text"]
 
 #: Diagnostic code for a ``--`` comment standing inside the expression (cannot be kept in place).
 E_COMMENT = "PQL008"
@@ -63,7 +62,7 @@ class _Group:
     doc: Doc
 
 
-Doc = Union[_Text, _Line, _Concat, _Nest, _Group]
+Doc = _Text | _Line | _Concat | _Nest | _Group
 
 _LINE = _Line(" ")
 _SOFTLINE = _Line("")
@@ -180,7 +179,7 @@ def _identifier(name: str, what: str) -> str:
     return name
 
 
-def _number(value: int | float) -> str:
+def _number(value: float) -> str:
     if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
         raise PQLValidationError(Diagnostic(
             "PQL007", f"number {value!r} cannot be written in PQL", Severity.ERROR, NO_SPAN))
