@@ -10,10 +10,15 @@ Entry points: :func:`pqltools_lsp.server.create_server` and :func:`pqltools_lsp.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pqltools_lsp.server import PQLLanguageServer
+
 __all__ = ["create_server", "serve"]
 
 
-def create_server():  # type: ignore[no-untyped-def]
+def create_server() -> PQLLanguageServer:
     """A new :class:`~pqltools_lsp.server.PQLLanguageServer` (imports pygls on first use)."""
     from pqltools_lsp.server import create_server as create
 

@@ -59,8 +59,6 @@ class PQLLanguageServer(LanguageServer):
         self.configs = ConfigStore()
         self._snapshots: dict[str, Snapshot] = {}
         self._pending: dict[str, asyncio.Task[None]] = {}
-        #: uri -> (document version, seconds spent analysing) of the last publication
-        self.last_analysis: dict[str, tuple[int | None, float]] = {}
 
     # ---- documents --------------------------------------------------------------------
 
@@ -82,7 +80,8 @@ class PQLLanguageServer(LanguageServer):
             return cached
         snap = Snapshot.build(uri, text, doc.version, language_id=doc.language_id,
                               encoding=self.encoding)
-        self._snapshots[uri] = snap
+        if uri in self.workspace.text_documents:  # not for requests on unopened files
+            self._snapshots[uri] = snap
         return snap
 
     def forget(self, uri: str) -> None:
@@ -112,10 +111,10 @@ class PQLLanguageServer(LanguageServer):
             config = self.configs.for_path(snap.path)
             started = time.perf_counter()
             findings = await asyncio.to_thread(analyse, snap, config)
-            elapsed = time.perf_counter() - started
             if self._snapshots.get(uri) is not snap:
                 return  # the document changed meanwhile; that change publishes
-            self.last_analysis[uri] = (snap.version, elapsed)
+            log.debug("%s v%s: %d findings in %.1f ms", uri, snap.version, len(findings),
+                      (time.perf_counter() - started) * 1000)
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, version=snap.version,
                 diagnostics=[to_lsp(snap, f) for f in findings]))
