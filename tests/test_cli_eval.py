@@ -111,6 +111,14 @@ def test_definition_file_with_several_segments(tmp_path: Path) -> None:
     assert (code, out) == (0, "a\tadults\nc\tadults\nc\tseniors\n")
 
 
+def test_pql_file_with_comments(tmp_path: Path) -> None:
+    query = tmp_path / "adults.pql"
+    query.write_text("-- grown-ups only\nage >= 18 -- inclusive\n", "utf-8")
+    profiles = _ndjson(tmp_path / "p.ndjson", PROFILES)
+    code, out, _ = _run(str(query), str(profiles))
+    assert (code, out) == (0, "a\nc\n")
+
+
 def test_values_mode(tmp_path: Path) -> None:
     profiles = _ndjson(tmp_path / "p.ndjson", PROFILES[:2])
     code, out, _ = _run("age * 2", str(profiles), "--value")

@@ -99,7 +99,7 @@ def _compile_sources(sources: list[Source]) -> list[CompiledSegment]:
     failed = False
     for index, source in enumerate(sources):
         try:
-            program = compile_pql(source.text)
+            program = compile_pql(source.text, comments=source.comments)
         except PQLError as exc:
             failed = True
             for diag in exc.diagnostics:

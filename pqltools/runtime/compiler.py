@@ -1088,8 +1088,11 @@ class Program:
         return evaluate_bound
 
 
-def compile(expression: str | ast.Node, *, limits: Limits | None = None) -> Program:
+def compile(expression: str | ast.Node, *, limits: Limits | None = None,
+            comments: bool = False) -> Program:
     """Compile PQL text (or a parsed tree) once into a :class:`Program`.
+
+    ``comments=True`` accepts ``--`` line comments, as in ``.pql`` files.
 
     Raises :class:`~pqltools.errors.PQLSyntaxError` for text that is not PQL and
     :class:`~pqltools.errors.PQLValidationError` for unknown functions, wrong argument counts,
@@ -1098,7 +1101,7 @@ def compile(expression: str | ast.Node, *, limits: Limits | None = None) -> Prog
     if isinstance(expression, ast.Node):
         tree, text = expression, None
     else:
-        tree, text = parse(expression), expression
+        tree, text = parse(expression, comments=comments), expression
     compiler = _Compiler(text, limits or Limits())
     try:
         root = compiler.visit(tree)
