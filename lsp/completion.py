@@ -14,7 +14,6 @@ from pqltools_lsp import insight
 from pqltools_lsp.documents import Region, Snapshot
 from pqltools_lsp.hover import function_markdown
 from pqltools_lsp.lexing import CLAUSE_WORDS, Token, scan
-from pqltools_lsp.variables import Variables
 
 from pqltools import catalog
 from pqltools.analysis.config import Config
@@ -168,13 +167,18 @@ def items_for(region: Region, offset: int, config: Config) -> list[types.Complet
 
 
 def _variables(region: Region, offset: int) -> list[types.CompletionItem]:
-    """Variables declared before the cursor (from the last version that parsed, if any)."""
-    tree = region.parse.expr
-    if tree is None:
-        return []
-    names = {v.name: v.kind for v in Variables.of(tree, region.text).all
-             if v.declaration[0] < offset}
-    return [_item(n, types.CompletionItemKind.Variable, f"{k} variable", sort="0")
+    """Variables declared before the cursor: ``X from ...`` bindings and ``let X =``.
+
+    Read from the tokens, not the tree: the text being typed rarely parses, and waiting for
+    the parse of a long document would make completion as slow as a lint.
+    """
+    tokens = scan(region.text, region.comments, end=offset)
+    names = {name: "bound by from" for name in _binding_sources(tokens)}
+    for i in range(len(tokens) - 2):
+        if tokens[i].text.lower() == "let" and tokens[i + 1].kind == "word" \
+                and tokens[i + 2].text == "=":
+            names[tokens[i + 1].text] = "let"
+    return [_item(n, types.CompletionItemKind.Variable, f"variable ({k})", sort="0")
             for n, k in sorted(names.items())]
 
 

@@ -286,3 +286,14 @@ async def test_fields_of_a_variable_come_from_what_it_ranges_over(
     hover = await _hover(client, docs, "typed/h5.pql", 0, 45)
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert hover.contents.value.startswith("```pql\nX.commerce.order.priceTotal: number\n```")
+
+
+async def test_completion_offers_variables_declared_before_the_cursor(
+        client: LanguageClient, docs: Docs) -> None:
+    await docs.open("vars.pql", "let limit = 5 in select X from xEvent where X.a > limit and ")
+    result = await client.text_document_completion_async(types.CompletionParams(
+        text_document=doc_id(docs, "vars.pql"), position=pos(0, 60)))
+    assert isinstance(result, types.CompletionList)
+    variables = [(i.label, i.detail) for i in result.items
+                 if i.kind == types.CompletionItemKind.Variable]
+    assert variables == [("X", "variable (bound by from)"), ("limit", "variable (let)")]
