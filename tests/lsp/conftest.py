@@ -18,7 +18,7 @@ from lsp_helpers import Docs, record_diagnostics
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-SERVER = [sys.executable, "-m", "pqltools", "lsp"]
+SERVER = [sys.executable, "-m", "pqltools", "lsp", "--stdio"]  # as VS Code starts it
 
 
 @pytest.fixture(scope="module")

@@ -106,3 +106,28 @@ def test_tcp_mode_answers_initialize(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.parametrize(("existing", "expected"), [
+    ({}, {"noqa": ["PQL102"]}),
+    ({"pqltools": {"noqa": ["PQL999"]}}, {"noqa": ["PQL999", "PQL102"]}),
+    ({"pqltools": {"noqa": []}}, {"noqa": ["PQL102"]}),
+    ({"pqltools": {"other": 1}}, {"noqa": ["PQL102"], "other": 1}),
+])
+def test_json_noqa_action_extends_what_is_there(existing: dict[str, object],
+                                                expected: dict[str, object]) -> None:
+    from pqltools_lsp.actions import code_actions
+    from pqltools_lsp.diagnostics import analyse
+    from pqltools_lsp.settings import ConfigStore
+
+    definition = {"name": "n", **existing, "expression": {
+        "type": "PQL", "format": "pql/text", "value": 'x.startwith("a")'}}
+    text = json.dumps(definition)
+    snap = Snapshot.build("file:///w/a.json", text)
+    everything = types.Range(start=types.Position(line=0, character=0),
+                             end=types.Position(line=0, character=len(text)))
+    actions = code_actions(snap, analyse(snap, ConfigStore().for_path(None)), everything)
+    assert actions[-1].title == "Suppress PQL102 with noqa"
+    (edit,) = actions[-1].edit.changes["file:///w/a.json"]  # type: ignore[union-attr]
+    at = edit.range.start.character
+    assert json.loads(text[:at] + edit.new_text + text[at:])["pqltools"] == expected
