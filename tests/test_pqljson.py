@@ -186,3 +186,11 @@ def test_reference_examples_text_json_text(example: dict[str, str]) -> None:
     back = from_json(json.loads(json.dumps(to_json(tree))))
     assert back == tree
     assert format(back) == format(example["text"])
+
+
+def test_too_deep_hand_built_tree_is_an_error_not_a_crash() -> None:
+    tree: ast.Expr = ast.Name("x")
+    for _ in range(5000):
+        tree = ast.Not(tree)
+    with pytest.raises(PQLJSONError, match="nested too deeply"):
+        to_json(tree)

@@ -244,3 +244,11 @@ def test_reference_examples_round_trip(example: dict[str, str]) -> None:
 def test_broken_reference_examples_are_rejected(example: dict[str, str]) -> None:
     with pytest.raises(PQLSyntaxError):
         format(example["text"])
+
+
+def test_too_deep_hand_built_tree_is_an_error_not_a_crash() -> None:
+    tree: ast.Expr = ast.Name("x")
+    for _ in range(5000):
+        tree = ast.Not(tree)
+    with pytest.raises(PQLValidationError, match="nested too deeply"):
+        format(tree)

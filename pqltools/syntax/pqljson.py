@@ -265,7 +265,10 @@ class _ToJSON(Visitor[JSON]):
 
 def to_json(node: ast.Node) -> JSON:
     """The ``pql/json`` form of ``node`` (a JSON-ready dict; see docs/pqljson.md)."""
-    return _ToJSON().visit(node)
+    try:
+        return _ToJSON().visit(node)
+    except RecursionError:  # only hand-built trees get this deep (the parser stops at 200)
+        raise PQLJSONError("(root)", "expression is nested too deeply to convert") from None
 
 
 # ----------------------------------------------------------------------------- JSON -> AST

@@ -433,7 +433,12 @@ class _Printer(Visitor[Doc]):
 
 def format_expr(node: ast.Node, *, width: int = 88, indent: int = 2) -> str:
     """The canonical text of one AST node (no comments; see :func:`format`)."""
-    return _render(_Printer(indent).visit(node), width)
+    try:
+        return _render(_Printer(indent).visit(node), width)
+    except RecursionError:  # only hand-built or from_json trees get this deep
+        raise PQLValidationError(Diagnostic(
+            "PQL006", "expression is nested too deeply to format", Severity.ERROR, node.span,
+        )) from None
 
 
 def format(source: str | ast.Node, *, width: int = 88, indent: int = 2,
