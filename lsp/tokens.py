@@ -22,6 +22,7 @@ TOKEN_TYPES = ("keyword", "function", "method", "property", "variable", "paramet
 TOKEN_MODIFIERS = ("declaration", "defaultLibrary")
 _TYPE_INDEX = {name: i for i, name in enumerate(TOKEN_TYPES)}
 _DECLARATION, _LIBRARY = 1, 2  # bit masks of TOKEN_MODIFIERS
+_BUILTIN_NAMES = frozenset({"xEvent", "this"})  # names the language itself binds
 _CHAIN_WORDS = frozenset({"chain", "what", "when", "count", "where"})
 
 
@@ -74,6 +75,8 @@ def _token_type(tokens: list[Token], i: int, names: dict[int, ast.Node],
             return "variable", _DECLARATION if var.declared_at(tok.start) else 0
     if names:
         node = names.get(tok.start)
+        if isinstance(node, ast.Name) and node.id in _BUILTIN_NAMES:
+            return "variable", _LIBRARY
         if isinstance(node, (ast.Name, ast.Attribute)):
             return "property", 0
     if called and lower in _CHAIN_WORDS and tok.text not in catalog.GLOBALS:

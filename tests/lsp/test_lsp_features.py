@@ -195,7 +195,7 @@ async def test_semantic_tokens(client: LanguageClient, docs: Docs) -> None:
     names = [(c, n, TOKEN_TYPES[t], m) for _, c, n, t, m in decoded]
     assert names == [
         (0, 6, "keyword", 0), (7, 1, "variable", 1), (9, 4, "keyword", 0),
-        (14, 6, "property", 0), (21, 5, "keyword", 0), (27, 1, "variable", 0),
+        (14, 6, "variable", 2), (21, 5, "keyword", 0), (27, 1, "variable", 0),
         (29, 5, "method", 2), (37, 1, "operator", 0), (39, 1, "number", 0),
         (41, 5, "comment", 0)]
 

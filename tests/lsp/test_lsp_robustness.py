@@ -46,10 +46,14 @@ async def test_malformed_requests_fail_alone(client: LanguageClient, docs: Docs)
     with pytest.raises(JsonRpcInvalidParams):
         await client.text_document_hover_async(types.HoverParams(
             text_document=doc_id(docs, "malformed.pql"), position=bad))
-    with pytest.raises(JsonRpcInternalError):  # a document nobody opened, which does not exist on disk
+    logged = len(client.log_messages)
+    # a document nobody opened and that does not exist on disk: the feature itself fails
+    with pytest.raises(JsonRpcInternalError):
         await client.text_document_hover_async(types.HoverParams(
             text_document=types.TextDocumentIdentifier(uri=docs.uri("never-opened.pql")),
             position=pos(0, 0)))
+    assert [m.message for m in client.log_messages[logged:]] == [
+        "pqltools: textDocument/hover failed (internal error)"]
     await _still_answers(client, docs)
 
 
