@@ -3,12 +3,13 @@
 Starts ``pql lsp`` as a subprocess, talks to it over stdio with pygls' client, and measures:
 
 * ``didChange`` -> ``publishDiagnostics``: the time from sending a one-character incremental
-  edit (typing a digit into a number in the middle line, so every version is new) to receiving the diagnostics *for that document version*, with the server's debounce set
-  to 0 ms (``initializationOptions``), so the figure is the work itself (parse, lint, mapping,
+  edit (typing a digit into a number on the middle line, so every version is new text) to
+  receiving the diagnostics *for that document version*, with the server's debounce set to
+  0 ms (``initializationOptions``), so the figure is the work itself (parse, lint, mapping,
   JSON-RPC both ways) and not the deliberate typing delay an editor session adds on top;
 * completion: the round trip of a ``textDocument/completion`` request right after each edit,
   after a ``.`` (methods and schema fields) and at the start of a line (functions, keywords and
-  the variables in scope, which needs the syntax tree of the new version).
+  the variables declared before the cursor).
 
 Documents are realistic formatted PQL (one condition per line, ~40 characters a line) of 50 and
 500 lines. Each figure is the median / 90th percentile / maximum over ``--runs`` edits, after
