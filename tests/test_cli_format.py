@@ -198,3 +198,17 @@ def test_convert_errors() -> None:
     assert code == 1
     assert 'invalid pql/json: (root): unknown nodeType "foo"' in err
     assert run("convert", "a")[0] == 2  # --to is required
+
+
+def test_json_values_stay_on_one_line_like_in_the_editor(tmp_path: Path) -> None:
+    long = " and ".join(f'field{i}.value = "something long {i}"' for i in range(5))
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(defn_obj(long.replace(" = ", "="))))
+    assert run("format", "--width", "40", str(path))[0] == 0
+    value = json.loads(path.read_text())["expression"]["value"]
+    assert value == long
+    assert "\n" not in value
+
+
+def defn_obj(value: str) -> dict[str, object]:
+    return {"expression": {"type": "PQL", "format": "pql/text", "value": value}}

@@ -23,7 +23,7 @@ from pqltools.definitions import LIST_KEYS, Definition, load_definitions
 from pqltools.errors import DefinitionError, PQLError, render_snippet
 from pqltools.syntax.parser import parse
 from pqltools.syntax.pqljson import from_json, to_json
-from pqltools.syntax.printer import E_COMMENT
+from pqltools.syntax.printer import E_COMMENT, ONE_LINE
 from pqltools.syntax.printer import format as format_pql
 
 # ----------------------------------------------------------------------------- reading
@@ -94,8 +94,11 @@ def _definitions(inp: _Input) -> list[Definition]:
 # ----------------------------------------------------------------------------- pql format
 
 
-def _format_json_file(inp: _Input, width: int, indent: int) -> str:
-    """``inp.text`` with each pql/text ``expression.value`` string replaced by its canonical form."""
+def _format_json_file(inp: _Input) -> str:
+    """``inp.text`` with each pql/text ``expression.value`` string replaced by its canonical form.
+
+    The canonical form of a JSON value is one line (see :data:`ONE_LINE`), as in the editor.
+    """
     edits: list[tuple[int, int, str]] = []
     for definition in _definitions(inp):
         if definition.format != "pql/text" or definition.value_span is None:
@@ -103,7 +106,7 @@ def _format_json_file(inp: _Input, width: int, indent: int) -> str:
         source = Source(definition.label, definition.expression, path=inp.path,
                         definition=definition)
         try:
-            new = format_pql(definition.expression, width=width, indent=indent, comments=False)
+            new = format_pql(definition.expression, width=ONE_LINE, comments=False)
         except PQLError as error:
             raise _SourceError(error, source) from None
         if new == definition.expression:
@@ -128,7 +131,7 @@ class _SourceError(Exception):
 
 def _formatted(inp: _Input, width: int, indent: int) -> str:
     if inp.is_json:
-        return _format_json_file(inp, width, indent)
+        return _format_json_file(inp)
     try:
         return format_pql(inp.text, width=width, indent=indent) + "\n"
     except PQLError as error:
@@ -156,7 +159,7 @@ def _write_atomically(path: Path, text: str) -> None:
 @click.option("--diff", "show_diff", is_flag=True,
               help="Write nothing; print a unified diff of the changes.")
 @click.option("--width", default=88, show_default=True, type=click.IntRange(20),
-              help="Line width to fit expressions into.")
+              help="Line width to fit .pql expressions into (JSON values stay on one line).")
 @click.option("--indent", default=2, show_default=True, type=click.IntRange(1, 8),
               help="Spaces per indentation level.")
 def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: int,
@@ -218,7 +221,7 @@ def _echo_diff(label: str, old: str, new: str) -> None:
 # ----------------------------------------------------------------------------- pql convert
 
 
-def _convert_definitions(inp: _Input, to: str, width: int) -> Any:
+def _convert_definitions(inp: _Input, to: str) -> Any:
     """The definition file's JSON with every expression in the ``to`` format."""
     definitions = _definitions(inp)
     converted: list[Any] = []
@@ -233,7 +236,7 @@ def _convert_definitions(inp: _Input, to: str, width: int) -> Any:
         if to == "json":
             expression.update(format="pql/json", value=to_json(tree))
         else:
-            expression.update(format="pql/text", value=format_pql(tree, width=width))
+            expression.update(format="pql/text", value=format_pql(tree, width=ONE_LINE))
         converted.append({**definition.raw, "expression": expression})
     original = json.loads(inp.text)
     if isinstance(original, list):
@@ -250,7 +253,7 @@ def _convert_one(inp: _Input, to: str, width: int) -> str:
         if isinstance(obj, dict) and "nodeType" in obj:  # a bare pql/json tree
             tree = from_json(obj)
             return format_pql(tree, width=width) if to == "text" else _dump(to_json(tree))
-        return _dump(_convert_definitions(inp, to, width))
+        return _dump(_convert_definitions(inp, to))
     source = Source(inp.label, inp.text, comments=not inp.is_expression, path=inp.path)
     try:
         tree = parse(inp.text, comments=source.comments)
@@ -276,7 +279,7 @@ def _dump(obj: Any) -> str:
 @click.option("--to", "to", type=click.Choice(["json", "text"]), required=True,
               help="Target format: pql/json or (canonical) pql/text.")
 @click.option("--width", default=88, show_default=True, type=click.IntRange(20),
-              help="Line width for pql/text output.")
+              help="Line width for pql/text output (definition values stay on one line).")
 def convert_command(inputs: tuple[str, ...], to: str, width: int) -> None:
     """Convert PQL between pql/text and pql/json (docs/pqljson.md).
 

@@ -26,10 +26,13 @@ from pqltools.syntax import ast
 from pqltools.syntax.parser import Comment, ParseOptions, parse_document
 from pqltools.syntax.visitor import Visitor
 
-__all__ = ["E_COMMENT", "format", "format_expr", "quote_string", "unit_text"]
+__all__ = ["E_COMMENT", "ONE_LINE", "format", "format_expr", "quote_string", "unit_text"]
 
 #: Diagnostic code for a ``--`` comment standing inside the expression (cannot be kept in place).
 E_COMMENT = "PQL008"
+#: A width no expression reaches: the layout never breaks a line. JSON definition values use it,
+#: since a JSON string cannot hold a real line break and ``\n`` escapes are hard to read.
+ONE_LINE = 1_000_000_000
 
 # ----------------------------------------------------------------------------- layout documents
 
