@@ -255,3 +255,14 @@ def test_functions_are_documented() -> None:
             if not name.startswith("_") and inspect.isfunction(obj) and obj.__module__ == \
                     module.__name__:
                 assert obj.__doc__, f"{module.__name__}.{name} has no docstring"
+
+
+def test_threads_with_different_clocks_agree() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    program = pqltools.compile("t occurs today")
+    profile = {"t": "2024-05-15T08:00:00Z"}
+    jobs = [("2024-05-15T12:00:00Z", True), ("2024-05-16T12:00:00Z", False)] * 400
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda job: program.evaluate(profile, now=job[0]), jobs))
+    assert results == [expected for _, expected in jobs]

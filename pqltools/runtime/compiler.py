@@ -575,7 +575,8 @@ class _Compiler(Visitor[Fn]):
             if v is None:
                 return False
             # the cached window is read without a call: this runs once per event
-            w = cache.window if cache is not None and cache.clock is ctx.clock else window(ctx)
+            entry = cache.entry if cache is not None else None
+            w = entry[1] if entry is not None and entry[0] is ctx.clock else window(ctx)
             if w is None:
                 return False
             try:
@@ -721,20 +722,24 @@ class _Compiler(Visitor[Fn]):
 
 
 class _ClockWindow:
-    """A window that depends only on the clock, computed once per clock object."""
+    """A window that depends only on the clock, computed once per clock object.
 
-    __slots__ = ("clock", "compute", "window")
+    ``entry`` is one ``(clock, window)`` tuple, replaced as a whole, so that threads evaluating
+    with different clocks never pair one clock with another's window.
+    """
+
+    __slots__ = ("compute", "entry")
 
     def __init__(self, compute: WindowFn) -> None:
         self.compute = compute
-        self.clock: Clock | None = None
-        self.window: Window | None = None
+        self.entry: tuple[Clock | None, Window | None] = (None, None)
 
     def __call__(self, ctx: Context) -> Window | None:
-        if self.clock is not ctx.clock:
-            self.window = self.compute(ctx)
-            self.clock = ctx.clock
-        return self.window
+        clock, window = self.entry
+        if clock is not ctx.clock:
+            window = self.compute(ctx)
+            self.entry = (ctx.clock, window)
+        return window
 
 
 def _constant(value: Any) -> Fn:
