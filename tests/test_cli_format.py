@@ -212,3 +212,10 @@ def test_json_values_stay_on_one_line_like_in_the_editor(tmp_path: Path) -> None
 
 def defn_obj(value: str) -> dict[str, object]:
     return {"expression": {"type": "PQL", "format": "pql/text", "value": value}}
+
+
+def test_chain_case_option(tmp_path: Path) -> None:
+    path = tmp_path / "c.pql"
+    path.write_text("CHAIN(xEvent, timestamp, [C0: WHAT(a)])\n")
+    assert run("format", "--chain-case", "lower", str(path))[0] == 0
+    assert path.read_text() == "chain(xEvent, timestamp, [C0: what(a)])\n"

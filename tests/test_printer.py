@@ -252,3 +252,13 @@ def test_too_deep_hand_built_tree_is_an_error_not_a_crash() -> None:
         tree = ast.Not(tree)
     with pytest.raises(PQLValidationError, match="nested too deeply"):
         format(tree)
+
+
+def test_chain_case_option() -> None:
+    text = "CHAIN(xEvent, timestamp, [C0: WHAT(a) WHEN(today) COUNT(2) WHERE(b)])"
+    lower = "chain(xEvent, timestamp, [C0: what(a) when(today) count(2) where(b)])"
+    assert format(text, chain_case="lower") == lower
+    assert format(lower) == text
+    assert parse(lower) == parse(text)
+    with pytest.raises(ValueError, match="chain_case"):
+        format(text, chain_case="title")

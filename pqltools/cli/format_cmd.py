@@ -94,7 +94,7 @@ def _definitions(inp: _Input) -> list[Definition]:
 # ----------------------------------------------------------------------------- pql format
 
 
-def _format_json_file(inp: _Input) -> str:
+def _format_json_file(inp: _Input, chain_case: str) -> str:
     """``inp.text`` with each pql/text ``expression.value`` string replaced by its canonical form.
 
     The canonical form of a JSON value is one line (see :data:`ONE_LINE`), as in the editor.
@@ -106,7 +106,8 @@ def _format_json_file(inp: _Input) -> str:
         source = Source(definition.label, definition.expression, path=inp.path,
                         definition=definition)
         try:
-            new = format_pql(definition.expression, width=ONE_LINE, comments=False)
+            new = format_pql(definition.expression, width=ONE_LINE, comments=False,
+                             chain_case=chain_case)
         except PQLError as error:
             raise _SourceError(error, source) from None
         if new == definition.expression:
@@ -129,11 +130,11 @@ class _SourceError(Exception):
         self.source = source
 
 
-def _formatted(inp: _Input, width: int, indent: int) -> str:
+def _formatted(inp: _Input, width: int, indent: int, chain_case: str) -> str:
     if inp.is_json:
-        return _format_json_file(inp)
+        return _format_json_file(inp, chain_case)
     try:
-        return format_pql(inp.text, width=width, indent=indent) + "\n"
+        return format_pql(inp.text, width=width, indent=indent, chain_case=chain_case) + "\n"
     except PQLError as error:
         raise _SourceError(error, Source(inp.label, inp.text, comments=True,
                                          path=inp.path)) from None
@@ -162,8 +163,12 @@ def _write_atomically(path: Path, text: str) -> None:
               help="Line width to fit .pql expressions into (JSON values stay on one line).")
 @click.option("--indent", default=2, show_default=True, type=click.IntRange(1, 8),
               help="Spaces per indentation level.")
+@click.option("--chain-case", type=click.Choice(["upper", "lower"]), default="upper",
+              show_default=True,
+              help="Case of CHAIN and its WHAT/WHEN/COUNT/WHERE clauses (upper: as Adobe's "
+              "Segment Builder writes them).")
 def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: int,
-                   indent: int) -> None:
+                   indent: int, chain_case: str) -> None:
     """Rewrite PQL in the canonical style (docs/formatting.md).
 
     PATHS are .pql files, segment-definition .json files (only the pql/text `expression.value`
@@ -176,7 +181,7 @@ def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: 
     changed = unchanged = 0
     for inp in _read_inputs(paths, allow_expressions=False):
         try:
-            new = _formatted(inp, width, indent)
+            new = _formatted(inp, width, indent, chain_case)
         except _SourceError as wrapped:
             _report(wrapped.error, wrapped.source)
             failed = True

@@ -225,8 +225,10 @@ def _precedence(node: ast.Node) -> int:
 class _Printer(Visitor[Doc]):
     """Builds the layout document of a node; :meth:`operand` adds the parentheses the tree needs."""
 
-    def __init__(self, indent: int) -> None:
+    def __init__(self, indent: int, chain_case: str) -> None:
         self.indent = indent
+        # `CHAIN`/`WHAT`... upper case as the Segment Builder writes them, or all lower case
+        self.chain_word = str.upper if chain_case == "upper" else str.lower
 
     # -- helpers
     def paren(self, doc: Doc) -> Doc:
@@ -406,13 +408,13 @@ class _Printer(Visitor[Doc]):
     def visit_ChainStep(self, node: ast.ChainStep) -> Doc:
         clauses: list[Doc] = []
         if node.what is not None:
-            clauses.append(self.clause("WHAT", self.visit(node.what)))
+            clauses.append(self.clause(self.chain_word("WHAT"), self.visit(node.what)))
         if node.when is not None:
-            clauses.append(self.clause("WHEN", self.visit(node.when)))
+            clauses.append(self.clause(self.chain_word("WHEN"), self.visit(node.when)))
         if node.count is not None:
-            clauses.append(_Text(f"COUNT({node.count})"))
+            clauses.append(_Text(f"{self.chain_word('COUNT')}({node.count})"))
         if node.where is not None:
-            clauses.append(self.clause("WHERE", self.visit(node.where)))
+            clauses.append(self.clause(self.chain_word("WHERE"), self.visit(node.where)))
         label = _identifier(node.label, "step label") + ":"
         if not clauses:
             return _Text(label)
@@ -421,7 +423,7 @@ class _Printer(Visitor[Doc]):
     def visit_Chain(self, node: ast.Chain) -> Doc:
         field_path = ".".join(_identifier(p, "field") for p in node.timestamp_field.split("."))
         steps = [self.visit(s) for s in node.steps]
-        head = _cat("CHAIN(", self.item(node.events, last=False), ", ", field_path, ", [")
+        head = _cat(self.chain_word("CHAIN") + "(", self.item(node.events, last=False), ", ", field_path, ", [")
         if not steps:
             return _cat(head, "])")
         return _Group(_cat(head, _Nest(self.indent, _cat(_SOFTLINE, _join(_cat(",", _LINE),
@@ -434,10 +436,11 @@ class _Printer(Visitor[Doc]):
             node.span))
 
 
-def format_expr(node: ast.Node, *, width: int = 88, indent: int = 2) -> str:
+def format_expr(node: ast.Node, *, width: int = 88, indent: int = 2,
+                chain_case: str = "upper") -> str:
     """The canonical text of one AST node (no comments; see :func:`format`)."""
     try:
-        return _render(_Printer(indent).visit(node), width)
+        return _render(_Printer(indent, chain_case).visit(node), width)
     except RecursionError:  # only hand-built or from_json trees get this deep
         raise PQLValidationError(Diagnostic(
             "PQL006", "expression is nested too deeply to format", Severity.ERROR, node.span,
@@ -445,20 +448,26 @@ def format_expr(node: ast.Node, *, width: int = 88, indent: int = 2) -> str:
 
 
 def format(source: str | ast.Node, *, width: int = 88, indent: int = 2,
-           comments: bool = True) -> str:
+           comments: bool = True, chain_case: str = "upper") -> str:
     """Canonical PQL text for ``source`` (PQL text or an AST), laid out within ``width`` columns.
+
+    ``chain_case`` is ``"upper"`` (``CHAIN(... [C0: WHAT(...) WHEN(...)])``, as Adobe's Segment
+    Builder writes it) or ``"lower"`` (``chain(... [C0: what(...)])``); every other keyword is
+    lower case.
 
     Text is parsed first (:class:`~pqltools.errors.PQLSyntaxError` on bad input). With
     ``comments=True`` (the ``.pql`` file form) ``--`` comments before and after the expression are
     kept; a comment standing inside the expression raises :class:`~pqltools.errors.PQLError`
     (code ``PQL008``) because it could not be kept in place. The result has no trailing newline.
     """
+    if chain_case not in ("upper", "lower"):
+        raise ValueError(f"chain_case must be 'upper' or 'lower', not {chain_case!r}")
     if isinstance(source, ast.Node):
-        return format_expr(source, width=width, indent=indent)
+        return format_expr(source, width=width, indent=indent, chain_case=chain_case)
     result = parse_document(source, ParseOptions(comments=comments))
     if result.expr is None or not result.ok:
         raise PQLSyntaxError(result.diagnostics, result.text)
-    body = format_expr(result.expr, width=width, indent=indent)
+    body = format_expr(result.expr, width=width, indent=indent, chain_case=chain_case)
     if not result.comments:
         return body
     return _with_comments(result.text, result.expr, body, result.comments)
