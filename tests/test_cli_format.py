@@ -219,3 +219,12 @@ def test_chain_case_option(tmp_path: Path) -> None:
     path.write_text("CHAIN(xEvent, timestamp, [C0: WHAT(a)])\n")
     assert run("format", "--chain-case", "lower", str(path))[0] == 0
     assert path.read_text() == "chain(xEvent, timestamp, [C0: what(a)])\n"
+
+
+def test_a_json_file_that_is_not_a_definition_does_not_stop_the_run(tmp_path: Path) -> None:
+    (tmp_path / "a_package.json").write_text('{"name": "x"}')
+    (tmp_path / "b.pql").write_text("a=1\n")
+    code, _, err = run("format", str(tmp_path))
+    assert code == 2
+    assert "a_package.json:1:1: definition 0 has no `expression`" in err
+    assert (tmp_path / "b.pql").read_text() == "a = 1\n"

@@ -175,9 +175,9 @@ def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: 
     strings change), directories (searched recursively) or `-` (standard input to standard
     output). Files with syntax errors, or with comments inside the expression, are reported with
     file:line:col and left untouched. Exit code 1 for errors or, with --check, when a file would
-    change; 2 when a file cannot be read or is not valid JSON.
+    change; 2 when a file cannot be read, is not valid JSON or is not a segment definition.
     """
-    failed = would_change = False
+    failed = would_change = unusable = False
     changed = unchanged = 0
     for inp in _read_inputs(paths, allow_expressions=False):
         try:
@@ -186,9 +186,10 @@ def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: 
             _report(wrapped.error, wrapped.source)
             failed = True
             continue
-        except DefinitionError as error:
+        except DefinitionError as error:  # not JSON, or not a definition: go on with the rest
             _report(error, Source(inp.label, inp.text))
-            sys.exit(EXIT_USAGE)
+            unusable = True
+            continue
         if inp.path is None:
             if not (check or show_diff):
                 click.echo(new, nl=False)
@@ -212,7 +213,12 @@ def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: 
         verb = "would be reformatted" if (check or show_diff) else "reformatted"
         click.echo(f"{changed} file{'s' if changed != 1 else ''} {verb}, {unchanged} unchanged",
                    err=True)
-    sys.exit(1 if failed or (check and would_change) else 0)
+    sys.exit(_exit_code(unusable, failed or (check and would_change)))
+
+
+def _exit_code(unusable: bool, failed: bool) -> int:
+    """2 when an input could not be used at all, else 1 when something failed, else 0."""
+    return EXIT_USAGE if unusable else 1 if failed else 0
 
 
 def _echo_diff(label: str, old: str, new: str) -> None:
@@ -293,7 +299,7 @@ def convert_command(inputs: tuple[str, ...], to: str, width: int) -> None:
     updated. Each input's result is printed in turn. Exit code 1 when an input has a syntax error
     or an invalid pql/json tree, 2 when a file cannot be read or is not valid JSON.
     """
-    failed = False
+    failed = unusable = False
     for inp in _read_inputs(inputs, allow_expressions=True):
         try:
             click.echo(_convert_one(inp, to, width))
@@ -302,8 +308,8 @@ def convert_command(inputs: tuple[str, ...], to: str, width: int) -> None:
             failed = True
         except DefinitionError as error:
             _report(error, Source(inp.label, inp.text))
-            sys.exit(EXIT_USAGE)
+            unusable = True
         except PQLError as error:  # from_json: the message names the JSON path
             click.echo(f"{inp.label}: invalid pql/json: {error}", err=True)
             failed = True
-    sys.exit(1 if failed else 0)
+    sys.exit(_exit_code(unusable, failed))
