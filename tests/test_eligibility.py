@@ -232,3 +232,18 @@ def test_every_reference_example_classifies(example: dict[str, Any]) -> None:
     for rules in RULE_SETS:
         result = classify(text, rules=rules)
         assert result.method in result.eligible and "batch" in result.eligible
+
+
+def test_exclusions_say_what_to_change() -> None:
+    result = classify('xEvent[eventType = "a"]', merge_policy_active_on_edge=True)
+    (reason,) = result.reasons
+    assert reason.advice is not None and reason.advice.startswith("Add a window of at most 24")
+    supported = classify("a = 1", merge_policy_active_on_edge=True).reasons
+    assert [r.advice for r in supported] == [None]
+
+
+def test_every_excluding_rule_has_advice() -> None:
+    for case in CASES:
+        for reason in run_case(case).reasons:
+            if reason.effect == "excludes" and reason.rule != "ELIG-REQUESTED-METHOD":
+                assert reason.advice, reason.rule

@@ -123,3 +123,19 @@ def test_help_mentions_inputs() -> None:
     assert result.exit_code == 0
     assert "streaming, edge or batch" in result.stdout
     assert "--audiences" in result.stdout
+
+
+def test_text_report_shows_what_to_change() -> None:
+    code, out, _ = run("--merge-policy-active-on-edge", "-e", 'xEvent[eventType = "x"]')
+    assert code == 0
+    assert out.splitlines()[3] == (
+        "      change: Add a window of at most 24 hours (`WHEN(today)`, `timestamp occurs < 24 "
+        "hours before now`), or put the event in a batch audience and reference it with "
+        "inSegment.")
+
+
+def test_expression_longer_than_a_file_name() -> None:
+    expression = " and ".join(["homeAddress.countryCode = \"US\""] * 20)
+    code, out, err = run("--merge-policy-active-on-edge", expression)
+    assert code == 0 and err == ""
+    assert out.startswith("<expression>: streaming")

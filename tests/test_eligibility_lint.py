@@ -48,6 +48,8 @@ def test_reports_unsatisfiable_request(value: str, info: dict[str, bool], method
     assert diag.severity is Severity.INFO
     assert diag.message.startswith(f"evaluationInfo asks for {method} (")
     assert (diag.span.start, diag.span.end) == span
+    assert diag.help is not None and diag.help.endswith(
+        "Adobe evaluates it in batch instead; `pql classify` lists every reason.")
 
 
 PASS: list[tuple[str, dict[str, bool]]] = [

@@ -95,6 +95,7 @@ class Reason:
     one of the eligible query types for ``methods``) or ``note`` (an assumption or a fact that
     changes nothing). ``span`` is the part of the expression that caused it. ``assumed`` marks
     an exclusion that rests on a conservative assumption (an audience nothing is known about).
+    ``advice`` says what to change (exclusions only).
     """
 
     rule: str
@@ -104,12 +105,13 @@ class Reason:
     methods: frozenset[str]
     citations: tuple[Citation, ...]
     assumed: bool = False
+    advice: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready view (positions are 1-based line/column inside the expression)."""
         return {
             "rule": self.rule, "effect": self.effect, "methods": sorted(self.methods),
-            "assumed": self.assumed, "message": self.message,
+            "assumed": self.assumed, "message": self.message, "advice": self.advice,
             "span": {"start": self.span.start, "end": self.span.end, "line": self.span.line,
                      "column": self.span.column},
             "citations": [{"document": c.document, "section": c.section, "source": c.source}
@@ -164,6 +166,11 @@ class Facts:
         return not self.events and not self.segments
 
 
+#: (message, span, effect, methods); effect ``assumes`` is an exclusion by assumption.
+Finding = tuple[str, Span, str, frozenset[str]]
+_ASSUMED = "assumes"
+
+
 @dataclass(frozen=True)
 class Rule:
     """One eligibility rule: a stable id, a summary, its documents and its check."""
@@ -171,18 +178,19 @@ class Rule:
     id: str
     summary: str
     citations: tuple[Citation, ...]
-    check: Callable[[Facts], Iterable[tuple[str, Span, str, frozenset[str]]]]
+    check: Callable[[Facts], Iterable[Finding]]
+    #: What to change when the rule excludes a method.
+    advice: str = ""
 
     def apply(self, facts: Facts) -> list[Reason]:
         """Run the check; each finding becomes a :class:`Reason` naming this rule."""
-        return [Reason(self.id, message, span, "excludes" if effect == _ASSUMED else effect,
-                       methods, self.citations, assumed=effect == _ASSUMED)
-                for message, span, effect, methods in self.check(facts)]
-
-
-#: (message, span, effect, methods); effect ``assumes`` is an exclusion by assumption.
-Finding = tuple[str, Span, str, frozenset[str]]
-_ASSUMED = "assumes"
+        out: list[Reason] = []
+        for message, span, effect, methods in self.check(facts):
+            excludes = effect in ("excludes", _ASSUMED)
+            out.append(Reason(self.id, message, span, "excludes" if excludes else effect,
+                              methods, self.citations, assumed=effect == _ASSUMED,
+                              advice=self.advice if excludes and self.advice else None))
+        return out
 
 
 def _excl(message: str, span: Span, methods: frozenset[str] = BOTH) -> Finding:
@@ -450,89 +458,126 @@ def _c(document: str, section: str) -> Citation:
     return Citation(document, section)
 
 
+#: What to change, by the part of the rule id after the rule-set prefix (shared by both sets).
+ADVICE: dict[str, str] = {
+    "MERGE-POLICY": "Use a merge policy that is active on edge.",
+    "AAM": "Keep Audience Manager data in a batch audience; streaming and edge cannot use it.",
+    "MULTI-ENTITY": "Keep multi-entity conditions in a batch audience.",
+    "IGNORE-YEAR": "Compare the full date (for example `birthDate occurs today`) instead of "
+                   "the month and day alone.",
+    "SINGLE-EVENT-NO-WINDOW": "Add a window of at most 24 hours (`WHEN(today)`, `timestamp "
+                              "occurs < 24 hours before now`), or put the event in a batch "
+                              "audience and reference it with inSegment.",
+    "SINGLE-EVENT-WINDOW": "Narrow the window to 24 hours, or combine a streaming audience for "
+                           "the last 24 hours with a batch audience for the longer window "
+                           "(inSegment(A) or inSegment(B)).",
+    "MULTI-EVENT-LOOKBACK": "Keep every event within 24 hours (`WHEN(today)`).",
+    "MULTI-EVENT-ORDER": "Put the events in one chain in the order they must happen, or make "
+                         "one audience per event and combine them: inSegment(A) and "
+                         "inSegment(B).",
+    "MULTI-EVENT-EDGE": "Use streaming, or one edge audience per event combined with "
+                        "inSegment.",
+    "NEGATION": "Add a positive event condition, or keep the absence check in a batch "
+                "audience.",
+    "SEGMENT-OF-SEGMENTS": "Reference only batch or edge audiences, or pass what they are "
+                           "with `audiences` / --audiences.",
+    "INSEGMENT-EVENT": "Reference a profile-only audience (move event conditions into their "
+                       "own audience), or pass what the audience is with `audiences` / "
+                       "--audiences.",
+    "COUNT": "Count events within 24 hours (`WHEN(< 24 hours before now) COUNT(n)`), or keep "
+             "the count in a batch audience.",
+}
+
+
+def _rule(rule_id: str, summary: str, citations: tuple[Citation, ...],
+          check: Callable[[Facts], Iterable[Finding]]) -> Rule:
+    suffix = rule_id.split("-", 2)[2]
+    return Rule(rule_id, summary, citations, check, ADVICE.get(suffix, ""))
+
+
 RULES_2025: tuple[Rule, ...] = (
-    Rule("ELIG-2025-MERGE-POLICY", "Streaming and edge need a merge policy active on edge.",
-         (_c("ELIG", "Merge policy"), _c("M-STREAM", "Eligibility"), _c("M-EDGE", "Eligibility")),
-         _merge_policy(BOTH, "streaming and edge audiences")),
-    Rule("ELIG-2025-AAM", "Audience Manager segments or traits make a definition batch-only.",
-         (_c("M-STREAM", "Not eligible"),), _aam),
-    Rule("ELIG-2025-MULTI-ENTITY", "Multi-entity segmentation is batch-only.",
-         (_c("M-STREAM", "Not eligible"),), _multi_entity),
-    Rule("ELIG-2025-IGNORE-YEAR", "Definitions using \"ignore year\" are ineligible.",
-         (_c("M-STREAM", "Not eligible"), _c("M-EDGE", "Not eligible")), _ignore_year),
-    Rule("ELIG-2025-PROFILE-ONLY", "Profile-only queries are streaming- and edge-eligible.",
-         (_c("M-STREAM", "Eligible query types"), _c("M-EDGE", "Eligible query types")),
-         _profile_only),
-    Rule("ELIG-2025-SINGLE-EVENT-NO-WINDOW", "A single event with no time window is batch.",
-         (_c("ELIG", "Ruleset"),), _single_event_no_window_2025),
-    Rule("ELIG-2025-SINGLE-EVENT-WINDOW",
-         "A single event must lie within 24 hours (longer windows are batch).",
-         (_c("ELIG", "Ruleset"), _c("ELIG", "Time window"), _c("M-STREAM", "Guidelines")),
-         _single_event_window_2025),
-    Rule("ELIG-2025-MULTI-EVENT-LOOKBACK",
-         "Multiple events must all lie within a 24-hour window.",
-         (_c("M-STREAM", "Eligible query types"), _c("M-STREAM", "Guidelines"),
-          _c("ELIG", "Time window")), _multi_event_lookback(STREAMING)),
-    Rule("ELIG-2025-MULTI-EVENT-ORDER",
-         "Multiple events need a strict time order (combine separate events with inSegment).",
-         (_c("M-STREAM", "Guidelines"), _c("ELIG", "Combining audiences")),
-         _multi_event_order(BOTH)),
-    Rule("ELIG-2025-MULTI-EVENT-EDGE", "Multiple events are not an edge query type.",
-         (_c("M-EDGE", "Eligible query types"),), _multi_event_edge_2025),
-    Rule("ELIG-2025-NEGATION", "The entire event condition cannot be a negation.",
-         (_c("M-STREAM", "Guidelines"),), _negation(multi_only=False)),
-    Rule("ELIG-2025-SEGMENT-OF-SEGMENTS",
-         "inSegment-only definitions: streaming; edge only over batch or edge audiences.",
-         (_c("ELIG", "Combining audiences"), _c("M-STREAM", "Combine audiences"),
-          _c("M-EDGE", "Eligible query types")), _segments_2025),
-    Rule("ELIG-2025-INSEGMENT-EVENT",
-         "Events combined with inSegment need the referenced audience to be profile-only.",
-         (_c("ELIG", "Including batch data"), _c("M-EDGE", "Not eligible"),
-          _c("M-STREAM", "Combine audiences")), _insegment_event),
-    Rule("ELIG-2025-COUNT", "Counting or aggregating events must stay within 24 hours.",
-         (_c("ELIG", "Time window"), _c("A-EDGE", "Frequency query")), _count),
-    Rule("ELIG-2025-MAP", "Map lookups do not change eligibility.",
-         (_c("M-STREAM", "Eligible query types"), _c("A-EDGE", "Query referring to a map")),
-         _maps_2025),
+    _rule("ELIG-2025-MERGE-POLICY", "Streaming and edge need a merge policy active on edge.",
+          (_c("ELIG", "Merge policy"), _c("M-STREAM", "Eligibility"), _c("M-EDGE", "Eligibility")),
+          _merge_policy(BOTH, "streaming and edge audiences")),
+    _rule("ELIG-2025-AAM", "Audience Manager segments or traits make a definition batch-only.",
+          (_c("M-STREAM", "Not eligible"),), _aam),
+    _rule("ELIG-2025-MULTI-ENTITY", "Multi-entity segmentation is batch-only.",
+          (_c("M-STREAM", "Not eligible"),), _multi_entity),
+    _rule("ELIG-2025-IGNORE-YEAR", "Definitions using \"ignore year\" are ineligible.",
+          (_c("M-STREAM", "Not eligible"), _c("M-EDGE", "Not eligible")), _ignore_year),
+    _rule("ELIG-2025-PROFILE-ONLY", "Profile-only queries are streaming- and edge-eligible.",
+          (_c("M-STREAM", "Eligible query types"), _c("M-EDGE", "Eligible query types")),
+          _profile_only),
+    _rule("ELIG-2025-SINGLE-EVENT-NO-WINDOW", "A single event with no time window is batch.",
+          (_c("ELIG", "Ruleset"),), _single_event_no_window_2025),
+    _rule("ELIG-2025-SINGLE-EVENT-WINDOW",
+          "A single event must lie within 24 hours (longer windows are batch).",
+          (_c("ELIG", "Ruleset"), _c("ELIG", "Time window"), _c("M-STREAM", "Guidelines")),
+          _single_event_window_2025),
+    _rule("ELIG-2025-MULTI-EVENT-LOOKBACK",
+          "Multiple events must all lie within a 24-hour window.",
+          (_c("M-STREAM", "Eligible query types"), _c("M-STREAM", "Guidelines"),
+           _c("ELIG", "Time window")), _multi_event_lookback(STREAMING)),
+    _rule("ELIG-2025-MULTI-EVENT-ORDER",
+          "Multiple events need a strict time order (combine separate events with inSegment).",
+          (_c("M-STREAM", "Guidelines"), _c("ELIG", "Combining audiences")),
+          _multi_event_order(BOTH)),
+    _rule("ELIG-2025-MULTI-EVENT-EDGE", "Multiple events are not an edge query type.",
+          (_c("M-EDGE", "Eligible query types"),), _multi_event_edge_2025),
+    _rule("ELIG-2025-NEGATION", "The entire event condition cannot be a negation.",
+          (_c("M-STREAM", "Guidelines"),), _negation(multi_only=False)),
+    _rule("ELIG-2025-SEGMENT-OF-SEGMENTS",
+          "inSegment-only definitions: streaming; edge only over batch or edge audiences.",
+          (_c("ELIG", "Combining audiences"), _c("M-STREAM", "Combine audiences"),
+           _c("M-EDGE", "Eligible query types")), _segments_2025),
+    _rule("ELIG-2025-INSEGMENT-EVENT",
+          "Events combined with inSegment need the referenced audience to be profile-only.",
+          (_c("ELIG", "Including batch data"), _c("M-EDGE", "Not eligible"),
+           _c("M-STREAM", "Combine audiences")), _insegment_event),
+    _rule("ELIG-2025-COUNT", "Counting or aggregating events must stay within 24 hours.",
+          (_c("ELIG", "Time window"), _c("A-EDGE", "Frequency query")), _count),
+    _rule("ELIG-2025-MAP", "Map lookups do not change eligibility.",
+          (_c("M-STREAM", "Eligible query types"), _c("A-EDGE", "Query referring to a map")),
+          _maps_2025),
 )
 
 RULES_LEGACY: tuple[Rule, ...] = (
-    Rule("ELIG-LEGACY-MERGE-POLICY", "Edge needs a merge policy active on edge.",
-         (_c("A-EDGE", "Merge policy"), _c("U-EDGE", "Merge policy")),
-         _merge_policy(EDGE, "edge audiences")),
-    Rule("ELIG-LEGACY-AAM", "Audience Manager segments or traits make a definition batch-only.",
-         (_c("A-STREAM", "Not eligible"), _c("U-STREAM", "Not eligible")), _aam),
-    Rule("ELIG-LEGACY-MULTI-ENTITY", "Multi-entity segmentation is batch-only.",
-         (_c("A-STREAM", "Not eligible"), _c("U-STREAM", "Not eligible")), _multi_entity),
-    Rule("ELIG-LEGACY-PROFILE-ONLY", "Profile-only queries are streaming- and edge-eligible.",
-         (_c("A-STREAM", "Query types"), _c("A-EDGE", "Single profile attribute")),
-         _profile_only),
-    Rule("ELIG-LEGACY-SINGLE-EVENT",
-         "A single event, with or without a time window, is streaming- and edge-eligible.",
-         (_c("A-STREAM", "Query types"), _c("A-STREAM", "Guidelines"),
-          _c("A-EDGE", "Single event within a time window")), _single_event_legacy),
-    Rule("ELIG-LEGACY-MULTI-EVENT-LOOKBACK",
-         "Multiple events must all lie within the last 24 hours.",
-         (_c("A-STREAM", "Guidelines"), _c("A-EDGE", "Multiple incoming hits")),
-         _multi_event_lookback(BOTH)),
-    Rule("ELIG-LEGACY-MULTI-EVENT-ORDER",
-         "Streaming needs a strict time order between events (edge accepts independent hits).",
-         (_c("A-STREAM", "Guidelines"), _c("A-EDGE", "Multiple incoming hits")),
-         _multi_event_order(STREAMING)),
-    Rule("ELIG-LEGACY-NEGATION",
-         "In an event-history query the entire event condition cannot be a negation.",
-         (_c("A-STREAM", "Guidelines"), _c("A-EDGE", "Negated single event")),
-         _negation(multi_only=True)),
-    Rule("ELIG-LEGACY-SEGMENT-OF-SEGMENTS",
-         "Segment of segments (batch or streaming audiences) is streaming- and edge-eligible.",
-         (_c("A-STREAM", "Query types"), _c("A-EDGE", "Segment of segments")), _segments_legacy),
-    Rule("ELIG-LEGACY-INSEGMENT-EVENT",
-         "A single event with inSegment is eligible only if the target is profile-only.",
-         (_c("A-STREAM", "Not eligible"),), _insegment_event),
-    Rule("ELIG-LEGACY-COUNT", "Counting or aggregating events must stay within 24 hours.",
-         (_c("A-EDGE", "Frequency query"),), _count),
-    Rule("ELIG-LEGACY-MAP", "A query referring to a map is edge-eligible.",
-         (_c("A-EDGE", "Query referring to a map"),), _maps_legacy),
+    _rule("ELIG-LEGACY-MERGE-POLICY", "Edge needs a merge policy active on edge.",
+          (_c("A-EDGE", "Merge policy"), _c("U-EDGE", "Merge policy")),
+          _merge_policy(EDGE, "edge audiences")),
+    _rule("ELIG-LEGACY-AAM", "Audience Manager segments or traits make a definition batch-only.",
+          (_c("A-STREAM", "Not eligible"), _c("U-STREAM", "Not eligible")), _aam),
+    _rule("ELIG-LEGACY-MULTI-ENTITY", "Multi-entity segmentation is batch-only.",
+          (_c("A-STREAM", "Not eligible"), _c("U-STREAM", "Not eligible")), _multi_entity),
+    _rule("ELIG-LEGACY-PROFILE-ONLY", "Profile-only queries are streaming- and edge-eligible.",
+          (_c("A-STREAM", "Query types"), _c("A-EDGE", "Single profile attribute")),
+          _profile_only),
+    _rule("ELIG-LEGACY-SINGLE-EVENT",
+          "A single event, with or without a time window, is streaming- and edge-eligible.",
+          (_c("A-STREAM", "Query types"), _c("A-STREAM", "Guidelines"),
+           _c("A-EDGE", "Single event within a time window")), _single_event_legacy),
+    _rule("ELIG-LEGACY-MULTI-EVENT-LOOKBACK",
+          "Multiple events must all lie within the last 24 hours.",
+          (_c("A-STREAM", "Guidelines"), _c("A-EDGE", "Multiple incoming hits")),
+          _multi_event_lookback(BOTH)),
+    _rule("ELIG-LEGACY-MULTI-EVENT-ORDER",
+          "Streaming needs a strict time order between events (edge accepts independent hits).",
+          (_c("A-STREAM", "Guidelines"), _c("A-EDGE", "Multiple incoming hits")),
+          _multi_event_order(STREAMING)),
+    _rule("ELIG-LEGACY-NEGATION",
+          "In an event-history query the entire event condition cannot be a negation.",
+          (_c("A-STREAM", "Guidelines"), _c("A-EDGE", "Negated single event")),
+          _negation(multi_only=True)),
+    _rule("ELIG-LEGACY-SEGMENT-OF-SEGMENTS",
+          "Segment of segments (batch or streaming audiences) is streaming- and edge-eligible.",
+          (_c("A-STREAM", "Query types"), _c("A-EDGE", "Segment of segments")), _segments_legacy),
+    _rule("ELIG-LEGACY-INSEGMENT-EVENT",
+          "A single event with inSegment is eligible only if the target is profile-only.",
+          (_c("A-STREAM", "Not eligible"),), _insegment_event),
+    _rule("ELIG-LEGACY-COUNT", "Counting or aggregating events must stay within 24 hours.",
+          (_c("A-EDGE", "Frequency query"),), _count),
+    _rule("ELIG-LEGACY-MAP", "A query referring to a map is edge-eligible.",
+          (_c("A-EDGE", "Query referring to a map"),), _maps_legacy),
 )
 
 #: Rule-set name -> its rules.
@@ -783,8 +828,8 @@ def requested_method_diagnostics(definition: Definition,
             f"evaluationInfo asks for {method} ({_INFO_KEY[method]}.enabled) but the expression "
             f"is {only}: {first.message} ({first.rule})",
             severity, first.span,
-            help="Adobe evaluates it in batch instead; run `pql classify` on the definition to "
-                 "see every reason",
+            help=(f"{first.advice} " if first.advice else "") + "Adobe evaluates it in batch "
+                 "instead; `pql classify` lists every reason.",
         ))
     return out
 
@@ -795,11 +840,11 @@ def rules_markdown() -> str:
     for name, rules in RULE_SETS.items():
         title = "Current rules (`rules=\"2025\"`, §13.1)" if name == "2025" else \
             "Pre-2025 rules (`rules=\"legacy\"`, §13.2)"
-        lines += [f"### {title}", "", "| Rule id | What it says | Documents |",
-                  "| --- | --- | --- |"]
+        lines += [f"### {title}", "", "| Rule id | What it says | Documents | What to change |",
+                  "| --- | --- | --- | --- |"]
         for rule in rules:
             cites = "; ".join(f"{c.document} \u00a7 {c.section}" for c in rule.citations)
-            lines.append(f"| `{rule.id}` | {rule.summary} | {cites} |")
+            lines.append(f"| `{rule.id}` | {rule.summary} | {cites} | {rule.advice or '—'} |")
         lines.append("")
     lines += ["### Both rule sets", "", "| Rule id | What it says | Documents |",
               "| --- | --- | --- |",

@@ -71,6 +71,8 @@ def format_text(source: Source, result: Eligibility) -> str:
         cites = "; ".join(str(c) for c in reason.citations)
         lines.append(f"  {_MARK[reason.effect]} {reason.rule} {_position(source, reason)}: "
                      f"{reason.message} [{cites}]")
+        if reason.advice:
+            lines.append(f"      change: {reason.advice}")
     return "\n".join(lines)
 
 

@@ -59,13 +59,17 @@ def iter_paths(arguments: tuple[str, ...] | list[str]) -> Iterator[Path | str]:
             yield arg
             continue
         path = Path(arg)
-        if path.is_dir():
+        try:
+            is_dir, exists = path.is_dir(), path.exists()
+        except OSError:  # an expression longer than a file name may be is not a file
+            is_dir = exists = False
+        if is_dir:
             for found in sorted(path.rglob("*")):
                 if found.is_file() and found.suffix in SUFFIXES and not any(
                     part.startswith(".") for part in found.relative_to(path).parts
                 ):
                     yield found
-        elif path.exists():
+        elif exists:
             yield path
         else:
             yield arg
