@@ -428,7 +428,7 @@ def _bracket_problem(text: str) -> tuple[str, int, str] | None:
     """The first unmatched closer or the innermost unclosed opener, outside strings."""
     stack: list[tuple[str, int]] = []
     i, n = 0, len(text)
-    string_re = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"')
+    string_re = re.compile(r'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*"')
     while i < n:
         ch = text[i]
         if ch == '"':
@@ -444,6 +444,8 @@ def _bracket_problem(text: str) -> tuple[str, int, str] | None:
         elif ch in _OPENERS:
             if stack and stack[-1][0] == _OPENERS[ch]:
                 stack.pop()
+            elif stack:
+                return ("mismatched", i, stack[-1][0] + str(stack[-1][1]))
             else:
                 return ("unmatched", i, ch)
         i += 1
@@ -463,6 +465,15 @@ class _Recovery:
         self.diagnostics = builder.diagnostics
         self.last_end = -1  # end offset of the last skipped input, for merging runs
         self.gave_up = False
+        # Merged runs of bad tokens do not count as separate errors, so bound the work too.
+        self.budget = max(1000, 20 * options.max_errors)
+        self._brackets: tuple[str, int, str] | None | bool = False
+
+    def brackets(self) -> tuple[str, int, str] | None:
+        """The bracket problem of the text, computed once per parse."""
+        if self._brackets is False:
+            self._brackets = _bracket_problem(self.text)
+        return self._brackets  # type: ignore[return-value]
 
     def add(self, code: str, message: str, start: int, end: int, *, help: str | None = None,
             fix: Fix | None = None, merge: bool = True) -> None:
@@ -479,7 +490,8 @@ class _Recovery:
                                            fix=fix, help=help))
 
     def __call__(self, e: UnexpectedInput) -> bool:
-        if len(self.diagnostics) >= self.options.max_errors:
+        self.budget -= 1
+        if len(self.diagnostics) >= self.options.max_errors or self.budget <= 0:
             self.gave_up = True
             return False
         if isinstance(e, UnexpectedCharacters):
@@ -565,7 +577,7 @@ class _Recovery:
         expected = set(e.accepts or e.expected)
         if tok.type == "$END":
             start = len(text.rstrip())
-            problem = _bracket_problem(text)
+            problem = self.brackets()
             if problem and problem[0] == "unclosed":
                 _, pos, opener = problem
                 closer = _CLOSERS[opener]
@@ -589,7 +601,7 @@ class _Recovery:
     def _explain(self, tok: Token, expected: set[str]) -> tuple[str, str | None, Fix | None]:
         text = self.text
         start, end = tok.start_pos or 0, tok.end_pos or 0
-        before = text[:start].rstrip()
+        before = text[max(0, start - 200) : start].rstrip()  # bounded: errors can be many
         if tok.type == "EQ" and before.endswith("="):
             return ("`==` is not PQL; equality is a single `=`", "write `=`",
                     Fix("write `=`", (Edit(start, end, ""),)))
@@ -597,11 +609,18 @@ class _Recovery:
             return ("`<>` is not PQL; write `!=`", None,
                     Fix("write `!=`", (Edit(start - 1, end, "!="),)))
         if tok.type in ("RPAR", "RSQB", "RBRACE") and tok.type not in expected:
-            problem = _bracket_problem(text)
+            problem = self.brackets()
             if problem and problem[0] == "unmatched" and problem[1] == start:
                 return (f"unmatched `{tok.value}`", f"remove it or add the opening "
                         f"`{_OPENERS[tok.value]}`", Fix(f"remove `{tok.value}`",
                                                          (Edit(start, end, ""),), safe=False))
+            if problem and problem[0] == "mismatched" and problem[1] == start:
+                opener, pos = problem[2][0], int(problem[2][1:])
+                where = Span.from_offsets(text, pos, pos + 1)
+                closer = _CLOSERS[opener]
+                return (f"unmatched `{tok.value}`: the `{opener}` at line {where.line}, column "
+                        f"{where.column} is not closed", f"add `{closer}` before it",
+                        Fix(f"insert `{closer}`", (Edit(start, start, closer),), safe=False))
         m = re.search(r"(?:^|[^A-Za-z0-9_.])(select|exists|forall|some)$", before, re.IGNORECASE)
         if m and tok.type == "NAME":
             binder = f"{m.group(1)} {tok.value}"
@@ -671,7 +690,7 @@ def _get_parser() -> tuple[lark.Lark, _Builder]:
     return _parser, _builder
 
 
-_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"|--[^\n]*')
+_COMMENT_OR_STRING = re.compile(r'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*"|--[^\n]*')
 
 
 def _strip_comments(text: str) -> tuple[str, list[Comment]]:
@@ -750,7 +769,7 @@ def parse_document(text: str | bytes, options: ParseOptions | None = None) -> Pa
         diagnostics = _dedupe(builder.diagnostics)
         builder.diagnostics = []
     if recovery.gave_up:
-        diagnostics.append(Diagnostic(E_LIMIT, f"stopped after {options.max_errors} errors",
+        diagnostics.append(Diagnostic(E_LIMIT, f"stopped after {len(diagnostics)} errors",
                                       Severity.INFO, diagnostics[-1].span))
     if diagnostics and any(d.severity is Severity.ERROR for d in diagnostics):
         return ParseResult(None, diagnostics, comments, text)
