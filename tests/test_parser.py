@@ -443,7 +443,7 @@ def test_every_error_is_reported_after_recovery() -> None:
     with pytest.raises(PQLSyntaxError) as info:
         parse(text)
     codes = [(d.code, d.span.column) for d in info.value.diagnostics]
-    assert codes == [("PQL001", 4), ("PQL002", 16), ("PQL005", 24), ("PQL002", 38)]
+    assert codes == [("PQL001", 4), ("PQL002", 16), ("PQL005", 24), ("PQL002", 40)]
 
 
 def test_one_typo_makes_one_error() -> None:
