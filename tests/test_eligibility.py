@@ -247,3 +247,11 @@ def test_every_excluding_rule_has_advice() -> None:
         for reason in run_case(case).reasons:
             if reason.effect == "excludes" and reason.rule != "ELIG-REQUESTED-METHOD":
                 assert reason.advice, reason.rule
+
+
+def test_unusable_audience_definition_is_unknown() -> None:
+    text = 'inSegment("bad") and xEvent[timestamp occurs today]'
+    result = classify(text, audiences={"bad": "xEvent[", "env": {"expression": 3}},
+                      merge_policy_active_on_edge=True)
+    reason = next(r for r in result.reasons if r.rule == "ELIG-2025-INSEGMENT-EVENT")
+    assert reason.assumed and "unknown" in reason.message

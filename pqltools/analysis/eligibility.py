@@ -22,7 +22,7 @@ from typing import Any
 from pqltools.analysis.scope import resolve
 from pqltools.analysis.windows import DAY_MS, EventReference, event_references
 from pqltools.definitions import Definition, load_definitions
-from pqltools.errors import Diagnostic, Severity, Span
+from pqltools.errors import Diagnostic, PQLError, Severity, Span
 from pqltools.syntax.ast import Call, MethodCall, Node, Param, String, dotted_path
 from pqltools.syntax.parser import parse
 
@@ -640,10 +640,14 @@ def _maps(expr: Node) -> list[Span]:
 
 def gather_facts(expr: Node, *, audiences: Mapping[str, AudienceEntry] | None = None,
                  merge_policy_active_on_edge: bool | None = None,
-                 rules: str = "2025", _seen: frozenset[str] = frozenset()) -> Facts:
-    """Extract what the eligibility rules look at from a parsed expression."""
+                 rules: str = "2025", seen: frozenset[str] = frozenset()) -> Facts:
+    """Extract what the eligibility rules look at from a parsed expression.
+
+    ``seen`` holds the ids of audiences being classified further up (a reference back to one
+    of them is a cycle and counts as unknown).
+    """
     refs, aam = _segment_refs(expr)
-    segments = [SegmentRef(ref_id, span, _audience_info(ref_id, audiences, rules, _seen))
+    segments = [SegmentRef(ref_id, span, _audience_info(ref_id, audiences, rules, seen))
                 for ref_id, span in refs]
     return Facts(
         span=expr.span,
@@ -673,10 +677,12 @@ def _audience_info(ref_id: str | None, audiences: Mapping[str, AudienceEntry] | 
             method=method if method in METHODS else None,
             profile_only=profile_only if isinstance(profile_only, bool) else None,
             aam=namespace in AAM_NAMESPACES or entry.get("originName") == "AUDIENCE_MANAGER")
-    if isinstance(entry, Mapping):
-        entry = load_definitions(dict(entry))[0]
-    result = classify(entry, rules=rules, audiences=audiences,
-                      _seen=seen | {ref_id})
+    try:
+        if isinstance(entry, Mapping):
+            entry = load_definitions(dict(entry))[0]
+        result = _classify(entry, rules, audiences, None, seen | {ref_id})
+    except PQLError:  # an unusable audience definition is an unknown audience
+        return None
     facts = result.facts
     profile_only = not facts.events and all(
         s.info is not None and s.info.profile_only for s in facts.segments)
@@ -735,8 +741,7 @@ Classifiable = str | Node | Definition
 
 def classify(expression_or_definition: Classifiable, *, rules: str = "2025",
              audiences: Mapping[str, AudienceEntry] | None = None,
-             merge_policy_active_on_edge: bool | None = None,
-             _seen: frozenset[str] = frozenset()) -> Eligibility:
+             merge_policy_active_on_edge: bool | None = None) -> Eligibility:
     """Decide whether a definition is streaming-, edge- or batch-evaluated, and why.
 
     ``expression_or_definition`` is PQL text, a parsed expression, or a
@@ -751,17 +756,21 @@ def classify(expression_or_definition: Classifiable, *, rules: str = "2025",
     if rules not in RULE_SETS:
         raise ValueError(f"unknown eligibility rule set {rules!r} "
                          f"(expected one of {', '.join(RULE_SETS)})")
-    definition = expression_or_definition if isinstance(
-        expression_or_definition, Definition) else None
-    if isinstance(expression_or_definition, Node):
-        expr = expression_or_definition
+    return _classify(expression_or_definition, rules, audiences, merge_policy_active_on_edge,
+                     frozenset())
+
+
+def _classify(subject: Classifiable, rules: str, audiences: Mapping[str, AudienceEntry] | None,
+              merge_policy: bool | None, seen: frozenset[str]) -> Eligibility:
+    definition = subject if isinstance(subject, Definition) else None
+    if isinstance(subject, Node):
+        expr = subject
     else:
-        text = definition.expression if definition is not None else expression_or_definition
-        expr = parse(text)  # type: ignore[arg-type]
+        expr = parse(subject.expression if isinstance(subject, Definition) else subject)
     if definition is not None and definition.id:
-        _seen = _seen | {definition.id}
-    facts = gather_facts(expr, audiences=audiences, rules=rules, _seen=_seen,
-                         merge_policy_active_on_edge=merge_policy_active_on_edge)
+        seen = seen | {definition.id}
+    facts = gather_facts(expr, audiences=audiences, rules=rules, seen=seen,
+                         merge_policy_active_on_edge=merge_policy)
     reasons: list[Reason] = []
     for rule in RULE_SETS[rules]:
         reasons.extend(rule.apply(facts))
