@@ -520,3 +520,11 @@ def test_depth_limit_is_configurable() -> None:
     assert isinstance(parse(text), A.Not)
     with pytest.raises(PQLSyntaxError):
         parse(text, max_depth=20)
+
+
+def test_binder_argument_needs_parentheses_with_a_hint() -> None:
+    assert parse("f((select X from A where c), 2)") == A.Call("f", (
+        A.Select((A.Binding("X", n("A"), n("c")),)), num(2)))
+    with pytest.raises(PQLSyntaxError) as info:
+        parse("f(select X from A where c, 2)")
+    assert "parentheses" in (info.value.diagnostics[0].help or "")

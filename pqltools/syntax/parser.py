@@ -635,9 +635,13 @@ class _Recovery:
         found = _describe_token(tok)
         message = f"unexpected {found}; expected {_describe_expected(expected)}"
         help_ = None
+        if expected == {"NAME"} and before.endswith(","):
+            help_ = ("a comma inside select/exists/forall starts another `VAR from ARRAY` "
+                     "declaration; put the whole binder in parentheses when it is a function "
+                     "argument or list item")
         if tok.type == "NAME" and re.match(r"(select|exists|forall|let|sum|min|max|average)$",
                                              str(tok.value), re.IGNORECASE):
-            help_ = ("wrap the whole binder in parentheses when it is an operand: "
+            help_ = help_ or ("wrap the whole binder in parentheses when it is an operand: "
                      "`a and (select X from xEvent where ...)`")
         return message, help_, None
 
