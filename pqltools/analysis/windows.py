@@ -550,7 +550,11 @@ class _Collector(Visitor[None]):
         group = self._group()
         for i, step in enumerate(node.steps):
             spans: list[Span] = []
-            window = condition_window(step.what, self._element_time, spans)
+            window: Window | None = None
+            for clause in (step.what, step.where):
+                found = condition_window(clause, self._element_time, spans)
+                if found is not None:
+                    window = found if window is None else window.intersect(found)
             if step.when is not None:
                 spans.append(step.when.span)
                 own = phrase_window(step.when)
