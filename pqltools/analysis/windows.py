@@ -55,7 +55,6 @@ from pqltools.syntax.visitor import Visitor
 
 __all__ = [
     "DAY_MS",
-    "EVENT_ROOT",
     "HOUR_MS",
     "UNIT_MS",
     "EventReference",
@@ -66,8 +65,6 @@ __all__ = [
     "phrase_window",
 ]
 
-#: The name of the profile's ExperienceEvent array.
-EVENT_ROOT = "xEvent"
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 #: The longest each unit can be, in milliseconds (calendar units at their maximum, so that a
