@@ -43,3 +43,129 @@ def test_own_line_noqa_covers_whole_expression_and_trailing_noqa_its_line() -> N
 
 def test_lint_source_accepts_comments() -> None:
     assert lint_source("-- a comment\na = 1", comments=True, config=Config(), schema=None) == []
+
+
+# ---- engine + configuration + suppression with real rules ----------------------------------
+
+from pathlib import Path
+
+import pytest
+
+from pqltools.analysis.rules import REGISTRY, Rule, all_rules, get_rule, register
+from pqltools.analysis.rules._docs import rules_markdown
+from pqltools.analysis.schema import SchemaError
+from pqltools.definitions import load_definitions
+
+ROOT = Path(__file__).resolve().parent.parent
+NULL_CMP = "person.name != null"
+
+
+def codes(found: list[Diagnostic]) -> list[str]:
+    return [d.code for d in found]
+
+
+def test_docs_rules_md_is_generated_from_the_rules() -> None:
+    committed = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert committed == rules_markdown(), "run: python -m pqltools.analysis.rules > docs/rules.md"
+
+
+def test_rule_lookup_by_code_and_name() -> None:
+    rule = get_rule("PQL120")
+    assert rule is not None and rule.name == "null-comparison"
+    assert get_rule("null-comparison") is rule
+    assert get_rule("pql120") is rule
+    assert get_rule("PQL999") is None
+    assert [r.code for r in all_rules()] == sorted(r.code for r in all_rules())
+
+
+def test_register_rejects_incomplete_or_clashing_rules() -> None:
+    class NoDocs(Rule):
+        code = "PQL998"
+        name = "no-docs"
+        severity = Severity.WARNING
+
+    with pytest.raises(TypeError, match="has no summary"):
+        register(NoDocs)
+
+    class Clash(Rule):
+        code = "PQL120"
+        name = "another-null"
+        severity = Severity.WARNING
+        summary = explanation = bad = good = "x"
+
+    with pytest.raises(TypeError, match="rule code PQL120 used by NullComparison and Clash"):
+        register(Clash)
+
+    class BadName(Rule):
+        code = "PQL997"
+        name = "Bad_Name"
+        severity = Severity.WARNING
+        summary = explanation = bad = good = "x"
+
+    with pytest.raises(TypeError, match="not kebab-case"):
+        register(BadName)
+    assert "PQL997" not in REGISTRY and "PQL998" not in REGISTRY
+
+
+def test_severity_override_select_and_ignore() -> None:
+    assert [(d.code, d.severity) for d in lint(NULL_CMP)] == [("PQL120", Severity.WARNING)]
+    raised = lint(NULL_CMP, config=Config(severity={"PQL120": Severity.ERROR}))
+    assert [(d.code, d.severity) for d in raised] == [("PQL120", Severity.ERROR)]
+    assert lint(NULL_CMP, config=Config(ignore=("PQL12",))) == []
+    assert lint(NULL_CMP, config=Config(select=("PQL2",))) == []
+    # syntax errors survive any selection
+    assert codes(lint('a = "x', config=Config(select=("PQL2",), ignore=("PQL0",)))) == ["PQL002"]
+
+
+def test_findings_are_sorted_by_position() -> None:
+    found = lint('x = null and inSegmnt("a") and "a" = "a"')
+    assert [(d.code, d.span.column) for d in found] == [
+        ("PQL120", 5), ("PQL101", 14), ("PQL121", 32)]
+
+
+def test_noqa_comments_in_pql_source() -> None:
+    text = f"{NULL_CMP} -- pql: noqa: PQL120\nand workingSet()"
+    assert codes(lint_source(text, comments=True, config=None, schema=None)) == ["PQL101"]
+    text = f"-- pql: noqa\n{NULL_CMP}\nand workingSet()"
+    assert lint_source(text, comments=True, config=None, schema=None) == []
+    text = f"{NULL_CMP} -- pql: noqa: PQL101\n"
+    assert codes(lint_source(text, comments=True, config=None, schema=None)) == ["PQL120"]
+
+
+def test_definition_noqa_and_per_file_ignores(tmp_path: Path) -> None:
+    raw = {"expression": {"type": "PQL", "format": "pql/text", "value": NULL_CMP},
+           "pqltools": {"noqa": ["PQL120"]}}
+    definition = load_definitions(raw)[0]
+    assert lint_source(definition.expression, comments=False, config=None, schema=None,
+                       definition=definition) == []
+    raw["pqltools"] = {"noqa": True}
+    definition = load_definitions(raw)[0]
+    assert lint_source(definition.expression, comments=False, config=None, schema=None,
+                       definition=definition) == []
+    config = Config.from_dict({"per-file-ignores": {"legacy/*.json": ["PQL120"]}},
+                              path=tmp_path / "pqltools.toml")
+    kwargs = {"comments": False, "config": config, "schema": None}
+    assert lint_source(NULL_CMP, filename=tmp_path / "legacy" / "a.json", **kwargs) == []
+    assert codes(lint_source(NULL_CMP, filename=tmp_path / "new" / "a.json", **kwargs)) == [
+        "PQL120"]
+
+
+def test_schema_from_argument_mapping_or_config(tmp_path: Path) -> None:
+    text = "homeAddress.countryCod = 1"
+    assert lint(text) == []
+    assert codes(lint(text, schema={"homeAddress.countryCode": "string"})) == ["PQL201"]
+    schema_file = tmp_path / "fields.json"
+    schema_file.write_text('{"homeAddress.countryCode": "string"}', encoding="utf-8")
+    assert codes(lint(text, config=Config(schema=schema_file))) == ["PQL201"]
+
+
+def test_bad_schema_raises_schema_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a.b": "strin"}', encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"bad.json: field 'a.b': unknown type 'strin'"):
+        lint("a.b = 1", schema=bad)
+
+
+def test_unparsable_text_still_gets_text_rules_and_syntax_errors() -> None:
+    found = lint('"x" = <OrgID> and (b = 1')
+    assert [(d.code, d.span.column) for d in found] == [("PQL111", 7), ("PQL005", 19)]

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pqltools.analysis.config import Config
+from pqltools.analysis.rules import Context, Rule, all_rules
+from pqltools.analysis.schema import Schema, load_schema
 from pqltools.errors import Diagnostic
 from pqltools.syntax.parser import Comment, ParseOptions, ParseResult, parse_document
 
@@ -68,8 +70,60 @@ def lint_source(text: str, *, comments: bool, config: Config | None, schema: Any
 
 def _run(result: ParseResult, config: Config, schema: Any,
          definition: Definition | None) -> list[Diagnostic]:
-    """Syntax diagnostics of the parse (PQL0xx codes are the parser's own)."""
-    return list(result.diagnostics)
+    """Syntax diagnostics plus every enabled rule's findings, walking the tree once."""
+    loaded = _schema(schema, config)
+    rules = [r for r in all_rules()
+             if config.is_enabled(r.code, default=r.default_enabled)
+             and (loaded is not None or not r.requires_schema)]
+    ctx = Context(result.text, result.expr, config, loaded, definition,
+                  list(result.diagnostics), list(result.comments))
+    found: list[Diagnostic] = []
+    for rule in rules:
+        found.extend(rule.check_text(ctx))
+    if result.expr is not None:
+        dispatch: dict[type[Any], list[Rule]] = {}
+        for rule in rules:
+            for node_type in rule.nodes:
+                dispatch.setdefault(node_type, []).append(rule)
+        for node in result.expr.walk():
+            for rule in dispatch.get(type(node), ()):
+                found.extend(rule.check(node, ctx))
+        for rule in rules:
+            found.extend(rule.finish(ctx))
+    superseding = [d.span for d in found if d.code in _superseding(rules)]
+    syntax = [d for d in result.diagnostics
+              if not any(s.start <= d.span.start < max(s.end, s.start + 1) for s in superseding)]
+    return syntax + found
+
+
+def _superseding(rules: Iterable[Any]) -> set[str]:
+    return {r.code for r in rules if r.supersedes_syntax}
+
+
+def _schema(schema: Any, config: Config) -> Schema | None:
+    """The schema to use: the argument (object, path or mapping), else the configured one."""
+    if schema is None and config.schema is not None:
+        schema = config.schema
+    if schema is None:
+        return None
+    key = (str(schema), _mtime(schema)) if isinstance(schema, (str, Path)) else None
+    if key is not None and key in _SCHEMA_CACHE:
+        return _SCHEMA_CACHE[key]
+    loaded = load_schema(schema)
+    if key is not None:
+        _SCHEMA_CACHE[key] = loaded
+    return loaded
+
+
+def _mtime(path: str | Path) -> float:
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+#: Schemas loaded from files, by (path, mtime): linting a directory reads the schema once.
+_SCHEMA_CACHE: dict[tuple[str, float], Schema] = {}
 
 
 def _configured(diagnostics: Iterable[Diagnostic], config: Config) -> list[Diagnostic]:

@@ -1,0 +1,223 @@
+"""Rules about conditions that do not mean what they seem to (reference §2.4, §5, §13.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pqltools.analysis.rules import Context, Rule, register
+from pqltools.analysis.rules._util import name_span, shown
+from pqltools.analysis.scope import NameKind
+from pqltools.errors import Diagnostic, Edit, Fix, Severity
+from pqltools.syntax import ast
+
+_SCALAR_LITERALS = (ast.String, ast.Number, ast.Boolean)
+_LITERALS = (*_SCALAR_LITERALS, ast.ListLiteral)
+#: Nodes that need no parentheses as the receiver of a method call.
+_POSTFIX = (ast.Name, ast.Attribute, ast.MethodCall, ast.Call, ast.Filter, ast.String,
+            ast.Number, ast.Boolean, ast.ListLiteral, ast.Param, ast.Chain)
+
+
+def as_receiver(ctx: Context, node: ast.Node) -> str:
+    """Source text of ``node`` usable before ``.method()`` (parenthesised when needed)."""
+    text = ctx.source(node)
+    return text if isinstance(node, _POSTFIX) else f"({text})"
+
+
+def _is_null_name(ctx: Context, node: ast.Node) -> bool:
+    return isinstance(node, ast.Name) and node.id == "null" and (
+        ctx.scopes.resolution(node).kind is not NameKind.VARIABLE)
+
+
+@register
+class NullComparison(Rule):
+    code = "PQL120"
+    name = "null-comparison"
+    severity = Severity.WARNING
+    summary = "Comparison with a field named `null` (PQL has no null literal)"
+    explanation = (
+        "PQL has no `null` literal: in `x != null` the word `null` is a field path, the field "
+        "does not exist, and a comparison with a missing value is always false (§5). So "
+        "`x != null` is never true and `x = null` never either. Test existence with "
+        "`x.isNotNull()` / `x.isNull()`. The fix is marked unsafe because it changes the "
+        "result (from always false to the intended test)."
+    )
+    bad = "person.name != null"
+    good = "person.name.isNotNull()"
+    nodes = (ast.Compare,)
+    fix = "unsafe"
+
+    def check(self, node: ast.Compare, ctx: Context) -> Iterator[Diagnostic]:
+        if _is_null_name(ctx, node.right):
+            other, null = node.left, node.right
+        elif _is_null_name(ctx, node.left):
+            other, null = node.right, node.left
+        else:
+            return
+        fix = None
+        if node.op in ("=", "!="):
+            method = "isNull" if node.op == "=" else "isNotNull"
+            replacement = f"{as_receiver(ctx, other)}.{method}()"
+            fix = Fix(f"replace with `{replacement}`",
+                      (Edit(node.span.start, node.span.end, replacement),), safe=False)
+        yield self.diagnostic(
+            null, f"`null` here is a field named null, not a null value: {shown(ctx, node)} "
+            "is always false", fix=fix,
+            help="use `.isNull()` / `.isNotNull()` to test whether a field exists")
+
+
+@register
+class ConstantCondition(Rule):
+    code = "PQL121"
+    name = "constant-condition"
+    severity = Severity.WARNING
+    summary = "Condition whose value does not depend on the profile"
+    explanation = (
+        "A comparison of two literals (`1 = 1`, `\"a\" = \"a\"`) or a bare `true`/`false` "
+        "used as a condition (the whole expression, an `and`/`or` operand, a `not`, a filter "
+        "or `where` clause, a chain `WHAT`/`WHERE`, the test of `if`) always has the same "
+        "value: usually a leftover from testing or a placeholder."
+    )
+    bad = 'homeAddress.countryCode = "US" and 1 = 1'
+    good = 'homeAddress.countryCode = "US"'
+    nodes = (ast.Compare, ast.BoolOp, ast.Not, ast.Filter, ast.Binding, ast.ChainStep, ast.Call)
+
+    def check(self, node: ast.Node, ctx: Context) -> Iterator[Diagnostic]:
+        if isinstance(node, ast.Compare):
+            if isinstance(node.left, _LITERALS) and isinstance(node.right, _LITERALS):
+                yield self.diagnostic(node, f"{shown(ctx, node)} compares two constants")
+            return
+        for condition in _conditions(node):
+            if isinstance(condition, ast.Boolean):
+                yield self._constant(condition, ctx)
+
+    def finish(self, ctx: Context) -> Iterator[Diagnostic]:
+        if isinstance(ctx.root, ast.Boolean):
+            yield self._constant(ctx.root, ctx)
+
+    def _constant(self, node: ast.Boolean, ctx: Context) -> Diagnostic:
+        return self.diagnostic(node, f"constant condition `{ctx.source(node)}`")
+
+
+def _conditions(node: ast.Node) -> tuple[ast.Node | None, ...]:
+    """The operands of ``node`` that are in Boolean (condition) position."""
+    if isinstance(node, ast.BoolOp):
+        return node.values
+    if isinstance(node, ast.Not):
+        return (node.operand,)
+    if isinstance(node, ast.Filter):
+        return (node.condition,)
+    if isinstance(node, ast.Binding):
+        return (node.condition,)
+    if isinstance(node, ast.ChainStep):
+        return (node.what, node.where)
+    if isinstance(node, ast.Call) and node.name == "if" and node.args:
+        return (node.args[0],)
+    return ()
+
+
+def _equality_parts(node: ast.Node) -> tuple[ast.Expr, ast.Expr] | None:
+    """``(subject, literal)`` for ``subject = literal`` / ``literal = subject``."""
+    if not isinstance(node, ast.Compare) or node.op != "=":
+        return None
+    if isinstance(node.right, _SCALAR_LITERALS) and not isinstance(node.left, _LITERALS):
+        return node.left, node.right
+    if isinstance(node.left, _SCALAR_LITERALS) and not isinstance(node.right, _LITERALS):
+        return node.right, node.left
+    return None
+
+
+@register
+class OrEqualitiesToIn(Rule):
+    code = "PQL126"
+    name = "or-equalities-to-in"
+    severity = Severity.WARNING
+    summary = "Long `or` of equalities on one path: use `in [...]`"
+    explanation = (
+        "Audience validation flags long `or` chains as excessive logical complexity (§13.5). "
+        "`x = \"a\" or x = \"b\" or x = \"c\"` is `x in [\"a\", \"b\", \"c\"]`: both are false "
+        "when x is missing, so the fix is safe. Reported from `limits.in-list` (3) equalities "
+        "on the same path; the fix is offered when the whole `or` is such equalities."
+    )
+    bad = 'homeAddress.countryCode = "US" or homeAddress.countryCode = "CA" or ' \
+          'homeAddress.countryCode = "MX"'
+    good = 'homeAddress.countryCode in ["US", "CA", "MX"]'
+    nodes = (ast.BoolOp,)
+    fix = "safe"
+
+    def check(self, node: ast.BoolOp, ctx: Context) -> Iterator[Diagnostic]:
+        if node.op != "or":
+            return
+        groups: dict[ast.Expr, list[ast.Expr]] = {}
+        for value in node.values:
+            parts = _equality_parts(value)
+            if parts is not None:
+                groups.setdefault(parts[0], []).append(parts[1])
+        for subject, literals in groups.items():
+            if len(literals) < ctx.config.limits.in_list:
+                continue
+            listed = f"{ctx.source(subject)} in [{', '.join(ctx.source(v) for v in literals)}]"
+            fix = None
+            if len(literals) == len(node.values):
+                fix = Fix(f"replace with `{listed}`",
+                          (Edit(node.span.start, node.span.end, listed),), safe=True)
+            yield self.diagnostic(
+                node, f"{len(literals)} `or`-ed equalities on {shown(ctx, subject)}: use "
+                "`in [...]`", fix=fix)
+
+
+@register
+class LongEqualsList(Rule):
+    code = "PQL127"
+    name = "long-equals-list"
+    severity = Severity.WARNING
+    summary = "`equals` with a long list of values: use `in [...]`"
+    explanation = (
+        "`State.equals(\"AL\", \"AK\", \"AZ\")` (the variadic form, \"equals any of\") is a "
+        "long value list that audience validation counts as logical complexity (§13.5). "
+        "Without a case flag it means `State in [\"AL\", \"AK\", \"AZ\"]` (both case-sensitive, "
+        "both false when the field is missing), which the safe fix writes. Reported from "
+        "`limits.in-list` (3) values."
+    )
+    bad = 'homeAddress.state.equals("AL", "AK", "AZ")'
+    good = 'homeAddress.state in ["AL", "AK", "AZ"]'
+    nodes = (ast.MethodCall,)
+    fix = "safe"
+
+    def check(self, node: ast.MethodCall, ctx: Context) -> Iterator[Diagnostic]:
+        if node.name != "equals" or len(node.args) < ctx.config.limits.in_list:
+            return
+        if not all(isinstance(a, ast.String) for a in node.args):
+            return  # a trailing case flag (or computed values): not a plain value list
+        listed = (f"{ctx.source(node.receiver)} in "
+                  f"[{', '.join(ctx.source(a) for a in node.args)}]")
+        fix = Fix(f"replace with `{listed}`", (Edit(node.span.start, node.span.end, listed),))
+        yield self.diagnostic(name_span(ctx, node),
+                              f"`.equals()` with {len(node.args)} values: use `in [...]`",
+                              fix=fix)
+
+
+@register
+class NegatedComparison(Rule):
+    code = "PQL130"
+    name = "negated-comparison"
+    severity = Severity.HINT
+    summary = "`not(a = b)` is not `a != b`; `not(a in l)` is not `a notIn l`"
+    explanation = (
+        "Comparisons are true only when both operands exist (§5). `a != b` is false when `a` "
+        "is missing, while `not(a = b)` is true then; likewise `notIn` is not the negation of "
+        "`in`. Both forms are legitimate: this hint makes sure the choice is deliberate "
+        "(`not(...)` includes profiles without the field)."
+    )
+    bad = 'not(homeAddress.countryCode = "US")'
+    good = 'homeAddress.countryCode != "US"'
+    nodes = (ast.Not,)
+
+    def check(self, node: ast.Not, ctx: Context) -> Iterator[Diagnostic]:
+        inner = node.operand
+        if not isinstance(inner, ast.Compare) or inner.op not in ("=", "in"):
+            return
+        other = "!=" if inner.op == "=" else "notIn"
+        yield self.diagnostic(
+            node, f"negating {shown(ctx, inner)} is also true when a value is missing; "
+            f"`{other}` is false then", help=f"write `{other}` to exclude profiles without "
+            "the field, or keep `not(...)` to include them")
