@@ -26,13 +26,13 @@ class DuplicateChainLabel(Rule):
     nodes = (ast.Chain,)
 
     def check(self, node: ast.Chain, ctx: Context) -> Iterator[Diagnostic]:
-        first: dict[str, ast.ChainStep] = {}
-        for step in node.steps:
-            earlier = first.setdefault(step.label, step)
-            if earlier is not step:
+        first: dict[str, int] = {}
+        for number, step in enumerate(node.steps, start=1):
+            earlier = first.setdefault(step.label, number)
+            if earlier != number:
                 yield self.diagnostic(
                     label_span(ctx, step), f"chain step label `{step.label}` is already used "
-                    f"by the step at line {earlier.span.line}, column {earlier.span.column}")
+                    f"by step {earlier} of this chain")
 
 
 @register

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pqltools.analysis.rules import Context, Rule, register
+from pqltools.analysis.rules._util import shown
 from pqltools.analysis.scope import NameKind
 from pqltools.errors import Diagnostic, Severity
 from pqltools.syntax import ast
@@ -31,8 +32,8 @@ class VariableOutOfScope(Rule):
         for name in ctx.scopes.unbound_variables():
             binder = binders[name.id]
             yield self.diagnostic(
-                name, f"`{name.id}` is used outside the {binder.kind} that declares it "
-                f"(line {binder.span.line}, column {binder.span.column})",
+                name, f"`{name.id}` is used outside the {binder.kind} that declares it: "
+                f"{shown(ctx, binder.owner)}",
                 help="move this condition inside that construct, or declare the variable "
                      "again where it is used")
 
