@@ -60,6 +60,7 @@ class StaticInfo:
         self.scopes = scopes
         self.schema = schema
         self._paths: dict[int, tuple[str, ...] | None] = {}
+        self._types: dict[int, str | None] = {}
 
     # ---- paths -----------------------------------------------------------------------------
 
@@ -138,6 +139,13 @@ class StaticInfo:
 
     def type_of(self, node: ast.Node) -> str | None:
         """The static type of ``node``'s value, or None when it cannot be known."""
+        key = id(node)
+        if key not in self._types:
+            self._types[key] = None  # guards self-reference through a let
+            self._types[key] = self._compute_type(node)
+        return self._types[key]
+
+    def _compute_type(self, node: ast.Node) -> str | None:
         literal = literal_type(node)
         if literal is not None:
             return literal

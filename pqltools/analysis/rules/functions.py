@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pqltools import catalog
 from pqltools.analysis.rules import Context, Rule, register
 from pqltools.analysis.rules._util import article, name_span, shown
-from pqltools.analysis.types import assignable
+from pqltools.analysis.types import assignable, literal_type
 from pqltools.errors import Diagnostic, Edit, Fix, Severity
 from pqltools.syntax import ast
 
@@ -137,7 +137,10 @@ class WrongArgumentType(Rule):
         "Parameter types come from the function catalogue. A literal (or any expression whose "
         "type is known statically, such as a comparison or a date function) of another type "
         "never works: `date(\"2020\", 1, 1)`, `topN(price, \"5\")`, `startsWith(1)`. Integers "
-        "are accepted where numbers are expected; paths are only checked with a schema."
+        "are accepted where numbers are expected; paths are only checked with a schema. Boolean "
+        "parameters (conditions) accept any non-literal value, which PQL coerces (defined and "
+        "non-empty is true, §5), but not a string or number literal (`startsWith(\"a\", "
+        "\"false\")`)."
     )
     bad = 'orders.topN(price, "5")'
     good = "orders.topN(price, 5)"
@@ -151,6 +154,8 @@ class WrongArgumentType(Rule):
             param = spec.param_for(index)
             if param is None or param.type == "any":
                 continue
+            if param.type == "boolean" and literal_type(arg) is None:
+                continue  # any value is a condition: defined and non-empty means true (§5)
             actual = ctx.info.type_of(arg)
             if actual is None or (actual == "list" and isinstance(arg, (ast.Name,
                                                                         ast.Attribute))):
