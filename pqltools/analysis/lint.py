@@ -72,28 +72,44 @@ def _run(result: ParseResult, config: Config, schema: Any,
          definition: Definition | None) -> list[Diagnostic]:
     """Syntax diagnostics plus every enabled rule's findings, walking the tree once."""
     loaded = _schema(schema, config)
-    rules = [r for r in all_rules()
-             if config.is_enabled(r.code, default=r.default_enabled)
-             and (loaded is not None or not r.requires_schema)]
+    rules, dispatch = _active_rules(config, loaded is not None)
     ctx = Context(result.text, result.expr, config, loaded, definition,
                   list(result.diagnostics), list(result.comments))
     found: list[Diagnostic] = []
     for rule in rules:
         found.extend(rule.check_text(ctx))
     if result.expr is not None:
-        dispatch: dict[type[Any], list[Rule]] = {}
-        for rule in rules:
-            for node_type in rule.nodes:
-                dispatch.setdefault(node_type, []).append(rule)
         for node in result.expr.walk():
             for rule in dispatch.get(type(node), ()):
                 found.extend(rule.check(node, ctx))
         for rule in rules:
             found.extend(rule.finish(ctx))
-    superseding = [d.span for d in found if d.code in _superseding(rules)]
+    superseding_codes = _superseding(rules)
+    superseding = [d.span for d in found if d.code in superseding_codes]
     syntax = [d for d in result.diagnostics
               if not any(s.start <= d.span.start < max(s.end, s.start + 1) for s in superseding)]
     return syntax + found
+
+
+_Active = tuple[list[Rule], dict[type[Any], list[Rule]]]
+#: Enabled rules and their node dispatch table per (select, ignore, schema?): linting a
+#: directory builds them once.
+_ACTIVE: dict[tuple[tuple[str, ...], tuple[str, ...], bool], _Active] = {}
+
+
+def _active_rules(config: Config, with_schema: bool) -> _Active:
+    key = (config.select, config.ignore, with_schema)
+    cached = _ACTIVE.get(key)
+    if cached is None:
+        rules = [r for r in all_rules()
+                 if config.is_enabled(r.code, default=r.default_enabled)
+                 and (with_schema or not r.requires_schema)]
+        dispatch: dict[type[Any], list[Rule]] = {}
+        for rule in rules:
+            for node_type in rule.nodes:
+                dispatch.setdefault(node_type, []).append(rule)
+        cached = _ACTIVE[key] = (rules, dispatch)
+    return cached
 
 
 def _superseding(rules: Iterable[Any]) -> set[str]:
