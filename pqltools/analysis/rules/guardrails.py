@@ -11,7 +11,9 @@ from pqltools.analysis.scope import NameKind
 from pqltools.errors import Diagnostic, Severity, Span
 from pqltools.syntax import ast
 
-_MAP_ACCESS = frozenset({"get", "values", "keys"})
+#: Map accessors that step one level down (``values()``/``keys()`` list the map's own level:
+#: iterating that list is what goes down, as in ``m.values().exists(...)``).
+_MAP_ACCESS = frozenset({"get"})
 
 
 @register
@@ -56,8 +58,8 @@ class DeepNesting(Rule):
     explanation = (
         "Audience validation warns about more than 2 levels of nested array or map data. "
         "Counted statically: each filter (`a[...]`), element-scope method (`filter`, `exists`, "
-        "`sum`...), chain, `select`/`exists`/aggregation binding and map access (`get`, "
-        "`values`, `keys`) enters one level below the level of the collection it works on "
+        "`sum`...), chain, `select`/`exists`/aggregation binding and map lookup (`get`) "
+        "enters one level below the level of the collection it works on "
         "(a binding `I from X.items` is one below `X`). The finding points at the first "
         "construct deeper than `limits.nesting`."
     )
