@@ -61,9 +61,35 @@ _LAZY = {
 }
 
 __all__ = [
-    "parse", "parse_document", "ParseOptions", "ParseResult", "ast", "PQLError",
-    "PQLSyntaxError", "PQLValidationError", "PQLEvaluationError", "DefinitionError",
-    "Diagnostic", "Severity", "Span", "Edit", "Fix", "__version__", *_LAZY,
+    "Definition",
+    "DefinitionError",
+    "Diagnostic",
+    "Edit",
+    "Eligibility",
+    "Fix",
+    "PQLError",
+    "PQLEvaluationError",
+    "PQLSyntaxError",
+    "PQLValidationError",
+    "ParseOptions",
+    "ParseResult",
+    "Program",
+    "Severity",
+    "Span",
+    "__version__",
+    "ast",
+    "classify",
+    "compile",
+    "evaluate",
+    "evaluate_value",
+    "format",
+    "from_json",
+    "lint",
+    "load_definitions",
+    "parse",
+    "parse_document",
+    "segment",
+    "to_json",
 ]
 
 

@@ -137,7 +137,8 @@ def locate_strings(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
         if not stack:
             return ()
         kind, path, state, _ = stack[-1]
-        return path + ((pending_key,) if kind == "{" else (state,))
+        parent: tuple[Any, ...] = path
+        return parent + ((pending_key,) if kind == "{" else (state,))
 
     while True:
         m = _TOKEN.match(text, pos)
@@ -151,7 +152,7 @@ def locate_strings(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
             stack.append([m.group("open"), path, 0, start])
             expect_key = m.group("open") == "{"
         elif kind == "close":
-            opener, path, _, begin = stack.pop()
+            _, path, _, begin = stack.pop()
             spans[path] = (begin, pos)
             if stack and stack[-1][0] == "[":
                 stack[-1][2] += 1
@@ -281,8 +282,8 @@ def _definition(label: str, text: str | None, spans: dict[tuple[Any, ...], tuple
         if text is not None and value_pos is not None:
             offsets = _decoded_offsets(text[value_pos[0] + 1 : value_pos[1] - 1])
     else:
-        from pqltools.syntax.printer import format as format_pql
         from pqltools.syntax.pqljson import from_json
+        from pqltools.syntax.printer import format as format_pql
 
         try:
             pql = format_pql(from_json(value))

@@ -28,7 +28,7 @@ def s(value: str) -> A.String:
     return A.String(value)
 
 
-def num(value: int | float) -> A.Number:
+def num(value: float) -> A.Number:
     return A.Number(value)
 
 

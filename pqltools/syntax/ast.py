@@ -25,19 +25,58 @@ Node kinds, by role:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
-from typing import ClassVar, Union
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from pqltools.errors import NO_SPAN, Span
 
 __all__ = [
-    "Node", "Expr", "String", "Number", "Boolean", "ListLiteral", "ObjectEntry", "ObjectLiteral",
-    "Name", "Attribute", "Param", "ParentRef", "ContextRef", "Not", "Neg", "BoolOp", "Compare",
-    "BinOp", "Call", "MethodCall", "Filter", "Binding", "Select", "Quantifier", "Aggregate",
-    "Let", "Lambda", "TimeKeyword", "CalendarPeriod", "TimeRef", "RelativeTime", "AtTime",
-    "BetweenTimes", "TimePhrase", "Occurs", "ChainStep", "Chain", "dotted_path",
-    "COMPARE_OPS", "ARITH_OPS", "TIME_UNITS", "TIME_KEYWORDS", "DIRECTIONS", "PERIOD_RELATIONS",
-    "QUANTIFIERS", "AGGREGATES",
+    "AGGREGATES",
+    "ARITH_OPS",
+    "COMPARE_OPS",
+    "DIRECTIONS",
+    "PERIOD_RELATIONS",
+    "QUANTIFIERS",
+    "TIME_KEYWORDS",
+    "TIME_UNITS",
+    "Aggregate",
+    "AtTime",
+    "Attribute",
+    "BetweenTimes",
+    "BinOp",
+    "Binding",
+    "BoolOp",
+    "Boolean",
+    "CalendarPeriod",
+    "Call",
+    "Chain",
+    "ChainStep",
+    "Compare",
+    "ContextRef",
+    "Expr",
+    "Filter",
+    "Lambda",
+    "Let",
+    "ListLiteral",
+    "MethodCall",
+    "Name",
+    "Neg",
+    "Node",
+    "Not",
+    "Number",
+    "ObjectEntry",
+    "ObjectLiteral",
+    "Occurs",
+    "Param",
+    "ParentRef",
+    "Quantifier",
+    "RelativeTime",
+    "Select",
+    "String",
+    "TimeKeyword",
+    "TimePhrase",
+    "TimeRef",
+    "dotted_path",
 ]
 
 #: Infix operators at comparison level (non-associative).
@@ -332,7 +371,7 @@ class CalendarPeriod(Node):
 
 #: What a time phrase can refer to: a keyword, a calendar period, or any expression
 #: (``date(2020, 1, 1)``, ``Order1.timestamp``).
-TimeRef = Union[TimeKeyword, CalendarPeriod, Expr]
+TimeRef = TimeKeyword | CalendarPeriod | Expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +400,7 @@ class BetweenTimes(Node):
     end: TimeRef
 
 
-TimePhrase = Union[RelativeTime, AtTime, BetweenTimes]
+TimePhrase = RelativeTime | AtTime | BetweenTimes
 
 
 @dataclass(frozen=True, slots=True)

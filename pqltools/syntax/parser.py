@@ -23,7 +23,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from pqltools.errors import Diagnostic, Edit, Fix, PQLSyntaxError, Severity, Span
 from pqltools.syntax import ast
 
-__all__ = ["parse", "parse_document", "ParseResult", "Comment", "ParseOptions", "grammar_text"]
+__all__ = ["Comment", "ParseOptions", "ParseResult", "grammar_text", "parse", "parse_document"]
 
 # Syntax diagnostic codes (PQL0xx). Lint rules use PQL1xx and above.
 E_SYNTAX = "PQL001"
@@ -503,8 +503,9 @@ class _Recovery:
     # -- a character no token can start with
     def _characters(self, e: UnexpectedCharacters) -> bool:
         text = self.text
-        state = e.interactive_parser.lexer_thread.state  # type: ignore[union-attr]
-        p = e.pos_in_stream
+        state = e.interactive_parser.lexer_thread.state
+        assert state is not None  # Lark always has a lexer state for character errors
+        p: int = e.pos_in_stream if e.pos_in_stream is not None else 0
         ch = text[p]
         line_end = text.find("\n", p)
         line_end = len(text) if line_end == -1 else line_end
@@ -561,11 +562,11 @@ class _Recovery:
 
     def _feed_placeholder(self, e: UnexpectedInput, type_: str, value: str, pos: int) -> None:
         """Feed a stand-in token when the parser can take it, so one typo makes one error."""
-        ip = e.interactive_parser  # type: ignore[attr-defined]
+        ip = e.interactive_parser
         tok = Token(type_, value, start_pos=pos, line=1, column=1, end_line=1, end_column=1,
                     end_pos=pos)
         try:
-            ip.copy().feed_token(tok)
+            ip.copy().feed_token(tok)  # type: ignore[no-untyped-call]
         except UnexpectedInput:
             return
         ip.feed_token(tok)
@@ -611,15 +612,15 @@ class _Recovery:
         if tok.type in ("RPAR", "RSQB", "RBRACE") and tok.type not in expected:
             problem = self.brackets()
             if problem and problem[0] == "unmatched" and problem[1] == start:
-                return (f"unmatched `{tok.value}`", f"remove it or add the opening "
-                        f"`{_OPENERS[tok.value]}`", Fix(f"remove `{tok.value}`",
+                return (f"unmatched `{tok.value}`", (f"remove it or add the opening "
+                        f"`{_OPENERS[tok.value]}`"), Fix(f"remove `{tok.value}`",
                                                          (Edit(start, end, ""),), safe=False))
             if problem and problem[0] == "mismatched" and problem[1] == start:
                 opener, pos = problem[2][0], int(problem[2][1:])
                 where = Span.from_offsets(text, pos, pos + 1)
                 closer = _CLOSERS[opener]
-                return (f"unmatched `{tok.value}`: the `{opener}` at line {where.line}, column "
-                        f"{where.column} is not closed", f"add `{closer}` before it",
+                return ((f"unmatched `{tok.value}`: the `{opener}` at line {where.line}, column "
+                        f"{where.column} is not closed"), f"add `{closer}` before it",
                         Fix(f"insert `{closer}`", (Edit(start, start, closer),), safe=False))
         m = re.search(r"(?:^|[^A-Za-z0-9_.])(select|exists|forall|some)$", before, re.IGNORECASE)
         if m and tok.type == "NAME":
@@ -657,7 +658,7 @@ class _Recovery:
             candidates.append(Token("NAME", ""))
         for cand in candidates:
             placeholder = Token.new_borrow_pos(cand.type, cand.value, tok)
-            trial = ip.copy()
+            trial = ip.copy()  # type: ignore[no-untyped-call]
             try:
                 trial.feed_token(placeholder)
                 trial.feed_token(tok)
@@ -764,7 +765,7 @@ def parse_document(text: str | bytes, options: ParseOptions | None = None) -> Pa
         recovery = _Recovery(text, options, builder)
         expr: ast.Expr | None
         try:
-            expr = parser.parse(source, on_error=recovery)
+            expr = parser.parse(source, on_error=recovery)  # type: ignore[assignment]
         except UnexpectedInput:
             expr = None
         except RecursionError:  # pragma: no cover - the LALR parser does not recurse

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pqltools.syntax.ast import Node
 
@@ -22,7 +22,7 @@ class Visitor(Generic[T]):
     default for node kinds a pass does not name.
     """
 
-    _dispatch_cache: dict[type[Node], Callable[[Any, Any], Any]] = {}
+    _dispatch_cache: ClassVar[dict[type[Node], Callable[[Any, Any], Any]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -35,7 +35,7 @@ class Visitor(Generic[T]):
         if method is None:
             method = getattr(type(self), "visit_" + cls.__name__, None) or type(self).generic_visit
             self._dispatch_cache[cls] = method
-        return method(self, node)  # type: ignore[no-any-return]
+        return method(self, node)  # type: ignore[no-any-return,unused-ignore]
 
     def generic_visit(self, node: Node) -> T:
         """Visit every child; return None."""
@@ -64,4 +64,4 @@ class Transformer(Visitor[Node]):
                 items = tuple(self.visit(item) for item in value)
                 if any(a is not b for a, b in zip(items, value)):
                     changes[name] = items
-        return dataclasses.replace(node, **changes) if changes else node  # type: ignore[type-var]
+        return dataclasses.replace(node, **changes) if changes else node
