@@ -133,3 +133,31 @@ def test_bad_pyproject_section_uses_prefixed_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown configuration key 'tool.pqltools.fail_on'; "
                                           r"did you mean 'fail-on'\?"):
         Config.load(tmp_path)
+
+
+def test_find_and_explicit_file(tmp_path: Path) -> None:
+    assert Config.find(tmp_path) is None
+    path = write(tmp_path / "sub" / "pqltools.toml", 'schema = "s.json"\n')
+    (tmp_path / "sub" / "x.pql").write_text("a = 1\n")
+    assert Config.find(tmp_path / "sub" / "x.pql") == path.resolve()
+    assert Config.find(tmp_path / "sub") == path.resolve()
+    config = Config.from_file(path)
+    assert config.schema == path.parent / "s.json"
+    with pytest.raises(ConfigError, match="cannot read configuration"):
+        Config.from_file(tmp_path / "absent.toml")
+
+
+def test_with_overrides_keeps_other_fields() -> None:
+    base = Config(ignore=("PQL120",), fail_on=Severity.WARNING)
+    changed = base.with_overrides(select=("PQL1",))
+    assert changed.select == ("PQL1",)
+    assert changed.ignore == ("PQL120",) and changed.fail_on is Severity.WARNING
+    assert base.select == ()
+
+
+def test_codes_may_be_a_single_string_and_limits_reject_booleans(tmp_path: Path) -> None:
+    write(tmp_path / "pqltools.toml", 'ignore = "PQL131"\n')
+    assert Config.load(tmp_path).ignore == ("PQL131",)
+    write(tmp_path / "pqltools.toml", "[limits]\nnesting = true\n")
+    with pytest.raises(ConfigError, match="limits.nesting must be a non-negative integer"):
+        Config.load(tmp_path)

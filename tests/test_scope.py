@@ -119,3 +119,30 @@ def test_binder_spans_without_text_fall_back_to_node_span() -> None:
     tree = parse("let S = 1 in S")
     binder = resolve(tree).binders[0]
     assert binder.span == tree.span
+
+
+def test_chain_when_reference_and_quantifier_kinds() -> None:
+    text = "some E from xEvent where E.a and chain(xEvent, ts, [A: WHAT(k) WHEN(< 2 days before E.ts)])"
+    scopes, rows = table(text)
+    assert rows == [
+        "xEvent@13=xEvent", "E@26=variable->some@6", "xEvent@40=xEvent",
+        "k@61=element-field/depth1", "E@85=variable->some@6",
+    ]
+    assert [b.kind for b in scopes.binders] == ["some"]
+
+
+def test_this_refers_to_the_current_element() -> None:
+    text = 'xs.map({"n": this.count()})'
+    scopes = resolve(parse(text), text)
+    (this, res), = [(n, r) for n, r in scopes.names() if n.id == "this"]
+    assert res.kind is NameKind.THIS
+    assert res.element is not None and res.element.collection == ast.Name("xs")
+
+
+def test_scope_opened_by() -> None:
+    tree = parse("orders.filter(price > 1)")
+    scopes = resolve(tree)
+    assert isinstance(tree, ast.MethodCall)
+    opened = scopes.scope_opened_by(tree)
+    assert opened is not None and opened.depth == 1
+    assert scopes.scope_opened_by(tree.receiver) is None
