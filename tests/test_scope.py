@@ -134,7 +134,7 @@ def test_chain_when_reference_and_quantifier_kinds() -> None:
 def test_this_refers_to_the_current_element() -> None:
     text = 'xs.map({"n": this.count()})'
     scopes = resolve(parse(text), text)
-    (this, res), = [(n, r) for n, r in scopes.names() if n.id == "this"]
+    (res,) = [r for n, r in scopes.names() if n.id == "this"]
     assert res.kind is NameKind.THIS
     assert res.element is not None and res.element.collection == ast.Name("xs")
 
