@@ -269,6 +269,8 @@ def test_unknown_rule_suggests_and_exits_2() -> None:
     result = CliRunner().invoke(main, ["rule", "PQL12O"])
     assert result.exit_code == 2
     assert "unknown rule 'PQL12O'; did you mean PQL120?" in result.stderr
+    prefix = CliRunner().invoke(main, ["rule", "PQL13"])
+    assert "unknown rule 'PQL13'; codes starting with PQL13: PQL130, PQL131" in prefix.stderr
     by_name = CliRunner().invoke(main, ["rule", "null-comparisn"])
     assert "did you mean null-comparison?" in by_name.stderr
 

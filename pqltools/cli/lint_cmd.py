@@ -251,6 +251,9 @@ def _suggest(wanted: str, known: list[RuleInfo]) -> str:
     digits = wanted.upper().removeprefix("PQL").strip("-_ ").translate(_LOOKALIKES)
     if f"PQL{digits}" in codes:
         return f"; did you mean PQL{digits}?"
+    prefixed = [c for c in codes if digits and c.startswith(f"PQL{digits}")]
+    if prefixed:
+        return f"; codes starting with PQL{digits}: {', '.join(prefixed)}"
     close = (difflib.get_close_matches(wanted.upper(), codes, n=1)
              or difflib.get_close_matches(wanted.lower(), [r.name for r in known], n=1))
     return f"; did you mean {close[0]}?" if close else ""
