@@ -1,4 +1,4 @@
-"""The example definitions: the flawed ones show exactly the findings their description names,
+"""The example definitions: the flawed ones (examples/flawed/) show exactly the findings their description names,
 the others are clean (with and without the example schema)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pqltools.definitions import load_definitions
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "examples" / "definitions"
 SCHEMA = ROOT / "examples" / "schema" / "fields.json"
-FLAWED = sorted(DEFINITIONS.glob("flawed-*.json"))
+FLAWED = sorted((ROOT / "examples" / "flawed").glob("flawed-*.json"))
 
 
 def _codes(path: Path, schema: Path | None = None) -> set[str]:
