@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 
 from lsprotocol import types
-from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.documents import Region, Snapshot, parsed
 from pqltools_lsp.settings import ConfigResult
 
 from pqltools.analysis.lint import lint_source
@@ -75,7 +75,8 @@ def _lint(region: Region, config: ConfigResult, filename: str) -> list[Diagnosti
             _LINTED.move_to_end(key)
             return hit
     diags = lint_source(region.text, comments=region.comments, config=config.config,
-                        schema=None, definition=definition, filename=filename)
+                        schema=None, definition=definition, filename=filename,
+                        parsed=parsed(region.text, region.comments))
     with _lock:
         _LINTED[key] = diags
         while len(_LINTED) > _LINTED_SIZE:

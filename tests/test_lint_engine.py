@@ -169,3 +169,16 @@ def test_bad_schema_raises_schema_error(tmp_path: Path) -> None:
 def test_unparsable_text_still_gets_text_rules_and_syntax_errors() -> None:
     found = lint('"x" = <OrgID> and (b = 1')
     assert [(d.code, d.span.column) for d in found] == [("PQL111", 7), ("PQL005", 19)]
+
+
+def test_lint_source_reuses_a_parse_made_with_the_same_options() -> None:
+    from pqltools.analysis.lint import lint_source
+    from pqltools.syntax.parser import ParseOptions, parse_document
+
+    text = 'person.name.startwith("J")'
+    fresh = lint_source(text, comments=False, config=None, schema=None)
+    reused = parse_document(text, ParseOptions(comments=False))
+    assert lint_source(text, comments=False, config=None, schema=None, parsed=reused) == fresh
+    # a parse of other text (or with other options) is ignored, never trusted
+    other = parse_document("a = 1", ParseOptions(comments=False))
+    assert lint_source(text, comments=False, config=None, schema=None, parsed=other) == fresh

@@ -48,17 +48,23 @@ def lint(text: str, *, schema: Any = None, config: Config | None = None,
 
 def lint_source(text: str, *, comments: bool, config: Config | None, schema: Any,
                 definition: Definition | None = None,
-                filename: str | Path | None = None) -> list[Diagnostic]:
+                filename: str | Path | None = None,
+                parsed: ParseResult | None = None) -> list[Diagnostic]:
     """Lint one source (a ``.pql`` file's text or a definition's expression) for the CLI/LSP.
 
     Besides :func:`lint`'s work this applies ``noqa`` comments (when ``comments``), the
     definition's own ``"pqltools": {"noqa": [...]}`` list, and ``per-file-ignores`` for
-    ``filename`` (default: the definition's path).
+    ``filename`` (default: the definition's path). ``parsed`` is a parse of ``text`` the caller
+    already has (the language server): it is used when it was made with the options this
+    configuration asks for, so the text is not parsed twice.
     """
     config = config or Config()
     options = ParseOptions(comments=comments, max_depth=config.limits.max_depth,
                            max_length=config.limits.max_length)
-    result = parse_document(text, options)
+    if parsed is not None and parsed.text == text and parsed.options == options:
+        result = parsed
+    else:
+        result = parse_document(text, options)
     found = _configured(_run(result, config, schema, definition), config)
     if filename is None and definition is not None:
         filename = definition.path

@@ -67,6 +67,7 @@ class ParseResult:
     diagnostics: list[Diagnostic]
     comments: list[Comment] = field(default_factory=list)
     text: str = ""
+    options: ParseOptions | None = None
 
     @property
     def ok(self) -> bool:
@@ -740,13 +741,13 @@ def parse_document(text: str | bytes, options: ParseOptions | None = None) -> Pa
         except UnicodeDecodeError as exc:
             diag = Diagnostic(E_CHARACTER, f"input is not valid UTF-8 (byte {exc.start})",
                               Severity.ERROR, Span(0, 0, 1, 1, 1, 1))
-            return ParseResult(None, [diag], [], "")
+            return ParseResult(None, [diag], [], "", options=options)
     if not isinstance(text, str):
         raise TypeError(f"parse() takes a str, not {type(text).__name__}")
     if len(text) > options.max_length:
         diag = Diagnostic(E_LIMIT, f"expression is {len(text)} characters long; the limit is "
                           f"{options.max_length}", Severity.ERROR, Span.from_offsets(text, 0, 0))
-        return ParseResult(None, [diag], [], text)
+        return ParseResult(None, [diag], [], text, options=options)
     comments: list[Comment] = []
     source = text
     if options.comments:
@@ -756,7 +757,7 @@ def parse_document(text: str | bytes, options: ParseOptions | None = None) -> Pa
                           Span.from_offsets(text, 0, len(text)),
                           help="a segment definition needs a condition, e.g. "
                           'homeAddress.countryCode = "US"')
-        return ParseResult(None, [diag], comments, text)
+        return ParseResult(None, [diag], comments, text, options=options)
 
     parser, builder = _get_parser()
     with _lock:
@@ -777,18 +778,18 @@ def parse_document(text: str | bytes, options: ParseOptions | None = None) -> Pa
         diagnostics.append(Diagnostic(E_LIMIT, f"stopped after {len(diagnostics)} errors",
                                       Severity.INFO, diagnostics[-1].span))
     if diagnostics and any(d.severity is Severity.ERROR for d in diagnostics):
-        return ParseResult(None, diagnostics, comments, text)
+        return ParseResult(None, diagnostics, comments, text, options=options)
     if expr is None:  # pragma: no cover - defensive: Lark gave up without telling us why
         diag = Diagnostic(E_SYNTAX, "could not parse the expression", Severity.ERROR,
                           Span.from_offsets(text, 0, len(text)))
-        return ParseResult(None, [diag], comments, text)
+        return ParseResult(None, [diag], comments, text, options=options)
     too_deep = _depth_exceeded(expr, options.max_depth)
     if too_deep is not None:
         diag = Diagnostic(E_LIMIT, f"expression is nested more than {options.max_depth} levels "
                           "deep", Severity.ERROR, too_deep.span,
                           help="simplify the expression or raise the max_depth limit")
-        return ParseResult(None, [diag], comments, text)
-    return ParseResult(expr, diagnostics, comments, text)
+        return ParseResult(None, [diag], comments, text, options=options)
+    return ParseResult(expr, diagnostics, comments, text, options=options)
 
 
 def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
