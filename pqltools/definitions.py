@@ -165,7 +165,8 @@ def locate_strings(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
         elif kind in ("str", "lit"):
             token = m.group(kind)
             if expect_key and stack and stack[-1][0] == "{":
-                pending_key = json.loads(token)
+                # keys rarely hold escapes: skip the JSON decoder for the common case
+                pending_key = token[1:-1] if "\\" not in token else json.loads(token)
                 expect_key = False
                 continue
             spans[current_path()] = (start, pos)
