@@ -528,3 +528,35 @@ def test_binder_argument_needs_parentheses_with_a_hint() -> None:
     with pytest.raises(PQLSyntaxError) as info:
         parse("f(select X from A where c, 2)")
     assert "parentheses" in (info.value.diagnostics[0].help or "")
+
+
+DEEP_SHAPES = {
+    "calls": lambda d: "f(" * d + "x" + ")" * d,
+    "lists": lambda d: "[" * d + "]" * d,
+    "sums": lambda d: " + ".join(["1"] * d) + " > 2",
+    "filters": lambda d: "x" + "[y]" * d,
+    "methods": lambda d: "a" + ".m(1)" * d,
+    "nots": lambda d: "not " * d + "x",
+    "lets": lambda d: "let a = 1 in " * d + "a",
+    "objects": lambda d: '{"a": ' * d + "1" + "}" * d,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(DEEP_SHAPES))
+def test_every_pass_handles_the_deepest_tree_the_parser_accepts(shape: str) -> None:
+    """Whatever parses within the default depth limit can be formatted, converted and linted."""
+    import pqltools
+
+    make = DEEP_SHAPES[shape]
+    depth = 99
+    while True:  # the deepest text of this shape that the default limit accepts
+        try:
+            tree = parse(make(depth))
+            break
+        except PQLSyntaxError:
+            depth -= 1
+    assert depth > 40
+    assert parse(pqltools.format(tree)) == tree
+    assert pqltools.from_json(pqltools.to_json(tree)) == tree
+    pqltools.lint(make(depth))
+    pqltools.classify(tree)

@@ -62,7 +62,7 @@ class Limits:
     aggregations: int = 3
     nesting: int = 2
     in_list: int = 3
-    max_depth: int = 200
+    max_depth: int = 100
     max_length: int = 10_000_000
 
 

@@ -54,7 +54,7 @@ class ParseOptions:
     """
 
     comments: bool = False
-    max_depth: int = 200
+    max_depth: int = 100
     max_errors: int = 50
     max_length: int = 10_000_000
 
@@ -803,7 +803,7 @@ def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-def parse(text: str | bytes, *, comments: bool = False, max_depth: int = 200,
+def parse(text: str | bytes, *, comments: bool = False, max_depth: int = 100,
           max_errors: int = 50) -> ast.Expr:
     """Parse PQL text into a typed AST.
 

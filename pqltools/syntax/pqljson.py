@@ -267,7 +267,7 @@ def to_json(node: ast.Node) -> JSON:
     """The ``pql/json`` form of ``node`` (a JSON-ready dict; see docs/pqljson.md)."""
     try:
         return _ToJSON().visit(node)
-    except RecursionError:  # only hand-built trees get this deep (the parser stops at 200)
+    except RecursionError:  # only hand-built trees get this deep (the parser stops at 100 by default)
         raise PQLJSONError("(root)", "expression is nested too deeply to convert") from None
 
 
