@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pqltools import fileio
 from pqltools.analysis import runner
 from pqltools.cli import main
 
@@ -395,7 +396,7 @@ def test_fix_writes_atomically_and_never_corrupts(repo: Path,
     def failing_replace(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(runner.os, "replace", failing_replace)
+    monkeypatch.setattr(fileio.os, "replace", failing_replace)
     result = lint("--fix", "--unsafe-fixes", "bad.pql")
     assert result.exit_code == 2
     assert "PQL098: cannot write the fixed file: No space left on device" in result.stdout

@@ -19,9 +19,7 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -34,6 +32,7 @@ from pqltools.analysis.lint import lint_source
 from pqltools.cli.inputs import Source, sources_from_text
 from pqltools.definitions import Definition
 from pqltools.errors import DefinitionError, Diagnostic, Edit, Severity, Span
+from pqltools.fileio import write_atomic
 from pqltools.render import FileResult, Finding
 
 __all__ = [
@@ -272,22 +271,6 @@ def _apply_fixes(file: _File, findings: Iterable[Finding], mode: FixMode) -> int
 def _overlaps(a: Edit, b: Edit) -> bool:
     # Two insertions at one point conflict too: their order would be arbitrary.
     return a.start < b.end and b.start < a.end or a.start == b.start
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` through a temporary file in the same directory."""
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def lint_inputs(inputs: Sequence[Input], options: RunOptions) -> list[FileResult]:

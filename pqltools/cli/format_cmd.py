@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import click
 from pqltools.cli.inputs import EXIT_USAGE, Source, iter_paths
 from pqltools.definitions import LIST_KEYS, Definition, load_definitions
 from pqltools.errors import DefinitionError, PQLError, render_snippet
+from pqltools.fileio import write_atomic
 from pqltools.syntax.parser import parse
 from pqltools.syntax.pqljson import from_json, to_json
 from pqltools.syntax.printer import E_COMMENT, ONE_LINE
@@ -140,19 +139,6 @@ def _formatted(inp: _Input, width: int, indent: int, chain_case: str) -> str:
                                          path=inp.path)) from None
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-        os.chmod(temp, path.stat().st_mode & 0o7777)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
 @click.command("format")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--check", is_flag=True,
@@ -207,7 +193,7 @@ def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: 
         if check:
             click.echo(f"would reformat {inp.label}", err=True)
         elif not show_diff:
-            _write_atomically(inp.path, new)
+            write_atomic(inp.path, new)
             click.echo(f"reformatted {inp.label}", err=True)
     if changed or unchanged:
         verb = "would be reformatted" if (check or show_diff) else "reformatted"
