@@ -266,3 +266,20 @@ def test_threads_with_different_clocks_agree() -> None:
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda job: program.evaluate(profile, now=job[0]), jobs))
     assert results == [expected for _, expected in jobs]
+
+
+def test_clocks_are_shared_per_now_value_and_stay_correct() -> None:
+    from pqltools.runtime.context import make_clock
+
+    assert make_clock("2025-06-15T12:00:00Z") is make_clock("2025-06-15T12:00:00Z")
+    program = pqltools.compile("xEvent[timestamp occurs < 1 day before now].count() > 0")
+    events = [{"timestamp": "2025-06-15T00:00:00Z"}]
+    assert program.evaluate({}, events, now="2025-06-15T12:00:00Z") is True
+    assert program.evaluate({}, events, now="2025-06-17T12:00:00Z") is False
+    assert program.evaluate({}, events, now="2025-06-15T12:00:00Z") is True
+
+
+@pytest.mark.parametrize("bad", [[2025], {"y": 1}, True, 1.5j])
+def test_unusable_now_is_an_evaluation_error(bad: object) -> None:
+    with pytest.raises(pqltools.PQLEvaluationError):
+        pqltools.evaluate("a = 1", {"a": 1}, now=bad)  # type: ignore[arg-type]

@@ -25,12 +25,30 @@ class Clock:
         self.now = now
 
 
+#: Clocks made from the same ``now`` value, so that evaluations given the same time share the
+#: clock-cached time windows (``Program.evaluate(..., now="2025-06-15T12:00:00Z")`` in a loop).
+_CLOCKS: dict[str | datetime | int, Clock] = {}
+_CLOCKS_SIZE = 64
+
+
 def make_clock(now: str | datetime | int | Clock | None) -> Clock:
     """A clock from an ISO-8601 string, an aware datetime, epoch millis, or None (current time)."""
     if isinstance(now, Clock):
         return now
     if now is None:
-        now = datetime.now(UTC)
+        return _new_clock(datetime.now(UTC))
+    if isinstance(now, bool) or not isinstance(now, (str, int, datetime)):
+        return _new_clock(now)  # unusual input: no caching, the error says what is wrong
+    clock = _CLOCKS.get(now)
+    if clock is None:
+        clock = _new_clock(now)
+        if len(_CLOCKS) >= _CLOCKS_SIZE:
+            _CLOCKS.clear()
+        _CLOCKS[now] = clock
+    return clock
+
+
+def _new_clock(now: str | datetime | int) -> Clock:
     if isinstance(now, datetime):
         if now.tzinfo is None:
             raise evaluation_error("`now` must be timezone-aware (for example UTC), "
