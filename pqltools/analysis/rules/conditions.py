@@ -221,3 +221,35 @@ class NegatedComparison(Rule):
             node, f"negating {shown(ctx, inner)} is also true when a value is missing; "
             f"`{other}` is false then", help=f"write `{other}` to exclude profiles without "
             "the field, or keep `not(...)` to include them")
+
+
+@register
+class InequalityExcludesMissing(Rule):
+    code = "PQL132"
+    name = "inequality-excludes-missing"
+    severity = Severity.HINT
+    summary = "`a != b` and `a notIn l` are false when `a` is missing"
+    explanation = (
+        "Comparisons are true only when both operands exist (§5), so `!=` is not the negation "
+        "of `=` and `notIn` is not the negation of `in`: a profile without the field matches "
+        "neither `country = \"US\"` nor `country != \"US\"`. Audiences such as \"everyone "
+        "outside the US\" silently lose every profile that has no country. When profiles "
+        "without the field should qualify, negate the positive test instead; when they should "
+        "not, keep the inequality (and suppress the hint). PQL130 is the mirror image for "
+        "`not(a = b)`."
+    )
+    bad = 'homeAddress.countryCode != "US"'
+    good = 'not(homeAddress.countryCode = "US")'
+    nodes = (ast.Compare,)
+
+    def check(self, node: ast.Compare, ctx: Context) -> Iterator[Diagnostic]:
+        if node.op not in ("!=", "notIn"):
+            return
+        if isinstance(node.right, ast.Name) and node.right.id == "null":
+            return  # PQL120 explains that case
+        positive = "=" if node.op == "!=" else "in"
+        yield self.diagnostic(
+            node, f"{shown(ctx, node)} is false when {shown(ctx, node.left)} is missing "
+            f"(`{node.op}` is not the negation of `{positive}`)",
+            help=f"write `not({ctx.source(node.left)} {positive} {ctx.source(node.right)})` if "
+            "profiles without the value should qualify")
