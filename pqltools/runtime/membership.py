@@ -185,26 +185,32 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
     """The new ``segmentMembership`` of one profile (see the module docstring)."""
     if previous is None and isinstance(profile, Mapping):
         previous = profile.get("segmentMembership")
+    results: dict[str, bool] = {}
+    for seg in segments:
+        results[seg.id] = seg.program.evaluate(profile, events, now=clock, segments=results)
+    return membership_record(results, previous, clock.now)
+
+
+def membership_record(results: Mapping[str, bool], previous: Any, now: int) -> dict[str, Any]:
+    """The new ``segmentMembership`` from this run's answers (segment id -> qualifies, in run
+    order) and the previous membership; shared by the interpreter and the SQL engines."""
     previous = previous if isinstance(previous, Mapping) else {}
     old = previous.get(NAMESPACE)
     old = old if isinstance(old, Mapping) else {}
-    results: dict[str, bool] = {}
-    stamp = iso(clock.now)
+    stamp = iso(now)
     out_ns: dict[str, Any] = {}
-    for seg in segments:
-        qualifies = seg.program.evaluate(profile, events, now=clock, segments=results)
-        results[seg.id] = qualifies
-        before = _status(old.get(seg.id))
+    for seg_id, qualifies in results.items():
+        before = _status(old.get(seg_id))
         was_member = before in MEMBER_STATUSES
         if qualifies:
-            out_ns[seg.id] = {"status": "existing" if was_member else "realized",
+            out_ns[seg_id] = {"status": "existing" if was_member else "realized",
                               "lastQualificationTime": stamp}
         elif was_member:
-            out_ns[seg.id] = {"status": "exited", "lastQualificationTime": stamp}
+            out_ns[seg_id] = {"status": "exited", "lastQualificationTime": stamp}
         elif before == "exited":
-            when = _entry_time(old[seg.id])
-            if when is not None and clock.now - when <= EXITED_RETENTION_DAYS * DAY:
-                out_ns[seg.id] = copy.deepcopy(dict(old[seg.id]))
+            when = _entry_time(old[seg_id])
+            if when is not None and now - when <= EXITED_RETENTION_DAYS * DAY:
+                out_ns[seg_id] = copy.deepcopy(dict(old[seg_id]))
     for seg_id, entry in old.items():
         if seg_id not in results:
             out_ns[seg_id] = copy.deepcopy(entry)
@@ -216,7 +222,7 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
 def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],
             profiles: Iterable[Any], *, now: str | datetime | int | None = None,
             previous: Mapping[str, Mapping[str, Any]] | None = None,
-            id_key: str | None = None) -> Iterator[dict[str, Any]]:
+            id_key: str | None = None, engine: str = "python") -> Iterator[dict[str, Any]]:
     """Evaluate ``definitions`` over ``profiles``; yield each profile's ``segmentMembership``.
 
     ``profiles`` yields profile objects, or ``(profile, events)`` pairs. ``now`` is the
@@ -226,7 +232,16 @@ def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[Compile
     yielded lazily, one per profile, in input order. Raises
     :class:`~pqltools.errors.PQLValidationError` for a dependency cycle and
     :class:`~pqltools.errors.PQLEvaluationError` for an unusable profile.
+
+    ``engine="duckdb"`` or ``"spark"`` compiles the definitions to SQL and runs them in one
+    query (docs/engines.md); ``profiles`` may then also be a path or glob of NDJSON or Parquet
+    files, a DuckDB relation or a Spark DataFrame. A construct an engine cannot compile is a
+    :class:`~pqltools.errors.PQLValidationError` naming it.
     """
+    if engine != "python":
+        from pqltools.engines.api import segment_sql
+        return segment_sql(definitions, profiles, engine=engine, now=now, previous=previous,
+                           id_key=id_key)
     if isinstance(definitions, list) and definitions and isinstance(definitions[0],
                                                                     CompiledSegment):
         ordered = order_segments(definitions)
