@@ -170,10 +170,20 @@ def _open_profiles(name: str) -> tuple[IO[bytes], int | None]:
               help="Treat QUERY as PQL text even if a file of that name exists.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar (default: on a terminal, for inputs over 1 MB).")
+@click.option("--engine", type=click.Choice(["python", "duckdb", "spark"]), default="python",
+              show_default=True,
+              help="Where to evaluate: the interpreter, or one SQL query on DuckDB or Spark "
+                   "(PROFILES: a path or glob of NDJSON or Parquet files; docs/engines.md).")
+@click.option("--count", is_flag=True,
+              help="Print only the number of qualifying profiles (per definition).")
+@click.option("-o", "--output", type=click.Path(dir_okay=True, path_type=Path), default=None,
+              help='Write {"id", "segmentMembership"} records to FILE.parquet or FILE.ndjson '
+                   "(SQL engines: built in SQL; Spark writes a directory).")
 def eval_command(query: str, profiles: str, events_key: str, events_file: Path | None,
                  identity_key: str, id_key: str | None, now: str | None, membership: bool,
                  previous: Path | None, values: bool, as_expression: bool,
-                 progress: bool | None) -> None:
+                 progress: bool | None, engine: str = "python", count: bool = False,
+                 output: Path | None = None) -> None:
     """Evaluate QUERY (PQL text, a .pql file or a segment-definition .json) over PROFILES.
 
     PROFILES is NDJSON, one profile per line ("-" or omitted: standard input). Prints the id of
@@ -192,6 +202,10 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
     except PQLError as exc:
         raise click.BadParameter(str(exc), param_hint="--now") from None
     prior = _load_previous(previous) if previous is not None else None
+    if engine != "python" or count or output is not None:
+        _engine_run(engine, segments, profiles, clock, events_key, events_file, id_key, prior,
+                    membership, values, count, output)
+        return
     index = EventIndex(events_file, identity_key) if events_file is not None else None
     stream, size = _open_profiles(profiles)
     show = progress if progress is not None else (
@@ -286,3 +300,73 @@ class _Run:
             if entries.get(seg.id, {}).get("status") in ("realized", "existing"):
                 self.out.write(pid if len(self.segments) == 1 else f"{pid}\t{seg.id}")
                 self.out.write("\n")
+
+
+def _engine_run(engine: str, segments: list[CompiledSegment], profiles: str, clock: Clock,
+                events_key: str, events_file: Path | None, id_key: str | None,
+                prior: dict[str, Any] | None, membership: bool, values: bool, count: bool,
+                output: Path | None) -> None:
+    """``--engine duckdb|spark``, ``--count`` and ``-o`` (pqltools/cli/engine_eval.py)."""
+    if values:
+        raise click.UsageError("--value runs on the interpreter only (--engine python)")
+    if events_file is not None and engine != "python":
+        raise click.UsageError(f"--events is not supported with --engine {engine}: keep the "
+                               f"events under --events-key in each profile")
+    if engine == "python":
+        engine = "duckdb" if output is not None and output.suffix.lower() == ".parquet" \
+            else engine
+    if engine == "python":
+        _python_count_or_output(segments, profiles, clock, events_key, id_key, prior, count,
+                                output)
+        return
+    from pqltools.cli.engine_eval import run_engine
+    run_engine(engine, segments, profiles, clock=clock, events_key=events_key, id_key=id_key,
+               prior=prior, membership=membership, count=count, output=output, out=sys.stdout)
+
+
+def _python_count_or_output(segments: list[CompiledSegment], profiles: str, clock: Clock,
+                            events_key: str, id_key: str | None, prior: dict[str, Any] | None,
+                            count: bool, output: Path | None) -> None:
+    """The interpreter's ``--count`` and ``-o FILE.ndjson``."""
+    counts = {seg.id: 0 for seg in segments}
+    stream, _ = _open_profiles(profiles)
+    sink = output.open("w", encoding="utf-8") if output is not None else None
+    failures = 0
+    try:
+        for line in _read_lines(stream):
+            if not line.text:
+                continue
+            try:
+                profile = json.loads(line.text)
+            except ValueError as exc:
+                click.echo(f"{profiles}:{line.number}: not valid JSON: {exc}", err=True)
+                failures += 1
+                continue
+            if not isinstance(profile, dict):
+                click.echo(f"{profiles}:{line.number}: a profile must be a JSON object", err=True)
+                failures += 1
+                continue
+            pid = profile_id(profile, id_key) or f"line:{line.number}"
+            events = profile.pop(events_key, None)
+            previous = prior.get(pid, {}) if prior is not None else None
+            try:
+                result = membership_for(segments, profile, events, clock, previous)
+            except PQLError as exc:
+                click.echo(f"{profiles}:{line.number} (profile {pid}): {exc}", err=True)
+                failures += 1
+                continue
+            entries = result.get("ups", {})
+            for seg in segments:
+                if entries.get(seg.id, {}).get("status") in ("realized", "existing"):
+                    counts[seg.id] += 1
+            if sink is not None:
+                sink.write(json.dumps({"id": pid, "segmentMembership": result}) + "\n")
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+        if sink is not None:
+            sink.close()
+    if count:
+        for seg_id, n in counts.items():
+            click.echo(f"{n}" if len(counts) == 1 else f"{seg_id}\t{n}")
+    sys.exit(1 if failures else 0)
