@@ -400,6 +400,8 @@ class SqlCompiler(Visitor[Val]):
             return Val(exp.null(), NULL)
         if not (isinstance(a.type, Scalar) and a.type.is_number and isinstance(b.type, Scalar)
                 and b.type.is_number):
+            if isinstance(a.type, Scalar) and isinstance(b.type, Scalar):
+                return Val(exp.null(), NULL)  # arithmetic on a non-number is null (§5)
             raise self.refuse(node, f"`{node.op}` on a {describe(a.type)} and a "
                               f"{describe(b.type)}")
         both_int = a.type == BIGINT and b.type == BIGINT
@@ -539,6 +541,10 @@ class SqlCompiler(Visitor[Val]):
         if not isinstance(pattern_node, ast.String):
             raise self.refuse(pattern_node, "a pattern that is not a string literal")
         pattern = pattern_node.value
+        if like and self.d.name == "spark" and pattern.count("%") > 2:
+            raise self.refuse(pattern_node, "a `like` pattern with more than two `%` wildcards "
+                              "(Spark matches it with a backtracking regular expression whose "
+                              "time grows as a power of the input's length)")
         if not like:
             try:
                 compile_regex(pattern)

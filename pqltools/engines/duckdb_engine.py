@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pqltools.engines.plan import ROW_COLUMN, Plan, needed_names, plan_query
+from pqltools.engines.plan import ROW_COLUMN, Plan, check_profile, needed_names, plan_query
 from pqltools.engines.schema import (
     conform,
     duckdb_type_name,
@@ -160,11 +160,7 @@ def _python_source(con: Any, profiles: Iterable[Any], names: set[str]) -> DuckDB
     rows: list[tuple[dict[str, Any], list[Any] | None]] = []
     for item in profiles:
         profile, events = _split(item)
-        if not isinstance(profile, Mapping):
-            raise evaluation_error("a profile must be a JSON object")
-        if events is not None:
-            if not isinstance(events, list) or not all(isinstance(e, Mapping) for e in events):
-                raise evaluation_error("events must be a list of JSON objects")
+        check_profile(profile, events)
         rows.append((dict(profile), events))
     profile_t = prune(infer_rows(p for p, _ in rows), names)
     events_t = infer_rows({"e": e} for _, e in rows).get("e")

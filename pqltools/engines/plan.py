@@ -21,7 +21,7 @@ from pqltools.engines.types import NULL, ListOf, SqlType, Struct, prune
 from pqltools.runtime.context import Clock
 from pqltools.runtime.membership import CompiledSegment, compile_segments, order_segments
 
-__all__ = ["EVENTS_COLUMN", "ROW_COLUMN", "Plan", "compile_run", "needed_names",
+__all__ = ["EVENTS_COLUMN", "ROW_COLUMN", "Plan", "check_profile", "compile_run", "needed_names",
            "plan_query", "segment_column"]
 
 #: The column holding a profile's events (``xEvent``) in the relation the query reads.
@@ -63,6 +63,16 @@ def needed_names(segments: Sequence[CompiledSegment]) -> set[str]:
         names |= referenced_names(seg.program.tree)
         names.add(seg.id)
     return names
+
+
+def check_profile(profile: Any, events: Any) -> None:
+    """The interpreter's input checks: a profile is an object, events a list of objects."""
+    from pqltools.runtime.context import evaluation_error
+    if not isinstance(profile, Mapping):
+        raise evaluation_error("a profile must be a JSON object")
+    if events is not None and (not isinstance(events, list)
+                               or not all(isinstance(e, Mapping) for e in events)):
+        raise evaluation_error("events must be a list of JSON objects")
 
 
 def segment_column(index: int) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pqltools.engines.api import membership_columns, records
-from pqltools.engines.plan import ROW_COLUMN, Plan, needed_names, plan_query
+from pqltools.engines.plan import ROW_COLUMN, Plan, check_profile, needed_names, plan_query
 from pqltools.engines.schema import conform, from_spark_type, infer_rows, spark_type
 from pqltools.engines.types import NULL, ListOf, SqlType, Struct, prune
 from pqltools.runtime.context import Clock, evaluation_error
@@ -102,11 +102,7 @@ def _python_source(spark: Any, profiles: Iterable[Any], names: set[str]) -> Spar
     rows: list[tuple[dict[str, Any], Any]] = []
     for item in profiles:
         profile, events = _split(item)
-        if not isinstance(profile, Mapping):
-            raise evaluation_error("a profile must be a JSON object")
-        if events is not None and (not isinstance(events, list)
-                                   or not all(isinstance(e, Mapping) for e in events)):
-            raise evaluation_error("events must be a list of JSON objects")
+        check_profile(profile, events)
         rows.append((dict(profile), events))
     profile_t = prune(infer_rows(p for p, _ in rows), names)
     assert isinstance(profile_t, Struct)
@@ -136,8 +132,7 @@ def literal_source(profile: Mapping[str, Any], events: Any,
     hundreds of cases in one Spark job."""
     from sqlglot import exp
     names = needed_names(segments)
-    if not isinstance(profile, Mapping):
-        raise evaluation_error("a profile must be a JSON object")
+    check_profile(profile, events)
     profile_t = prune(infer_rows([profile]), names)
     assert isinstance(profile_t, Struct)
     found = infer_rows([{"e": events}]).get("e")

@@ -124,6 +124,28 @@ def run_spark_batch(cases: list[dict[str, Any]], spark: Any) -> list[tuple[str, 
             bisect(selected[:half])
             bisect(selected[half:])
 
-    if branches:
-        bisect(branches)
+    # cases expected to stop with an evaluation error run alone, the rest in one query
+    alone = [b for b in branches if cases[b[0]].get("error") == "evaluation"]
+    together = [b for b in branches if cases[b[0]].get("error") != "evaluation"]
+    if together:
+        bisect(together)
+    for branch in alone:
+        bisect([branch])
     return [o if o is not None else ("error", "missing") for o in outcomes]
+
+
+def refusal(case: dict[str, Any], dialect: str) -> Any:
+    """The PQL900 diagnostic when ``dialect`` refuses the case at compile time, else None."""
+    from pqltools.engines import spark_engine as se
+    from pqltools.engines.plan import compile_run, plan_query
+    from pqltools.runtime.context import make_clock
+    try:
+        segments = compile_run({"case": case["expr"]})
+        query, profile_t, events_t = se.literal_source(case["profile"], case["events"],
+                                                       segments)
+        plan_query(segments, dialect, profile_t, events_t, make_clock(case["now"]), query,
+                   events_column="__pql_events", values=case_kind(case) == "value")
+    except PQLError as exc:
+        outcome = classify_error(exc)
+        return outcome[1] if outcome[0] == "refused" else None
+    return None

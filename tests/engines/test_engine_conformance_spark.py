@@ -22,6 +22,9 @@ _OUTCOMES: dict[int, tuple[str, Any]] = {}
 def spark() -> Any:
     from pqltools.engines.spark_engine import session
     spark = session()
+    # the cases are literals: interpreted evaluation beats generating code for each branch
+    spark.conf.set("spark.sql.codegen.wholeStage", "false")
+    spark.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN")
     yield spark
     spark.stop()
 
