@@ -24,7 +24,7 @@ from typing import Any
 from pqltools.definitions import Definition
 from pqltools.errors import NO_SPAN, Diagnostic, PQLValidationError, Severity
 from pqltools.runtime.compiler import Program, compile
-from pqltools.runtime.context import Clock, evaluation_error, make_clock
+from pqltools.runtime.context import Clock, Context, evaluation_error, make_clock
 from pqltools.runtime.functions import MEMBER_STATUSES
 from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
 from pqltools.syntax import ast
@@ -191,8 +191,14 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
     results: dict[str, bool] = {}
     stamp = iso(clock.now)
     out_ns: dict[str, Any] = {}
+    # one context for every segment: events checked, timestamps parsed and chains sorted once
+    context: Context | None = None
     for seg in segments:
-        qualifies = seg.program.evaluate(profile, events, now=clock, segments=results)
+        if context is None:
+            if type(profile) is not dict:
+                seg.program.evaluate(profile, events, now=clock)  # raises the usual error
+            context = Context(profile, events, clock, results)
+        qualifies = seg.program.evaluate_in(context)
         results[seg.id] = qualifies
         before = _status(old.get(seg.id))
         was_member = before in MEMBER_STATUSES
