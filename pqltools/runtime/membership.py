@@ -249,6 +249,24 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
     return out
 
 
+def qualifying(segments: list[CompiledSegment], profile: Any, events: Any,
+               clock: Clock) -> list[str]:
+    """The ids of the ``segments`` (in dependency order) that ``profile`` qualifies for.
+
+    What :func:`membership_for` decides, without building membership records: for callers that
+    only need the answer (``pql eval`` printing ids).
+    """
+    results: dict[str, bool] = {}
+    if not segments:
+        return []
+    if type(profile) is not dict:
+        segments[0].program.evaluate(profile, events, now=clock)  # raises the usual error
+    context = Context(profile, events, clock, results)
+    for seg in segments:
+        results[seg.id] = seg.program.evaluate_in(context)
+    return [seg_id for seg_id, member in results.items() if member]
+
+
 def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],
             profiles: Iterable[Any], *, now: str | datetime | int | None = None,
             previous: Mapping[str, Mapping[str, Any]] | None = None,
