@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pqltools.analysis.config import Config
-from pqltools.analysis.rules import Context as LintContext
-from pqltools.analysis.rules import Rule, all_rules
+from pqltools.analysis.rules import LintContext, Rule, all_rules
 from pqltools.analysis.schema import Schema, load_schema
 from pqltools.errors import Diagnostic
 from pqltools.syntax import ast
