@@ -22,6 +22,10 @@ COMMANDS: dict[str, str] = {
     "classify": "pqltools.cli.classify_cmd:classify_command",
     "eval": "pqltools.cli.eval_cmd:eval_command",
     "lsp": "pqltools.cli.lsp_cmd:lsp_command",
+    "job": "pqltools.cli.job_cmd:job_command",
+    "export": "pqltools.cli.export_cmd:export_command",
+    "preview": "pqltools.cli.preview_cmd:preview_command",
+    "estimate": "pqltools.cli.preview_cmd:estimate_command",
 }
 
 
