@@ -727,7 +727,7 @@ def _load_cached(path: Path, digest: str) -> lark.Lark | None:
                 return None  # stale: the grammar or Lark changed since the cache was built
             # our own file, shipped in the package beside the grammar (same trust as the code)
             data = pickle.load(f)
-        return lark.Lark._load_from_dict(data["data"], data["memo"], transformer=_BUILDER)  # type: ignore[no-any-return]
+        return lark.Lark._load_from_dict(data["data"], data["memo"], transformer=_BUILDER)  # type: ignore[no-untyped-call,no-any-return]
     except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError,
             AttributeError, LarkError):
         return None
