@@ -14,6 +14,8 @@ Ranges:
   configuration and schema files, ``pql/json``, ``--fix`` safety, internal errors)
 * ``PQL1xx`` lint rules, ``PQL2xx`` schema-aware lint rules, ``PQL3xx`` evaluation-method
   (eligibility) rules
+* ``PQL5xx`` findings on Segmentation Service request bodies (schedules, ad-hoc activation,
+  segment and export jobs: :mod:`pqltools.jobs`)
 * ``PQL4xx`` evaluation errors of the interpreter (:mod:`pqltools.runtime`); until 0.1 they
   were numbered PQL300 and PQL310-PQL320, inside the eligibility range (see :data:`RENUMBERED`)
 """
@@ -39,6 +41,7 @@ class Category(str, enum.Enum):
     SCHEMA = "schema"
     ELIGIBILITY = "eligibility"
     EVALUATION = "evaluation"
+    REQUEST = "request"
 
     @property
     def is_rule(self) -> bool:
@@ -50,6 +53,7 @@ SYNTAX, INPUT, CONFIGURATION, TOOL = (Category.SYNTAX, Category.INPUT, Category.
                                       Category.TOOL)
 LINT, SCHEMA, ELIGIBILITY, EVALUATION = (Category.LINT, Category.SCHEMA, Category.ELIGIBILITY,
                                          Category.EVALUATION)
+REQUEST = Category.REQUEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +114,22 @@ _TABLE = (
     Code("PQL092", "invalid-schema", CONFIGURATION,
          "The schema file is unusable",
          "The XDM/JSON schema named by `schema` cannot be read or is not a schema."),
+    Code("PQL093", "invalid-request-body", INPUT,
+         "A Segmentation Service request body the job commands cannot run",
+         "A segment job, export job, schedule or ad-hoc activation body that is not JSON, is "
+         "not of the expected shape or misses a required field; the message names the file, "
+         "line, column and the JSON path (docs/jobs.md)."),
+    Code("PQL094", "invalid-profile-data", INPUT,
+         "Profile data that a job command cannot read",
+         "The `--profiles` file or folder is missing, of an unknown format, or holds a record "
+         "that is not a profile; the message names the file and the line or row."),
     Code("PQL095", "invalid-pqljson", INPUT,
          "A pql/json expression that is not a valid PQL tree",
          "The message starts with the JSON path of the problem (docs/pqljson.md)."),
+    Code("PQL096", "undefined-job-segment", INPUT,
+         "A segment job names a segment that no definition defines",
+         "Every `segmentId` of a segment job request must be defined in the files given with "
+         "`--definitions`; the job fails with this error and the segment's place."),
     Code("PQL097", "fix-reverted", TOOL,
          "Fixes were not applied because they would have broken the file",
          "`--fix` re-lints after every round; a round that adds syntax errors is undone and "
@@ -200,6 +217,34 @@ _TABLE = (
          "Segment definitions that cannot be evaluated together",
          "`pqltools.segment` (and `pql eval --definitions`) refuse two definitions with one id "
          "and `inSegment` references that form a cycle."),
+)
+
+_TABLE += (
+    # ---- request bodies: pql lint on Segmentation Service API payloads (pqltools.jobs)
+    Code("PQL501", "request-field", REQUEST,
+         "A request body field is missing, of the wrong type or breaks a documented constraint",
+         "For example a schedule with an empty `name` or a `type` or `state` the Schedules API "
+         "does not accept; the message names the JSON path."),
+    Code("PQL502", "schedule-segments", REQUEST,
+         "A schedule's `properties.segments` is empty, malformed or redundant",
+         "Segment ids must be strings, each listed once; `\"*\"` already means every segment.",
+         Severity.WARNING),
+    Code("PQL503", "invalid-cron", REQUEST,
+         "A schedule's cron expression is malformed",
+         "Adobe's schedules use Quartz-style cron (seconds first, `?` for day of month or day "
+         "of week); the message points at the field that is wrong."),
+    Code("PQL504", "schedule-too-frequent", REQUEST,
+         "A schedule fires more than once in 24 hours",
+         "The Segmentation Service runs a schedule at most once a day."),
+    Code("PQL505", "invalid-activation", REQUEST,
+         "An ad-hoc activation body's `activationInfo` is malformed",
+         "Each destination id maps to a non-empty array of distinct audience ids."),
+    Code("PQL506", "too-many-activation-audiences", REQUEST,
+         "An ad-hoc activation names more audiences than one request may",
+         "Split the activation into several requests."),
+    Code("PQL507", "activation-export-ids", REQUEST,
+         "`exportIds` in an ad-hoc activation body is ignored or malformed",
+         "Version 2 of the ad-hoc activation API does not read `exportIds`.", Severity.WARNING),
 )
 
 #: code -> row, in code order.

@@ -30,6 +30,7 @@ RANGES = {
     codes.Category.SCHEMA: range(200, 300),
     codes.Category.ELIGIBILITY: range(300, 400),
     codes.Category.EVALUATION: range(400, 500),
+    codes.Category.REQUEST: range(500, 600),
 }
 
 
