@@ -5,13 +5,13 @@ against :mod:`pqltools.catalog`, pre-compiles literal regular expressions and bu
 per node; :meth:`Program.evaluate` then only runs closures. No source is generated and nothing is
 passed to ``eval``/``exec``.
 
-Name resolution (reference §3.3, docs/semantics.md "Names"): inside an element scope (a filter
-``a[...]``, an element-scoped method argument such as ``sum(price)``, a chain's ``WHAT``/``WHERE``)
-a bare name is the current element's field if the element has it, then an enclosing variable or
-outer element, then the profile. Variables (``select``, ``exists``, ``let``, lambda parameters,
-chain labels) are resolved at compile time; only the "does the element have this field" test is
-dynamic. ``xEvent`` is always the profile's events; ``this`` is the current element (the profile
-outside any element scope); ``$1`` is the profile.
+Names are resolved once, by :func:`pqltools.analysis.scope.resolve` (the resolver the linter
+and the language server use; rule in docs/semantics.md "Names"): a variable in scope is that
+variable; otherwise, inside an element scope (a filter ``a[...]``, an element-scoped method
+argument such as ``sum(price)``, a chain's ``WHAT``/``WHERE``), a bare name is the innermost
+element's field if the element has it, then an outer element's, then the profile's. Only "does
+the element have this field" is tested at run time. Unknown functions and wrong argument counts
+are the linter's findings PQL101-PQL103 (:func:`pqltools.analysis.lint.check_calls`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from datetime import datetime
 from typing import Any
 
 from pqltools import catalog
+from pqltools.analysis.lint import check_calls
+from pqltools.analysis.scope import NameKind, Scopes, resolve
 from pqltools.errors import (
     Diagnostic,
     PQLEvaluationError,
@@ -103,14 +105,15 @@ _Frame = _Elem | _Var
 class _Compiler(Visitor[Fn]):
     """Turns a syntax tree into closures; one instance per compiled program."""
 
-    def __init__(self, text: str | None, limits: Limits) -> None:
+    def __init__(self, text: str | None, limits: Limits, scopes: Scopes) -> None:
         self.text = text
         self.limits = limits
+        self.scopes = scopes
         self.frames: list[_Frame] = []
 
     # ------------------------------------------------------------ helpers
 
-    def error(self, message: str, node: ast.Node, code: str = "PQL310") -> PQLValidationError:
+    def error(self, message: str, node: ast.Node, code: str = "PQL410") -> PQLValidationError:
         """A compile-time error at ``node``."""
         return PQLValidationError([Diagnostic(code, message, Severity.ERROR, node.span)],
                                   self.text)
@@ -203,56 +206,47 @@ class _Compiler(Visitor[Fn]):
     # ------------------------------------------------------------ names and paths
 
     def visit_Name(self, node: ast.Name) -> Fn:
-        return self._resolve(node.id)
-
-    def _resolve(self, name: str) -> Fn:
-        variables = {f.name for f in self.frames if isinstance(f, _Var)}
-        if name == "xEvent" and name not in variables:
+        kind = self.scopes.resolution(node).kind
+        name = node.id
+        if kind is NameKind.VARIABLE:
+            return lambda ctx: ctx.vars.get(name)
+        if kind is NameKind.EVENTS:
             return _events
-        if name == "this" and name not in variables:
-            depth = self.depth
+        depth = self.depth
+        if kind is NameKind.THIS:
             if depth == 0:
                 return lambda ctx: ctx.profile
             return lambda ctx: ctx.elems[depth - 1]
-        plan, variable = self._plan(name)
-        return _lookup(name, plan, variable)
-
-    def _plan(self, name: str) -> tuple[list[int], str | None]:
-        """The element depths to try (innermost first), then the variable (None: profile)."""
-        plan: list[int] = []
-        depth = self.depth
-        for frame in reversed(self.frames):
-            if isinstance(frame, _Elem):
-                depth -= 1
-                plan.append(depth)
-            elif frame.name == name:
-                return plan, name
-        return plan, None
+        return _lookup(name, list(range(depth - 1, -1, -1)))
 
     def _element_field(self, node: ast.Node) -> tuple[int, str] | None:
         """``(depth, name)`` when ``node`` is a bare name read from one element, else None."""
-        if not isinstance(node, ast.Name) or node.id in ("xEvent", "this"):
+        if not isinstance(node, ast.Name) or self.depth != 1:
             return None
-        plan, variable = self._plan(node.id)
-        return (plan[0], node.id) if len(plan) == 1 and variable is None else None
-
-    def _is_profile_name(self, name: str) -> bool:
-        """Whether ``name`` can only mean a field of the profile here."""
-        return name not in ("xEvent", "this") and self._plan(name) == ([], None)
+        kind = self.scopes.resolution(node).kind
+        return (0, node.id) if kind is NameKind.ELEMENT_FIELD else None
 
     def _profile_path(self, node: ast.Node) -> tuple[str, ...] | None:
         """The names of ``a.b.c`` when ``node`` is a path that can only start at the profile."""
         if isinstance(node, ast.Name):
-            return (node.id,) if self._is_profile_name(node.id) else None
+            return (node.id,) if self._is_profile_name(node) else None
         if isinstance(node, ast.Attribute):
             path = ast.dotted_path(node)
-            if path is not None and self._is_profile_name(path[0]):
+            root: ast.Expr = node
+            while isinstance(root, ast.Attribute):
+                root = root.receiver
+            if path is not None and self._is_profile_name(root):
                 return path
         return None
 
+    def _is_profile_name(self, node: ast.Expr) -> bool:
+        """Whether ``node`` is a bare name that the resolver binds to a field of the profile."""
+        return isinstance(node, ast.Name) and (
+            self.scopes.resolution(node).kind is NameKind.PROFILE_FIELD)
+
     def visit_Attribute(self, node: ast.Attribute) -> Fn:
-        path = ast.dotted_path(node)
-        if path is not None and self._is_profile_name(path[0]):
+        path = self._profile_path(node)
+        if path is not None:
             return _profile_path(path)
         return _path(self.visit(node.receiver), (node.name,))
 
@@ -332,7 +326,7 @@ class _Compiler(Visitor[Fn]):
             try:
                 regex = build(node.right.value)
             except RegexError as exc:
-                raise self.error(str(exc), node.right, "PQL311") from None
+                raise self.error(str(exc), node.right, "PQL411") from None
             return _pattern_test(left, lambda ctx: regex, node.op == "like")
         right = self.visit(node.right)
 
@@ -350,15 +344,6 @@ class _Compiler(Visitor[Fn]):
     # ------------------------------------------------------------ calls
 
     def visit_Call(self, node: ast.Call) -> Fn:
-        spec = catalog.lookup(node.name, "global")
-        if spec is None:
-            hint = catalog.suggest(node.name, "global")
-            if catalog.lookup(node.name, "method") is not None:
-                hint_text = f"; `{node.name}` is a method: write `value.{node.name}(...)`"
-            else:
-                hint_text = f"; did you mean `{hint}`?" if hint else ""
-            raise self.error(f"unknown function `{node.name}`{hint_text}", node, "PQL312")
-        self._check_arity(spec, node, len(node.args))
         if node.name == "if":
             test, then, other = (self.test(node.args[0]), self.visit(node.args[1]),
                                  self.visit(node.args[2]))
@@ -373,12 +358,7 @@ class _Compiler(Visitor[Fn]):
         return lambda ctx: impl(ctx, *[f(ctx) for f in args])
 
     def visit_MethodCall(self, node: ast.MethodCall) -> Fn:
-        spec = catalog.lookup(node.name, "method")
-        if spec is None:
-            hint = catalog.suggest(node.name, "method")
-            hint_text = f"; did you mean `{hint}`?" if hint else ""
-            raise self.error(f"unknown method `{node.name}`{hint_text}", node, "PQL312")
-        self._check_arity(spec, node, len(node.args))
+        spec = catalog.METHODS[node.name]  # known: check_calls ran before compiling
         if node.name == "count" and not node.args and isinstance(node.receiver, ast.Filter):
             return self._filter(node.receiver, count=True)  # counted without building the list
         receiver = self.visit(node.receiver)
@@ -387,7 +367,7 @@ class _Compiler(Visitor[Fn]):
             try:
                 compile_regex(node.args[0].value)
             except RegexError as exc:
-                raise self.error(str(exc), node.args[0], "PQL311") from None
+                raise self.error(str(exc), node.args[0], "PQL411") from None
         scoped = [bool(p and p.element_scope)
                   for p in (spec.param_for(i) for i in range(len(node.args)))]
         plain = [None if s else self.visit(a) for s, a in zip(scoped, node.args)]
@@ -408,16 +388,6 @@ class _Compiler(Visitor[Fn]):
                       for i, fn in enumerate(plain)]
             return impl(ctx, receiver(ctx), *values, *missing)
         return call
-
-    def _check_arity(self, spec: catalog.FunctionSpec, node: ast.Node, count: int) -> None:
-        high = spec.max_args
-        if count < spec.min_args or (high is not None and count > high):
-            expected = (f"{spec.min_args}" if high == spec.min_args else
-                        f"{spec.min_args} to {high}" if high is not None else
-                        f"at least {spec.min_args}")
-            raise self.error(f"`{spec.name}` takes {expected} argument"
-                             f"{'' if expected == '1' else 's'}, got {count}: {spec.signature}",
-                             node, "PQL313")
 
     def visit_Filter(self, node: ast.Filter) -> Fn:
         return self._filter(node, count=False)
@@ -822,13 +792,11 @@ def _constant(value: Any) -> Fn:
     return lambda ctx: value
 
 
-def _lookup(name: str, plan: list[int], variable: str | None) -> Fn:
-    """Element fields at ``plan`` depths (innermost first), then a variable or the profile."""
+def _lookup(name: str, plan: list[int]) -> Fn:
+    """Element fields at ``plan`` depths (innermost first), then the profile."""
     if not plan:
-        if variable is not None:
-            return lambda ctx: ctx.vars.get(name)
         return lambda ctx: ctx.profile.get(name)
-    if len(plan) == 1 and variable is None:
+    if len(plan) == 1:
         (depth,) = plan
 
         def element_or_profile(ctx: Context) -> Any:
@@ -848,8 +816,6 @@ def _lookup(name: str, plan: list[int], variable: str | None) -> Fn:
                 found = element.get(name)
                 if found is not None:
                     return found
-        if variable is not None:
-            return ctx.vars.get(variable)
         return ctx.profile.get(name)
     return scoped
 
@@ -1368,12 +1334,15 @@ def compile(expression: str | ast.Node, *, limits: Limits | None = None,
         tree, text = expression, None
     else:
         tree, text = parse(expression, comments=comments), expression
-    compiler = _Compiler(text, limits or Limits())
     try:
+        errors = check_calls(tree, text)
+        if errors:
+            raise PQLValidationError(errors, text)
+        compiler = _Compiler(text, limits or Limits(), resolve(tree, text))
         root = compiler.visit(tree)
         test = compiler.test(tree)
     except RecursionError:
-        raise PQLValidationError([Diagnostic("PQL314", "the expression is nested too deeply to "
+        raise PQLValidationError([Diagnostic("PQL414", "the expression is nested too deeply to "
                                              "compile", Severity.ERROR, tree.span)], text) from None
     return Program(text if text is not None else "", tree, root, test)
 
