@@ -100,3 +100,4 @@ def test_stale_or_broken_cache_is_ignored(tmp_path: Path) -> None:
 def test_errors_still_raise_after_concurrent_use() -> None:
     with pytest.raises(PQLSyntaxError):
         parse("a = (")
+

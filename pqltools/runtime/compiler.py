@@ -1301,7 +1301,7 @@ class Program:
                            segments: Mapping[str, bool] | None = None) -> bool:
             if type(profile) is not dict:
                 _check_profile(profile)
-            # Context.reset, inlined: this runs once per profile
+            # a fresh state for this profile, set field by field: this runs once per profile
             ctx.profile = profile
             ctx.events = events
             ctx.checked = False
