@@ -61,8 +61,9 @@ class Timer:
 
     def as_json(self) -> dict[str, int]:
         end = self.end if self.end is not None else time.time()
-        return {"startTimeInMs": int(self.start * 1000), "endTimeInMs": int(end * 1000),
-                "totalTimeInMs": int((end - self.start) * 1000)}
+        start_ms, end_ms = int(self.start * 1000), int(end * 1000)
+        return {"startTimeInMs": start_ms, "endTimeInMs": end_ms,
+                "totalTimeInMs": end_ms - start_ms}
 
 
 def find_definitions(sources: Iterable[str | Path]) -> tuple[list[Definition], list[JobError]]:

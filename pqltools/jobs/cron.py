@@ -151,8 +151,8 @@ def check_cron(expr: str, *, frequency: bool = True) -> list[Problem]:
     gaps = [b - a for a, b in zip(times, times[1:])]
     shortest = min(gaps) if gaps else timedelta(days=1)
     if shortest < timedelta(hours=24):
-        return [(f"fires more than once a day (every {_duration(shortest)} at times): Adobe "
-                 "runs a schedule at most once in 24 hours", "PQL404", whole)]
+        return [(f"fires more than once a day (runs as close as {_duration(shortest)} apart): "
+                 "Adobe runs a schedule at most once in 24 hours", "PQL404", whole)]
     return []
 
 

@@ -175,6 +175,11 @@ def parse_segment_job_request(body: Body) -> SegmentJobRequest:
     value = body.value
     where: Where = ()
     schema_name = "_xdm.context.profile"
+    kind = request_kind(value)
+    if kind not in (None, "segment job request"):
+        body.report((), "a segment job request is an array of {\"segmentId\": ...} objects; "
+                    f"this is {_a(kind)} {kind} body")  # type: ignore[arg-type]
+        body.fail()
     if isinstance(value, dict):
         schema = body.get(value, (), "schema", (dict,), "an object", {})
         schema_name = body.get(schema, ("schema",), "name", (str,), "a string", schema_name)
@@ -183,9 +188,7 @@ def parse_segment_job_request(body: Body) -> SegmentJobRequest:
     elif isinstance(value, list):
         items = value
     else:
-        kind = request_kind(value)
-        body.report((), "a segment job request is an array of {\"segmentId\": ...} objects"
-                    + (f"; this is {kind} body" if kind else ""))
+        body.report((), "a segment job request is an array of {\"segmentId\": ...} objects")
         items = None
     ids: list[str] = []
     if items is not None and not items:
