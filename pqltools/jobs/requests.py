@@ -381,9 +381,9 @@ def _check_schedule(body: Body) -> None:
         body.report(("type",), f"schedule type {kind!r} is not one of "
                     + ", ".join(SCHEDULE_TYPES), code="PQL401")
     props = body.get(v, (), "properties", (dict,), "an object", None, required=True)
-    if kind == "batch_segmentation" and isinstance(props, dict):
+    if isinstance(props, dict):
         segments = body.get(props, ("properties",), "segments", (list,), "an array", None,
-                            required=True)
+                            required=kind == "batch_segmentation")
         _check_schedule_segments(body, segments)
     state = body.get(v, (), "state", (str,), "a string")
     if state is not None and state not in SCHEDULE_STATES:
