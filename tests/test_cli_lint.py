@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pqltools import fileio
-from pqltools.analysis import runner
-from pqltools.cli import main
+from pqltools.analysis import results
+from pqltools.cli import main, runner
 
 UNCLOSED = 'person.gender = "male" and (loyalty.tier = "gold"'
 
@@ -472,8 +472,8 @@ def test_usage_error_through_a_real_process(repo: Path) -> None:
 def test_an_edit_mapped_into_a_json_file_edits_the_decoded_expression(
         text: str, data: st.DataObject, ascii_only: bool, indent: int | None) -> None:
     """Whatever the escapes, a mapped edit changes exactly the expression's characters."""
-    from pqltools.cli.inputs import sources_from_text
     from pqltools.errors import Diagnostic, Edit, Fix, Severity, Span
+    from pqltools.sources import sources_from_text
 
     start = data.draw(st.integers(0, len(text)))
     end = data.draw(st.integers(start, len(text)))
@@ -485,7 +485,7 @@ def test_an_edit_mapped_into_a_json_file_edits_the_decoded_expression(
     fix = Fix("f", (Edit(start, end, replacement),))
     diag = Diagnostic("PQL121", "m", Severity.WARNING, Span.from_offsets(text, start, end),
                       fix=fix)
-    edits = runner.file_edits(source, diag)
+    edits = results.file_edits(source, diag)
     assert edits is not None
     (edit,) = edits
     fixed = file_text[:edit.start] + edit.replacement + file_text[edit.end:]

@@ -17,9 +17,8 @@ from typing import Any, NoReturn
 import click
 
 from pqltools.analysis.config import Config, ConfigError
-from pqltools.analysis.runner import FixMode, Input, RunOptions, lint_inputs
-from pqltools.cli.inputs import EXIT_USAGE, iter_paths
-from pqltools.cli.inputs import _looks_like_path as looks_like_path
+from pqltools.cli.inputs import EXIT_USAGE, iter_paths, looks_like_path
+from pqltools.cli.runner import FixMode, Input, RunOptions, lint_inputs
 from pqltools.errors import PQLError, Severity, render_snippet
 from pqltools.render import (
     FORMATS,

@@ -1,7 +1,8 @@
 """Renderers: the same lint results as text, concise lines, JSON, SARIF or GitHub annotations.
 
-The linter never prints. It produces :class:`FileResult` objects (one per input file, each with
-its :class:`Finding` list, positions already in the coordinates of the file the user gave) and
+The linter never prints. Its results are :class:`~pqltools.analysis.results.FileResult` objects
+(one per input file, each with its :class:`~pqltools.analysis.results.Finding` list, positions
+already in the coordinates of the file the user gave; re-exported here) and
 :func:`render` turns them into one output string in the chosen format. Each format lives in its
 own module and is imported only when used.
 """
@@ -14,7 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pqltools.errors import Diagnostic, Edit, Severity
+from pqltools.analysis.results import FileResult, Finding
+from pqltools.errors import Severity
 
 __all__ = [
     "FORMATS",
@@ -40,54 +42,6 @@ FORMATS: dict[str, str] = {
     "sarif": "pqltools.render.sarif:render_sarif",
     "github": "pqltools.render.github:render_github",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One diagnostic placed in a file.
-
-    ``diagnostic.span`` is in the coordinates of the file (for a JSON definition: the line and
-    column inside the JSON file). ``edits`` is the diagnostic's fix as edits of the *file* text
-    (JSON-escaped for a definition), or None when there is no fix or it cannot be written back.
-    ``source`` names the expression inside the file (``file.json[2] "name"`` for a definition);
-    ``definition`` is the definition's index in the file, None for a ``.pql`` file.
-    """
-
-    diagnostic: Diagnostic
-    source: str
-    edits: tuple[Edit, ...] | None = None
-    definition: int | None = None
-    definition_name: str | None = None
-    definition_id: str | None = None
-
-    @property
-    def fixable(self) -> bool:
-        """True when ``--fix`` (or ``--unsafe-fixes``) can apply this finding's fix."""
-        return self.edits is not None
-
-    @property
-    def safe_fix(self) -> bool:
-        """True when the fix is applied by plain ``--fix``."""
-        fix = self.diagnostic.fix
-        return self.edits is not None and fix is not None and fix.safe
-
-
-@dataclass(frozen=True, slots=True)
-class FileResult:
-    """Everything found in one input file.
-
-    ``text`` is the file's text (positions refer to it). ``error`` is set when the file could
-    not be linted at all (unreadable, not UTF-8, invalid JSON, not a definition): such files
-    make ``pql lint`` exit with code 2. ``sources`` counts the expressions linted; ``fixed``
-    counts the fixes ``--fix`` applied.
-    """
-
-    path: str
-    text: str
-    findings: tuple[Finding, ...] = ()
-    error: Diagnostic | None = None
-    sources: int = 0
-    fixed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
