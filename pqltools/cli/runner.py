@@ -204,14 +204,13 @@ def _split(file: _File) -> _File:
 
 def _request_findings(file: _File, exc: DefinitionError) -> list[Diagnostic] | None:
     """A Segmentation API request body is linted as one (docs/jobs.md); None for other files."""
-    from pqltools.definitions import NoDefinitionError, locate_strings
+    from pqltools.definitions import NoDefinitionError
 
     if not isinstance(exc, NoDefinitionError):
         return None
-    from pqltools.jobs.requests import Body, check_body
+    from pqltools.jobs.requests import check_body, parse_body
 
-    return check_body(Body(file.item.label, file.text, json.loads(file.text),
-                           locate_strings(file.text)))
+    return check_body(parse_body(file.item.label, file.text))
 
 
 def _task(source: Source) -> _Task:
