@@ -120,11 +120,11 @@ def estimate_command(definition: str, data: str, segment_id: str | None, engine:
 
 def _text(r: dict[str, Any]) -> str:
     lines = [
-        f"estimated size: {r['estimatedSize']:,} profiles "
+        (f"estimated size: {r['estimatedSize']:,} profiles "
         f"({r['confidenceInterval']} interval {r['lowerBound']:,} - {r['upperBound']:,}, "
-        f"{r['interval']['method']})",
-        f"sample: {r['profilesMatchedSoFar']:,} of {r['profilesReadSoFar']:,} sampled profiles "
-        f"matched ({r['totalRows']:,} in total, seed {r['sample']['seed']})",
+        f"{r['interval']['method']})"),
+        (f"sample: {r['profilesMatchedSoFar']:,} of {r['profilesReadSoFar']:,} sampled profiles "
+        f"matched ({r['totalRows']:,} in total, seed {r['sample']['seed']})"),
     ]
     if r["standardError"] is not None:
         lines.append(f"standard error: {r['standardError']:,} profiles")

@@ -136,7 +136,7 @@ def read_profiles(data: str | Path | Iterable[Any], *, events_key: str = "events
     """
     if isinstance(data, (str, Path)) or (isinstance(data, (list, tuple)) and data and all(
             isinstance(d, (str, Path)) for d in data)):
-        records: Iterable[Record] = iter_records(data)  # type: ignore[arg-type]
+        records: Iterable[Record] = iter_records(data)
     else:
         records = (Record(item, f"<profiles>[{i}]") for i, item in enumerate(data))
     for record in records:

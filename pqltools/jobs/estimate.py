@@ -62,7 +62,7 @@ def _count(profiles: Any) -> int | None:
     if isinstance(profiles, (str, Path)) or (isinstance(profiles, (list, tuple)) and profiles
                                               and all(isinstance(p, (str, Path))
                                                       for p in profiles)):
-        return sum(1 for _ in iter_records(profiles))  # type: ignore[arg-type]
+        return sum(1 for _ in iter_records(profiles))
     return None
 
 

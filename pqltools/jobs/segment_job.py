@@ -192,7 +192,7 @@ def _segment_item(d: Definition) -> dict[str, Any]:
 
 
 def _merge_policies(definitions: list[Definition]) -> list[str]:
-    found = {d.raw.get("mergePolicyId") for d in definitions
+    found = {str(d.raw["mergePolicyId"]) for d in definitions
              if isinstance(d.raw.get("mergePolicyId"), str)}
     return sorted(found) or ["default"]
 

@@ -210,8 +210,8 @@ def test_segmentation_without_definitions_is_a_usage_error(data: Path, tmp_path:
 @pytest.mark.parametrize(("body", "message", "at"), [
     ({"fields": 3}, "`fields` must be a comma-separated string", "3"),
     ({"fields": "a,,b."}, "field path 'b.' has an empty part", "b."),
-    ({"filter": {"segments": [{"segmentNs": "ups"}]}}, "`filter.segments[0].segmentId` is "
-     "required", "{"),
+    ({"filter": {"segments": [{"segmentNs": "ups"}]}}, ("`filter.segments[0].segmentId` is "
+     "required"), "{"),
     ({"filter": {"segments": [{"segmentId": "s", "status": ["gone"]}]}},
      "status 'gone' is not one of realized, existing, exited", '"gone"'),
     ({"filter": {"segmentQualificationTime": {"startTime": "yesterday"}}},

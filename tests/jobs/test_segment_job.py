@@ -189,7 +189,7 @@ def test_profiles_from_a_glob_and_a_directory(store: dict[str, Path], tmp_path: 
 
 def test_segment_job_response_is_read_back_as_definitions(store: dict[str, Path],
                                                           tmp_path: Path) -> None:
-    code, response, _ = _run(store)
+    _code, response, _ = _run(store)
     saved = tmp_path / "response.json"
     saved.write_text(json.dumps(response, indent=2))
     result = run_cli("job", "run", str(store["request"]), "-d", str(saved),
