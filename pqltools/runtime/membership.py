@@ -34,6 +34,7 @@ __all__ = [
     "NAMESPACE",
     "CompiledSegment",
     "compile_segments",
+    "membership_record",
     "namespace_key",
     "profile_id",
     "segment",
@@ -212,17 +213,28 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
     """The new ``segmentMembership`` of one profile (see the module docstring)."""
     if previous is None and isinstance(profile, Mapping):
         previous = profile.get("segmentMembership")
+    results: dict[str, bool] = {}
+    for seg in segments:
+        results[seg.id] = seg.program.evaluate(profile, events, now=clock, segments=results)
+    return membership_record(results, previous, clock.now)
+
+
+def membership_record(results: Mapping[str, bool], previous: Any, now: int) -> dict[str, Any]:
+    """The new ``segmentMembership`` from this run's answers (segment id -> qualifies, in run
+    order) and the previous membership; shared by the interpreter and the SQL engines.
+
+    The ``ups`` namespace is found case-insensitively and written back under the input's
+    casing; an entry that had a ``timestamp`` gets the new one; exited entries more than 30
+    days old are dropped in every namespace.
+    """
     previous = previous if isinstance(previous, Mapping) else {}
     key = namespace_key(previous)
     old = previous.get(key)
     old = old if isinstance(old, Mapping) else {}
-    results: dict[str, bool] = {}
-    stamp = iso(clock.now)
+    stamp = iso(now)
     out_ns: dict[str, Any] = {}
-    for seg in segments:
-        qualifies = seg.program.evaluate(profile, events, now=clock, segments=results)
-        results[seg.id] = qualifies
-        prior = old.get(seg.id)
+    for seg_id, qualifies in results.items():
+        prior = old.get(seg_id)
         before = _status(prior)
         was_member = before in MEMBER_STATUSES
         if qualifies or was_member:
@@ -230,14 +242,14 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
             entry = {"status": status, "lastQualificationTime": stamp}
             if isinstance(prior, Mapping) and "timestamp" in prior:
                 entry["timestamp"] = stamp
-            out_ns[seg.id] = entry
-        elif before == "exited" and not _expired(prior, clock.now):
-            out_ns[seg.id] = copy.deepcopy(dict(prior))  # type: ignore[arg-type]
-    out_ns.update(_carried(old, clock.now, skip=results))
+            out_ns[seg_id] = entry
+        elif before == "exited" and not _expired(prior, now):
+            out_ns[seg_id] = copy.deepcopy(dict(prior))  # type: ignore[arg-type]
+    out_ns.update(_carried(old, now, skip=results))
     out: dict[str, Any] = {}
     for ns, entries in previous.items():
         if ns != key:
-            out[ns] = _carried(entries, clock.now) if isinstance(entries, Mapping) \
+            out[ns] = _carried(entries, now) if isinstance(entries, Mapping) \
                 else copy.deepcopy(entries)
     out[key] = out_ns
     return out
