@@ -142,7 +142,8 @@ def _parquet_records(path: Path) -> Iterator[Record]:
             if not rows:
                 break
             for row in rows:
-                yield Record({n: _plain(v) for n, v in zip(names, row)}, f"{path}#{row_number}")
+                yield Record({n: _plain(v) for n, v in zip(names, row) if v is not None},
+                             f"{path}#{row_number}")
                 row_number += 1
     finally:
         con.close()
@@ -151,9 +152,8 @@ def _parquet_records(path: Path) -> Iterator[Record]:
 def _plain(value: Any) -> Any:
     """A DuckDB value as the JSON value the interpreter reads (timestamps as ISO-8601)."""
     if isinstance(value, dict):
-        if set(value) == {"key", "value"} and isinstance(value["key"], list):  # a MAP
-            return {str(k): _plain(v) for k, v in zip(value["key"], value["value"])}
-        return {str(k): _plain(v) for k, v in value.items()}
+        # a NULL struct field is an absent JSON key (Parquet has one schema for every row)
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dt.datetime):

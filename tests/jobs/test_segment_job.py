@@ -198,3 +198,45 @@ def test_segment_job_response_is_read_back_as_definitions(store: dict[str, Path]
     # then comes from the stored membership (none), so nobody is a US buyer
     again = json.loads(result.stdout)
     assert again["metrics"]["segmentedProfileCounter"] == {"us": 3, "us-buyers": 0}
+
+
+def test_parquet_profiles_give_the_ndjson_answers(store: dict[str, Path],
+                                                  tmp_path: Path) -> None:
+    pytest.importorskip("duckdb")
+    from pqltools.jobs.data import iter_records, write_records
+
+    parquet = tmp_path / "profiles.parquet"
+    write_records((r.value for r in iter_records(store["profiles"])), parquet, "parquet")
+    from_ndjson, from_parquet = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    _run(store, "--output", str(from_ndjson))
+    code, response, _ = _run({**store, "profiles": parquet}, "--output", str(from_parquet))
+    assert code == 0 and response["metrics"]["totalProfiles"] == 5
+    assert from_parquet.read_text() == from_ndjson.read_text()
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from pqltools.cli.job_cmd import progress_bar
+
+    with progress_bar("job", enabled=True) as update:
+        assert update is None  # pytest's standard error is not a terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress_bar("segment job", enabled=True) as update:
+        assert update is not None
+        for done in range(0, 2001, 100):
+            update(done)
+    with progress_bar("segment job", enabled=False) as update:
+        assert update is None
+
+
+def test_no_progress_output_when_not_a_terminal(store: dict[str, Path]) -> None:
+    _, _, err = _run(store, "--progress")
+    assert err == ""
