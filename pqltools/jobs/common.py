@@ -141,25 +141,25 @@ def read_profiles(data: str | Path | Iterable[Any], *, events_key: str = "events
         records = (Record(item, f"<profiles>[{i}]") for i, item in enumerate(data))
     for record in records:
         if record.error is not None:
-            errors.append(JobError("PQL095", record.error, record.where))
+            errors.append(JobError("PQL094", record.error, record.where))
             continue
         value = record.value
         events: Any = None
         if isinstance(value, tuple) and len(value) == 2:
             value, events = value
         if not isinstance(value, dict):
-            errors.append(JobError("PQL095", "a profile must be a JSON object", record.where))
+            errors.append(JobError("PQL094", "a profile must be a JSON object", record.where))
             continue
         if events is None and events_key in value:
             events = value[events_key]
             value = {k: v for k, v in value.items() if k != events_key}
         if events is not None and not isinstance(events, list):
-            errors.append(JobError("PQL095", f"`{events_key}` must be an array of events",
+            errors.append(JobError("PQL094", f"`{events_key}` must be an array of events",
                                    record.where))
             continue
         pid = profile_id(value, id_key)
         if pid is None:
-            errors.append(JobError("PQL095", "the profile has no id (`_id`, `personID`, `id` "
+            errors.append(JobError("PQL094", "the profile has no id (`_id`, `personID`, `id` "
                                    "or an identityMap entry)" if id_key is None
                                    else f"the profile has no `{id_key}`", record.where))
             continue

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pqltools import codes
 from pqltools.analysis.results import FileResult, Finding
 from pqltools.errors import Severity
 
@@ -24,6 +25,7 @@ __all__ = [
     "Finding",
     "RenderOptions",
     "RuleInfo",
+    "all_codes",
     "all_rules",
     "from_rule",
     "render",
@@ -70,35 +72,32 @@ class RuleInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-#: Codes the parser and the definition loader report; they are not rules in the registry.
-_BUILTIN_CODES = {
-    "PQL001": ("syntax-error", "The text is not valid PQL."),
-    "PQL002": ("unterminated-string", "A string literal is not closed or is malformed."),
-    "PQL003": ("unexpected-character", "A character that PQL does not use."),
-    "PQL004": ("invalid-escape", "An invalid escape sequence in a string literal."),
-    "PQL005": ("unbalanced-brackets", "Brackets or parentheses do not match."),
-    "PQL006": ("limit-exceeded", "The expression exceeds a configured parser limit."),
-    "PQL007": ("invalid-literal", "A literal that PQL cannot represent."),
-    "PQL090": ("invalid-definition", "The segment-definition file cannot be read."),
-    "PQL091": ("invalid-configuration", "The configuration file is unusable."),
-}
-
-
 def all_rules() -> list[RuleInfo]:
     """Every registered lint rule, in code order."""
-    return [from_rule(rule) for rule in _registry().all_rules()]
+    return [from_rule(rule) for rule in _rules().all_rules()]
+
+
+def all_codes() -> list[RuleInfo]:
+    """Every code of the code table (:mod:`pqltools.codes`), rules and others, in code order."""
+    return [rule_info(code) for code in codes.CODES]
 
 
 def rule_info(code: str) -> RuleInfo:
-    """Name, summary and explanation of ``code``: the registry's rule, else a built-in code."""
-    rule = None if code in _BUILTIN_CODES else _registry().get_rule(code)
-    if rule is not None:
-        return from_rule(rule)
-    name, summary = _BUILTIN_CODES.get(code, (code.lower(), ""))
-    return RuleInfo(code, name, summary)
+    """Name, summary and explanation of ``code``, from the code table and, for a lint rule,
+    the rule object. A code missing from the table (never reported by pqltools itself) gets
+    its lower-cased code as name."""
+    row = codes.CODES.get(code)
+    if row is None:
+        return RuleInfo(code, code.lower(), "")
+    if row.category.is_rule:
+        rule = _rules().get_rule(code)
+        if rule is not None:
+            return from_rule(rule)
+    return RuleInfo(code, row.name, row.summary, explanation=row.explanation,
+                    severity=row.severity)
 
 
-def _registry() -> Any:
+def _rules() -> Any:
     # Imported on first use: the registry pulls in every rule module.
     from pqltools.analysis import rules
 
@@ -112,11 +111,10 @@ def from_rule(rule: Any) -> RuleInfo:
 
 
 def rule_explanation(rule: Any) -> str:
-    """The long explanation of a registry rule with its bad and good examples, as Markdown."""
-    parts = [rule.explanation.strip(),
-             f"Bad:\n\n```pql\n{rule.bad.strip()}\n```",
-             f"Good:\n\n```pql\n{rule.good.strip()}\n```"]
-    return "\n\n".join(p for p in parts if p)
+    """A rule's documentation as Markdown: what it does, why it matters, example, use instead."""
+    from pqltools.analysis.rules._docs import code_markdown
+
+    return code_markdown(rule.code) or ""
 
 
 def render(fmt: str, results: Sequence[FileResult],

@@ -24,7 +24,7 @@ from typing import Any
 from pqltools.definitions import Definition
 from pqltools.errors import NO_SPAN, Diagnostic, PQLValidationError, Severity
 from pqltools.runtime.compiler import Program, compile
-from pqltools.runtime.context import Clock, evaluation_error, make_clock
+from pqltools.runtime.context import Clock, Context, evaluation_error, make_clock
 from pqltools.runtime.functions import MEMBER_STATUSES
 from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
 from pqltools.syntax import ast
@@ -136,7 +136,7 @@ def _visit(start: str, compiled: dict[str, CompiledSegment], state: dict[str, in
 
 
 def _run_error(message: str) -> PQLValidationError:
-    return PQLValidationError([Diagnostic("PQL320", message, Severity.ERROR, NO_SPAN)])
+    return PQLValidationError([Diagnostic("PQL420", message, Severity.ERROR, NO_SPAN)])
 
 
 def profile_id(profile: Mapping[str, Any], key: str | None = None) -> str | None:
@@ -214,8 +214,14 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
     if previous is None and isinstance(profile, Mapping):
         previous = profile.get("segmentMembership")
     results: dict[str, bool] = {}
+    # one context for every segment: events checked, timestamps parsed and chains sorted once
+    context: Context | None = None
     for seg in segments:
-        results[seg.id] = seg.program.evaluate(profile, events, now=clock, segments=results)
+        if context is None:
+            if type(profile) is not dict:
+                seg.program.evaluate(profile, events, now=clock)  # raises the usual error
+            context = Context(profile, events, clock, results)
+        results[seg.id] = seg.program.evaluate_in(context)
     return membership_record(results, previous, clock.now)
 
 
@@ -253,6 +259,24 @@ def membership_record(results: Mapping[str, bool], previous: Any, now: int) -> d
                 else copy.deepcopy(entries)
     out[key] = out_ns
     return out
+
+
+def qualifying(segments: list[CompiledSegment], profile: Any, events: Any,
+               clock: Clock) -> list[str]:
+    """The ids of the ``segments`` (in dependency order) that ``profile`` qualifies for.
+
+    What :func:`membership_for` decides, without building membership records: for callers that
+    only need the answer (``pql eval`` printing ids).
+    """
+    results: dict[str, bool] = {}
+    if not segments:
+        return []
+    if type(profile) is not dict:
+        segments[0].program.evaluate(profile, events, now=clock)  # raises the usual error
+    context = Context(profile, events, clock, results)
+    for seg in segments:
+        results[seg.id] = seg.program.evaluate_in(context)
+    return [seg_id for seg_id, member in results.items() if member]
 
 
 def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],

@@ -34,20 +34,20 @@ def test_valid_daily_schedules(expr: str) -> None:
 
 
 @pytest.mark.parametrize(("expr", "code", "message", "at"), [
-    ("0 0 */6 * * ?", "PQL404", "fires more than once a day (runs as close as 6 hours apart)",
+    ("0 0 */6 * * ?", "PQL504", "fires more than once a day (runs as close as 6 hours apart)",
      "0 0 */6 * * ?"),
-    ("0 */30 1 * * ?", "PQL404", "30 minutes apart", "0 */30 1 * * ?"),
-    ("0 0 1 * *", "PQL403", "did you mean '0 0 0 1 * ?'", "0 0 1 * *"),
-    ("0 0 25 * * ?", "PQL403", "bad hours '25'", "25"),
-    ("0 61 1 * * ?", "PQL403", "bad minutes '61'", "61"),
-    ("0 0 1 * * *", "PQL403", "must be `?`", "*"),
-    ("0 0 1 ? * ?", "PQL403", "`?` in both", "?"),
-    ("0 0 1 ? * 0", "PQL403", "day-of-week 0 is out of range", "0"),
-    ("0 0 1 30 2 ?", "PQL403", "bad day-of-month '30'", "30"),
-    ("0 0 1 * * ? 1969", "PQL403", "bad year '1969'", "1969"),
-    ("? 0 1 * * ?", "PQL403", "`?` is only allowed in day-of-month and day-of-week", "?"),
-    ("0 0 1 * FOO ?", "PQL403", "bad month 'FOO'", "FOO"),
-    ("1 2", "PQL403", "2 fields", "1 2"),
+    ("0 */30 1 * * ?", "PQL504", "30 minutes apart", "0 */30 1 * * ?"),
+    ("0 0 1 * *", "PQL503", "did you mean '0 0 0 1 * ?'", "0 0 1 * *"),
+    ("0 0 25 * * ?", "PQL503", "bad hours '25'", "25"),
+    ("0 61 1 * * ?", "PQL503", "bad minutes '61'", "61"),
+    ("0 0 1 * * *", "PQL503", "must be `?`", "*"),
+    ("0 0 1 ? * ?", "PQL503", "`?` in both", "?"),
+    ("0 0 1 ? * 0", "PQL503", "day-of-week 0 is out of range", "0"),
+    ("0 0 1 30 2 ?", "PQL503", "bad day-of-month '30'", "30"),
+    ("0 0 1 * * ? 1969", "PQL503", "bad year '1969'", "1969"),
+    ("? 0 1 * * ?", "PQL503", "`?` is only allowed in day-of-month and day-of-week", "?"),
+    ("0 0 1 * FOO ?", "PQL503", "bad month 'FOO'", "FOO"),
+    ("1 2", "PQL503", "2 fields", "1 2"),
 ])
 def test_bad_schedules_are_located(expr: str, code: str, message: str, at: str) -> None:
     [(found_message, found_code, (start, end))] = check_cron(expr)
@@ -70,21 +70,21 @@ def test_schedule_body_fields() -> None:
            "schedule": "0 0 */2 * * ?", "state": "on"}
     found = _findings(bad)
     codes = {(code, at) for code, _, at in found}
-    assert ("PQL401", '""') in codes  # empty name
-    assert ("PQL401", '"nightly"') in codes
-    assert ("PQL401", '"on"') in codes
-    assert ("PQL402", "3") in codes  # not a segment id
-    assert ("PQL402", '"a"') in codes  # listed twice
-    assert ("PQL404", "0 0 */2 * * ?") in codes
+    assert ("PQL501", '""') in codes  # empty name
+    assert ("PQL501", '"nightly"') in codes
+    assert ("PQL501", '"on"') in codes
+    assert ("PQL502", "3") in codes  # not a segment id
+    assert ("PQL502", '"a"') in codes  # listed twice
+    assert ("PQL504", "0 0 */2 * * ?") in codes
     assert any("redundant" in message for _, message, _ in found)
 
 
 def test_schedule_needs_segments_for_batch_segmentation() -> None:
     found = _findings({"name": "s", "type": "batch_segmentation", "properties": {},
                        "schedule": "0 0 1 * * ?"})
-    assert [(c, m) for c, m, _ in found] == [("PQL401", "`properties.segments` is required")]
+    assert [(c, m) for c, m, _ in found] == [("PQL501", "`properties.segments` is required")]
     empty = _findings({**SCHEDULE, "properties": {"segments": []}})
-    assert empty[0][0] == "PQL402" and "evaluates nothing" in empty[0][1]
+    assert empty[0][0] == "PQL502" and "evaluates nothing" in empty[0][1]
     export = _findings({"name": "e", "type": "export", "properties": {}, "state": "active"})
     assert export == []
 
@@ -95,15 +95,15 @@ def test_activation_body() -> None:
     bad = {"activationInfo": {"dest-1": ["s1", "s1", 7], "dest-2": "s2", "dest-3": []},
            "exportIds": ["e1"]}
     found = {(code, at) for code, _, at in _findings(bad)}
-    assert found == {("PQL405", '"s1"'), ("PQL405", "7"), ("PQL405", '"s2"'),
-                     ("PQL405", "[]"), ("PQL407", '[\n    "e1"\n  ]')}
+    assert found == {("PQL505", '"s1"'), ("PQL505", "7"), ("PQL505", '"s2"'),
+                     ("PQL505", "[]"), ("PQL507", '[\n    "e1"\n  ]')}
 
 
 def test_activation_audience_limit() -> None:
     many = {"activationInfo": {"d1": [f"s{i}" for i in range(50)],
                                "d2": [f"s{i}" for i in range(40, 90)]}}
     [(code, message, _)] = _findings(many)
-    assert code == "PQL406" and "90 audiences" in message and "at most 80" in message
+    assert code == "PQL506" and "90 audiences" in message and "at most 80" in message
     assert _findings({"activationInfo": {"d1": [f"s{i}" for i in range(80)]}}) == []
 
 
@@ -113,13 +113,13 @@ def test_pql_lint_reports_request_bodies_with_positions(tmp_path: Path) -> None:
     (tmp_path / "activation.json").write_text(json.dumps({"activationInfo": {"d": ["a"]}}))
     result = run_cli("lint", str(tmp_path))
     assert result.exit_code == 1
-    assert f"{tmp_path / 'schedule.json'}:9:16: error PQL404: fires more than once a day" \
+    assert f"{tmp_path / 'schedule.json'}:9:16: error PQL504: fires more than once a day" \
         in result.stdout
     assert "activation.json" not in result.stdout
-    ignored = run_cli("lint", "--ignore", "PQL404", str(tmp_path))
+    ignored = run_cli("lint", "--ignore", "PQL504", str(tmp_path))
     assert ignored.exit_code == 0
     as_json = run_cli("lint", "--format", "sarif", str(tmp_path / "schedule.json"))
-    assert "PQL404" in as_json.stdout
+    assert "PQL504" in as_json.stdout
 
 
 def test_pql_lint_still_fails_on_bodies_it_does_not_know(tmp_path: Path) -> None:
@@ -132,4 +132,4 @@ def test_job_request_bodies_lint_clean_or_with_places(tmp_path: Path) -> None:
     (tmp_path / "job.json").write_text('[{"segmentId": "a"}, {"segmentId": 3}]')
     result = run_cli("lint", str(tmp_path / "job.json"))
     assert result.exit_code == 1
-    assert "job.json:1:36: error PQL401: `[1].segmentId` must be a string" in result.stdout
+    assert "job.json:1:36: error PQL501: `[1].segmentId` must be a string" in result.stdout
