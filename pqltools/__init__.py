@@ -6,6 +6,7 @@ The public API (everything else is internal):
   :func:`from_json`, :func:`load_definitions`, the :mod:`ast <pqltools.syntax.ast>` node classes
 * analysis: :func:`lint`, :func:`classify`
 * runtime: :func:`evaluate`, :func:`evaluate_value`, :func:`compile`, :func:`segment`
+* streaming: :func:`stream` (the membership simulator, docs/streaming.md)
 * errors and diagnostics: :class:`PQLError` and subclasses, :class:`Diagnostic`,
   :class:`Severity`, :class:`Span`
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from pqltools.definitions import Definition, load_definitions
     from pqltools.runtime.compiler import Program, compile, evaluate, evaluate_value
     from pqltools.runtime.membership import segment
+    from pqltools.streaming import stream
     from pqltools.syntax.pqljson import from_json, to_json
     from pqltools.syntax.printer import format
 
@@ -58,6 +60,7 @@ _LAZY = {
     "evaluate": "pqltools.runtime.compiler",
     "evaluate_value": "pqltools.runtime.compiler",
     "segment": "pqltools.runtime.membership",
+    "stream": "pqltools.streaming",
 }
 
 __all__ = [
@@ -89,6 +92,7 @@ __all__ = [
     "parse",
     "parse_document",
     "segment",
+    "stream",
     "to_json",
 ]
 

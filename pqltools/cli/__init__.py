@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "classify": "pqltools.cli.classify_cmd:classify_command",
     "eval": "pqltools.cli.eval_cmd:eval_command",
     "lsp": "pqltools.cli.lsp_cmd:lsp_command",
+    "stream": "pqltools.cli.stream_cmd:stream_command",
 }
 
 
