@@ -33,9 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pqltools.analysis.eligibility import Eligibility, classify
-from pqltools.analysis.windows import event_references
+from pqltools.analysis.windows import _AGGREGATING, event_references
 from pqltools.definitions import Definition
 from pqltools.errors import PQLError
+from pqltools.analysis.scope import NameKind, resolve
+from pqltools.runtime.context import Clock
 from pqltools.runtime.membership import CompiledSegment, compile_segments, profile_id
 from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
 from pqltools.streaming.records import Record, StreamInputError
@@ -78,6 +80,74 @@ class Transition:
                 "status": self.status, "cause": self.cause}
 
 
+def profile_fields(tree: ast.Node) -> frozenset[str] | None:
+    """The profile fields ``tree`` may read (an element field falls back to the profile's);
+    None when it reads the profile as a whole (``$1``, ``this``, ``^``)."""
+    scopes = resolve(tree)
+    names: set[str] = set()
+    for node in tree.walk():
+        if isinstance(node, (ast.Param, ast.ParentRef, ast.ContextRef)):
+            return None
+        if isinstance(node, ast.Name):
+            try:
+                kind = scopes.resolution(node).kind
+            except KeyError:
+                return None
+            if kind is NameKind.THIS:
+                return None
+            if kind in (NameKind.PROFILE_FIELD, NameKind.ELEMENT_FIELD):
+                names.add(node.id)
+    return frozenset(names)
+
+
+_UP = {">": "left", ">=": "left", "<": "right", "<=": "right"}
+
+
+def grows_with_events(tree: ast.Node) -> bool:
+    """True when adding an event can never turn the answer from true to false: no event
+    reference is negated (``not``, ``forall``, ``count() = 0``), and events are only counted
+    upwards (``count() >= n``, ``COUNT(n)``), never summed, averaged or counted downwards."""
+    if any(ref.negated or ref.kind == "path" for ref in event_references(tree)):
+        return False
+    upward: set[int] = set()
+    for node in tree.walk():
+        if isinstance(node, ast.Compare) and node.op in _UP:
+            side = node.left if _UP[node.op] == "left" else node.right
+            if isinstance(side, ast.MethodCall) and side.name == "count":
+                upward.add(id(side))
+        elif isinstance(node, ast.Aggregate):
+            return False
+    refs = event_references(tree)
+    for node in tree.walk():
+        if isinstance(node, ast.MethodCall) and node.name in _AGGREGATING \
+                and id(node) not in upward and any(
+                    r.aggregate is not None and r.aggregate == node.span for r in refs):
+            return False
+    return True
+
+
+def times_only(tree: ast.Node) -> bool:
+    """True when every read of an event's ``timestamp`` is a time (the subject or reference of
+    an ``occurs``, a chain's ordering field), so it may be given as epoch milliseconds instead
+    of ISO-8601 text without changing any answer (the interpreter then skips parsing it)."""
+    allowed: set[int] = set()
+    for node in tree.walk():
+        if isinstance(node, ast.Occurs):
+            allowed.add(id(node.subject))
+            phrase = node.phrase
+            refs = [phrase.start, phrase.end] if isinstance(phrase, ast.BetweenTimes) \
+                else [phrase.reference]  # type: ignore[union-attr]
+            allowed.update(id(r) for r in refs)
+        elif isinstance(node, ast.Chain) and node.timestamp_field != "timestamp":
+            return False
+    for node in tree.walk():
+        named = (isinstance(node, ast.Attribute) and node.name == "timestamp") or \
+            (isinstance(node, ast.Name) and node.id == "timestamp")
+        if named and id(node) not in allowed:
+            return False
+    return True
+
+
 def retention(tree: ast.Node) -> int | None:
     """How far back (ms) a definition's windows can ever reach from ``now``, read from
     :mod:`pqltools.analysis.windows`; None when some event reference has no bounded window (or
@@ -104,6 +174,12 @@ class Audience:
     types: frozenset[str] | None
     timing: TimeDependence
     horizon: int | None
+    #: root names it may read from the profile (None: it may read anything, as with ``$1``)
+    profile_fields: frozenset[str] | None = None
+    #: adding an event never turns its answer from true to false (:func:`grows_with_events`)
+    monotone: bool = False
+    #: its events may carry ``timestamp`` as epoch milliseconds (:func:`times_only`)
+    millis: bool = False
     index: int = 0
     dependents: list[int] = field(default_factory=list)
 
@@ -112,10 +188,12 @@ class Audience:
         """Reads other audiences: disqualified only at the daily batch run."""
         return bool(self.depends_on)
 
-    @property
-    def by_timestamp(self) -> bool:
-        """Its windows test only the events' ``timestamp`` (so retention can use it)."""
-        return self.timing.event_paths <= {_TIME} and not self.timing.deep
+    def __post_init__(self) -> None:
+        #: its windows test only the events' ``timestamp`` (so retention can use it)
+        self.by_timestamp = self.timing.event_paths <= {_TIME} and not self.timing.deep
+        #: only an event entering a window can make it true, only one leaving make it false
+        self.directional = self.monotone and self.timing.event_windows_only and not any(
+            isinstance(n, ast.Not) for n in self.program.tree.walk())
 
 
 class _Profile:
@@ -157,18 +235,23 @@ class Simulator:
         self.id_key = id_key
         self.audiences = _audiences(definitions, rules, merge_policy_active_on_edge)
         self._by_id = {a.id: a for a in self.audiences}
-        self._routes: dict[str, list[Audience]] = {}
+        self._routes: dict[str, list[Audience]] = {}  # lower-case event type -> audiences
         self._any_event = [a for a in self.audiences if a.types is None]
         for a in self.audiences:
             for t in a.types or ():
                 self._routes.setdefault(t, []).append(a)
+        for t, chosen in list(self._routes.items()):
+            self._routes[t] = sorted(chosen + self._any_event, key=lambda a: a.index)
+        self._routes = _Caseless(self._routes)
         self.profiles: dict[str, _Profile] = {}
         self.now: int | None = None
         self.late: list[Record] = []
         self._timers: list[tuple[int, int, str, int]] = []
         self._scheduled: dict[tuple[str, int], tuple[int, Candidate]] = {}
         self._seq = 0
-        self._evaluators: dict[int, tuple[int, Callable[..., bool]]] = {}
+        self._clock_at: Clock | None = None
+        self._batch_at: int | None = None
+        self._blank: dict[tuple[int, int | None], bool] = {}
         self._stored = {pid: m for pid, m in (memberships or {}).items()}
         self.evaluations = 0
         for profile in profiles:
@@ -214,7 +297,9 @@ class Simulator:
         touched: list[Audience]
         if record.kind == "profile":
             _merge(state.attributes, record.payload)
-            touched = [a for a in self.audiences if a.streaming]
+            keys = record.payload.keys()
+            touched = [a for a in self.audiences if a.streaming and (
+                a.profile_fields is None or not a.profile_fields.isdisjoint(keys))]
             cause: dict[str, Any] = {"kind": "profile", "line": record.line}
         else:
             touched = self._route(state, record)
@@ -222,8 +307,10 @@ class Simulator:
             kind = record.payload.get("eventType")
             if isinstance(kind, str):
                 cause["eventType"] = kind
-        if fresh:
-            touched = [a for a in self.audiences if a.streaming]
+        if fresh:  # a new profile: every streaming audience, unless the shared answer holds
+            chosen = {a.index for a in touched}
+            touched = [a for a in self.audiences if a.streaming and (
+                a.index in chosen or self._blank_answer(state, a, t) is not False)]
             cause = {"kind": "new-profile", "line": record.line, **{
                 k: v for k, v in cause.items() if k == "eventType"}}
         out += self._evaluate(state, touched, t, cause)
@@ -241,15 +328,22 @@ class Simulator:
         if late:
             self.late.append(record)
         kind = event.get("eventType")
-        targets = self._routes.get(kind.lower(), []) + self._any_event \
-            if isinstance(kind, str) else self.audiences
+        targets = self._routes.get(kind, self._any_event) if type(kind) is str \
+            else self.audiences
         touched = []
+        parsed: dict[str, Any] | None = None
         for a in targets:
             if a.streaming and late:
                 continue
             if a.horizon is not None and a.by_timestamp and ts < record.time - a.horizon:
                 continue  # its windows can no longer reach it
-            state.events[a.index].append(event)
+            if a.millis:
+                if parsed is None:
+                    parsed = dict(event)
+                    parsed["timestamp"] = ts
+                state.events[a.index].append(parsed)
+            else:
+                state.events[a.index].append(event)
             state.times[a.index].append(ts)
             if a.streaming:
                 touched.append(a)
@@ -263,9 +357,15 @@ class Simulator:
         out: list[Transition] = []
         if self.now is None:
             self.now = until
+        if self._batch_at is None:
+            self._batch_at = self._next_batch(self.now)
+        timers = self._timers
+        if (not timers or timers[0][0] > until) and self._batch_at > until:
+            self.now = max(self.now, until)  # nothing due: the usual case between events
+            return out
         while True:
-            batch = self._next_batch(self.now)
-            timer = self._timers[0][0] if self._timers else None
+            batch = self._batch_at
+            timer = timers[0][0] if timers else None
             if timer is not None and timer <= until and timer < batch:
                 t, _, pid, index = heapq.heappop(self._timers)
                 planned = self._scheduled.get((pid, index))
@@ -278,7 +378,7 @@ class Simulator:
             elif batch <= until:
                 self.now = batch
                 out += self._batch_run(batch)
-                self.now = batch + 1  # one run per instant
+                self._batch_at = batch + DAY
             else:
                 break
         self.now = max(self.now, until)
@@ -300,55 +400,96 @@ class Simulator:
 
     # ------------------------------------------------------------ evaluation
 
-    def _evaluator(self, audience: Audience, t: int) -> Callable[..., bool]:
-        """The audience's bound evaluator for time ``t`` (rebound when the clock moves)."""
-        cached = self._evaluators.get(audience.index)
-        if cached is None or cached[0] != t:
-            cached = (t, audience.program.bind(now=t))
-            self._evaluators[audience.index] = cached
-        return cached[1]
+    def _clock(self, t: int) -> Clock:
+        """One clock per instant, shared by every evaluation at it (the interpreter caches the
+        windows of ``now``-relative phrases on the clock)."""
+        if self._clock_at is None or self._clock_at.now != t:
+            self._clock_at = Clock(t)
+        return self._clock_at
 
     def _evaluate(self, state: _Profile, audiences: list[Audience], t: int,
                   cause: dict[str, Any], batch: bool = False) -> list[Transition]:
         out: list[Transition] = []
-        queue = sorted(audiences, key=lambda a: a.index)
-        seen: set[int] = set()
+        if len(audiences) == 1 and not audiences[0].dependents:  # the usual case, no queue
+            changed = self._evaluate_one(state, audiences[0], t, cause, batch)
+            return [changed] if changed is not None else out
+        # in dependency order (the index), so an audience sees this instant's answer of those
+        # it reads; an audience reading one that changed is evaluated too
+        queue = {a.index: cause for a in audiences}
+        done: set[int] = set()
         while queue:
-            audience = queue.pop(0)
-            if audience.index in seen:
+            index = min(queue)
+            why = queue.pop(index)
+            done.add(index)
+            audience = self.audiences[index]
+            changed = self._evaluate_one(state, audience, t, why, batch)
+            if changed is None:
                 continue
-            seen.add(audience.index)
-            changed = self._evaluate_one(state, audience, t, cause, batch)
-            if changed is not None:
-                out.append(changed)
-                dependents = [self.audiences[i] for i in audience.dependents
-                              if self.audiences[i].streaming or batch]
-                cause = {"kind": "segment", "audience": audience.id}
-                queue = sorted(queue + [d for d in dependents if d.index not in seen],
-                               key=lambda a: a.index)
+            out.append(changed)
+            for i in audience.dependents:
+                if i not in done and i not in queue and (self.audiences[i].streaming or batch):
+                    queue[i] = {"kind": "segment", "audience": audience.id}
         return out
 
     def _evaluate_one(self, state: _Profile, audience: Audience, t: int,
                       cause: dict[str, Any], batch: bool) -> Transition | None:
         events, times = self._visible(state, audience, t)
+        member = state.members[audience.id]
+        if audience.monotone and cause["kind"] == "event" and not batch and member:
+            # a member stays one when an event is added: only its next change may move
+            self._schedule(state, audience, t, events, times, True)
+            return None
         try:
-            qualifies = self._evaluator(audience, t)(state.attributes, events, state.members)
+            qualifies = self._answer(state, audience, events, t)
         except PQLError as exc:
             where = f" (line {cause['line']})" if "line" in cause else ""
             raise StreamInputError(f"evaluating audience {audience.id!r} for profile "
                                    f"{state.id!r} at {iso(t)}{where}: {exc}") from exc
-        self.evaluations += 1
+        deferred = not qualifies and member and audience.segment_of_segments and not batch
         if audience.streaming and not batch:
-            self._schedule(state, audience, t, events, times)
-        member = state.members.get(audience.id, False)
-        if qualifies == member:
-            return None
-        if not qualifies and audience.segment_of_segments and not batch:
-            return None  # disqualification waits for the daily batch run
+            self._schedule(state, audience, t, events, times, qualifies or deferred)
+        if qualifies == member or deferred:
+            return None  # (a segment of segments is disqualified at the daily batch run)
         state.members[audience.id] = qualifies
         status = "realized" if qualifies else "exited"
         state.since[audience.id] = (status, t)
         return Transition(state.id, audience.id, status, t, cause)
+
+    def _blank_key(self, state: _Profile, audience: Audience, events: list[Any], t: int
+                   ) -> tuple[int, int | None] | None:
+        """For a profile nothing is known about yet (no events for the audience, no attribute
+        but an id the definition does not read, no audience it reads), the key of the answer
+        all such profiles share; None otherwise."""
+        if events:
+            return None
+        fields = audience.profile_fields
+        if (fields is None or len(state.attributes) > 1 or audience.depends_on
+                or fields & state.attributes.keys()):
+            return None
+        return (audience.index, t if audience.timing.daily else None)
+
+    def _blank_answer(self, state: _Profile, audience: Audience, t: int) -> bool | None:
+        """The shared answer for a profile nothing is known about, if already computed and
+        the profile is such a one (its membership, then, cannot change by evaluating)."""
+        key = self._blank_key(state, audience, state.events[audience.index], t)
+        if key is None or state.members.get(audience.id):
+            return None
+        return self._blank.get(key)
+
+    def _answer(self, state: _Profile, audience: Audience, events: list[dict[str, Any]],
+                t: int) -> bool:
+        """The interpreter's answer (shared by all profiles nothing is known about)."""
+        key = self._blank_key(state, audience, events, t)
+        if key is not None:
+            cached = self._blank.get(key)
+            if cached is not None:
+                return cached
+        answer = bool(audience.program.evaluate(state.attributes, events, now=self._clock(t),
+                                                segments=state.members))
+        self.evaluations += 1
+        if key is not None:
+            self._blank[key] = answer
+        return answer
 
     def _visible(self, state: _Profile, audience: Audience, t: int
                  ) -> tuple[list[dict[str, Any]], list[int]]:
@@ -364,16 +505,22 @@ class Simulator:
         return events, times
 
     def _schedule(self, state: _Profile, audience: Audience, t: int,
-                  events: list[dict[str, Any]], times: list[int]) -> None:
+                  events: list[dict[str, Any]], times: list[int], member: bool) -> None:
+        """Plan the next re-evaluation: the first instant the answer may change."""
         key = (state.id, audience.index)
         if not audience.timing.clock_dependent:
             self._scheduled.pop(key, None)
             return
-        found = audience.timing.next_change(t, state.attributes, events, {_TIME: times})
+        direction = ("leave" if member else "enter") if audience.directional else None
+        found = audience.timing.next_change(t, state.attributes, events, {_TIME: times},
+                                            direction)
         if found is None:
             self._scheduled.pop(key, None)
             return
+        planned = self._scheduled.get(key)
         self._scheduled[key] = (found.time, found)
+        if planned is not None and planned[0] == found.time:
+            return  # already in the heap for that instant
         self._seq += 1
         heapq.heappush(self._timers, (found.time, self._seq, state.id, audience.index))
 
@@ -414,6 +561,23 @@ class Simulator:
                 raise StreamInputError(f"--until {iso(until)} is before the last record "
                                        f"({iso(self.now)})")
             yield from self.advance(until)
+
+
+class _Caseless(dict[str, list[Audience]]):
+    """Event type -> audiences, looked up without regard to case (results remembered)."""
+
+    def __missing__(self, key: str) -> list[Audience]:
+        lower = key.lower()
+        if lower == key or lower not in self:
+            raise KeyError(key)
+        self[key] = self[lower]
+        return self[key]
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 def _entry_time(entry: Mapping[str, Any]) -> int:
@@ -463,7 +627,10 @@ def _audiences(definitions: Iterable[Definition] | Mapping[str, str], rules: str
             id=seg.id, program=seg.program, streaming=_streamed(subject, result),
             eligibility=result, depends_on=seg.depends_on, types=event_types(seg.program.tree),
             timing=TimeDependence(seg.program.tree, seg.program.text),
-            horizon=retention(seg.program.tree), index=index))
+            horizon=retention(seg.program.tree),
+            profile_fields=profile_fields(seg.program.tree),
+            monotone=grows_with_events(seg.program.tree),
+            millis=times_only(seg.program.tree), index=index))
     positions = {a.id: a.index for a in out}
     for a in out:
         for dep in a.depends_on:

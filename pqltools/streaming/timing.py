@@ -141,7 +141,7 @@ def _reference(ref: ast.Node) -> tuple[RefFn, str] | None:
 def _boundary(ref: ast.Node, t: int) -> int | None:
     """The end of the calendar period a ``calendar`` reference names at ``t``."""
     if isinstance(ref, ast.TimeKeyword) and ref.word != "now":
-        return day_of(t).end
+        return t - t % 86_400_000 + 86_400_000  # the end of the UTC day
     if isinstance(ref, ast.CalendarPeriod):
         return calendar_period(t, "this", ref.unit).end
     return None
@@ -200,35 +200,68 @@ class _Phrase:
     windows: list[WindowAt] = field(default_factory=list)
     #: the subject is not a plain field of the events or the profile: test every timestamp
     deep: bool = False
+    def __post_init__(self) -> None:
+        self.refs = _references(self.node)
+        #: a calendar window with the period it holds for: (start, end, window)
+        self.cached: tuple[int, int, Window] | None = None
+        #: a sliding window's ranges at time 0 (at time t every finite edge is t later)
+        self.offsets: Window = (self.windows[0](0) or ()) if self.kind == "sliding" \
+            and self.windows else ()
+        #: the one event path it reads, when it reads nothing else
+        self.simple: Path | None = None if self.deep or self.profile_paths \
+            or len(self.event_paths) != 1 else next(iter(self.event_paths))
 
-    def next_change(self, t: int, values: list[int]) -> Candidate | None:
+    def next_change(self, t: int, values: list[int], direction: str | None = None
+                    ) -> tuple[int, int | None] | None:
+        """(instant, timestamp) of the first change after ``t``; None if there is none.
+
+        ``direction`` ``enter`` (``leave``) looks only for a timestamp entering (leaving) the
+        window; None for both.
+        """
         if not values:
             return None
         if self.kind == "calendar":
-            ends = [b for b in (_boundary(r, t) for r in _references(self.node)) if b is not None]
-            return Candidate(min(ends), self.text) if ends else None
-        best: Candidate | None = None
+            ends = [b for b in (_boundary(r, t) for r in self.refs) if b is not None]
+            if not ends:
+                return None
+            end = min(ends)
+            if direction is not None and self.windows:
+                # constant until the period ends: computed once per period
+                if self.cached is None or not self.cached[0] <= t < self.cached[1]:
+                    self.cached = (t, end, self.windows[0](t) or ())
+                w = self.cached[2]
+                if direction == "enter":
+                    top = max((hi for _, hi in w), default=NEG_INF)
+                    if not any(v > top for v in values):
+                        return None
+                elif not any(lo <= v <= hi for v in values for lo, hi in w):
+                    return None
+            return (end, None)
+        if self.kind == "sliding":
+            return _sliding(self.offsets, t, values, direction)
+        best: tuple[int, int] | None = None
         for window_at in self.windows:
-            found = (_sliding(window_at, t, values) if self.kind == "sliding"
-                     else _monotone(window_at, t, values))
-            if found is not None and (best is None or found[0] < best.time):
-                best = Candidate(found[0], self.text, found[1])
+            found = _monotone(window_at, t, values, direction)
+            if found is not None:
+                best = _earlier(best, found)
         return best
 
 
-def _sliding(window_at: WindowAt, t: int, values: list[int]) -> tuple[int, int] | None:
-    """A window that moves with the clock: each finite edge moves 1 ms per ms."""
-    w = window_at(t)
-    if not w:
-        return None
+def _sliding(offsets: Window, t: int, values: list[int], direction: str | None = None
+             ) -> tuple[int, int] | None:
+    """A window that moves with the clock: each finite edge moves 1 ms per ms (``offsets``:
+    its ranges at time 0)."""
     best: tuple[int, int] | None = None
-    for lo, hi in w:
-        if hi < POS_INF:
+    enter, leave = direction != "leave", direction != "enter"
+    for lo, hi in offsets:
+        lo = lo if lo == NEG_INF else lo + t
+        hi = hi if hi == POS_INF else hi + t
+        if enter and hi < POS_INF:
             ahead = [v for v in values if v > hi]
             if ahead:
                 v = min(ahead)
                 best = _earlier(best, (t + v - hi, v))
-        if lo > NEG_INF:
+        if leave and lo > NEG_INF:
             inside = [v for v in values if v >= lo]
             if inside:
                 v = min(inside)
@@ -249,13 +282,14 @@ def _position(window_at: WindowAt, t: int, v: int) -> int:
     return 0 if v > hi else 1 if v >= lo else 2
 
 
-def _monotone(window_at: WindowAt, t: int, values: list[int]) -> tuple[int, int] | None:
+def _monotone(window_at: WindowAt, t: int, values: list[int], direction: str | None = None
+              ) -> tuple[int, int] | None:
     """A one-range window whose edges never move back: the first timestamp ahead of it is the
     first to enter, the first inside it the first to leave; search when each does."""
     w = window_at(t)
     lo, hi = w[0] if w else (POS_INF, POS_INF)
-    ahead = [v for v in values if v > hi]
-    inside = [v for v in values if lo <= v <= hi]
+    ahead = [v for v in values if v > hi] if direction != "leave" else []
+    inside = [v for v in values if lo <= v <= hi] if direction != "enter" else []
     best: tuple[int, int] | None = None
     for v in ([min(ahead)] if ahead else []) + ([min(inside)] if inside else []):
         start = _position(window_at, t, v)
@@ -293,6 +327,7 @@ class _Finder:
         self.scopes = scopes
         self.phrases: list[_Phrase] = []
         self.daily = False  # a clock function or a time keyword used as a value
+        self.two_sided = False  # an ``occurs != ...`` window (two ranges)
         self.unsupported: list[str] = []
 
     def source(self, node: ast.Node) -> str:
@@ -334,11 +369,15 @@ class _Finder:
             self.unsupported.append(text)
             self.daily = True
             return
-        if "now" not in kinds:
-            self.phrases.append(_Phrase(text, "calendar", phrase, frozenset(event_paths),
-                                        frozenset(profile_paths), deep=deep))
-            return
         comparator = phrase.comparator if isinstance(phrase, ast.RelativeTime) else None
+        if comparator == "!=":
+            self.two_sided = True
+        if "now" not in kinds:
+            window = _window_function(phrase, comparator)
+            self.phrases.append(_Phrase(text, "calendar", phrase, frozenset(event_paths),
+                                        frozenset(profile_paths),
+                                        [window] if window is not None else [], deep=deep))
+            return
         sliding = (isinstance(phrase, ast.RelativeTime)
                    and (phrase.unit is None or phrase.amount is None
                         or phrase.unit in UNIT_MILLIS))
@@ -393,6 +432,11 @@ class TimeDependence:
         self.unsupported = tuple(finder.unsupported)
         self.event_paths = frozenset(p for ph in self._phrases for p in ph.event_paths)
         self.deep = any(ph.deep for ph in self._phrases)
+        #: every window tests only event fields with one-range windows, and the time alone
+        #: changes nothing else: a timestamp entering a window can only add a match, one
+        #: leaving only remove one (what ``direction`` relies on)
+        self.event_windows_only = not (finder.daily or finder.two_sided or self.deep or any(
+            ph.profile_paths for ph in self._phrases))
 
     @property
     def clock_dependent(self) -> bool:
@@ -400,32 +444,46 @@ class TimeDependence:
         return bool(self._phrases) or self.daily
 
     def next_change(self, t: int, profile: dict[str, Any], events: list[Any],
-                    times: dict[Path, list[int]] | None = None) -> Candidate | None:
+                    times: dict[Path, list[int]] | None = None,
+                    direction: str | None = None) -> Candidate | None:
         """The first instant after ``t`` at which the answer may change, for this data.
 
         ``times`` may hold the timestamps already read for some event paths (the simulator
-        caches ``timestamp``).
+        caches ``timestamp``); paths read here are added to it. ``direction`` ``enter``
+        (``leave``) considers only timestamps entering (leaving) windows: for a definition that
+        only grows with matching events, a non-member can only become one when an event
+        enters a window, and a member only stop being one when an event leaves.
         """
-        best: Candidate | None = None
+        best: tuple[int, int | None] | None = None
+        which: _Phrase | None = None
         if self.daily:
-            best = Candidate(day_of(t).end, "a UTC day boundary (clock function)")
-        cache: dict[Path, list[int]] = dict(times or {})
+            best = (day_of(t).end, None)
+        cache: dict[Path, list[int]] = times if times is not None else {}
         for phrase in self._phrases:
-            values: list[int] = []
-            if phrase.deep:
-                if () not in cache:
-                    cache[()] = list(_deep_timestamps(events)) + list(_deep_timestamps(profile))
-                values += cache[()]
-            for path in phrase.event_paths:
-                if path not in cache:
-                    cache[path] = list(timestamps(_read(e, path) for e in events))
-                values += cache[path]
-            for path in phrase.profile_paths:
-                values += timestamps([_read(profile, path)])
-            found = phrase.next_change(t, values)
-            if found is not None and found.time > t and (best is None or found.time < best.time):
-                best = found
-        return best
+            if not events and not phrase.profile_paths:
+                continue
+            if phrase.simple is not None and phrase.simple in cache:
+                values = cache[phrase.simple]  # only the events' timestamps: no copy
+            else:
+                values = []
+                if phrase.deep:
+                    if () not in cache:
+                        cache[()] = list(_deep_timestamps(events)) + \
+                            list(_deep_timestamps(profile))
+                    values += cache[()]
+                for path in phrase.event_paths:
+                    if path not in cache:
+                        cache[path] = list(timestamps(_read(e, path) for e in events))
+                    values += cache[path]
+                for path in phrase.profile_paths:
+                    values += timestamps([_read(profile, path)])
+            found = phrase.next_change(t, values, direction)
+            if found is not None and found[0] > t and (best is None or found[0] < best[0]):
+                best, which = found, phrase
+        if best is None:
+            return None
+        text = which.text if which is not None else "a UTC day boundary (clock function)"
+        return Candidate(best[0], text, best[1])
 
 
 def _deep_timestamps(obj: Any) -> Iterator[int]:
