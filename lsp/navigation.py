@@ -11,6 +11,7 @@ import re
 
 from lsprotocol import types
 from pqltools_lsp.documents import Region, Snapshot, parsed
+from pqltools_lsp.refusal import Refused
 from pqltools_lsp.variables import Variable, Variables
 
 __all__ = ["IDENTIFIER", "definition", "prepare_rename", "references", "rename"]
@@ -72,7 +73,7 @@ def rename(snapshot: Snapshot, position: types.Position,
            new_name: str) -> types.WorkspaceEdit | None:
     """Rename the variable under the cursor everywhere it is used.
 
-    Raises ValueError (an error response) when ``new_name`` is not an identifier, or would make
+    Raises :class:`Refused` (a ``RequestFailed`` answer) when ``new_name`` is not an identifier, or would make
     the expression mean something else (a keyword, or a name another variable already uses).
     """
     found = _variable_at(snapshot, position)
@@ -80,9 +81,9 @@ def rename(snapshot: Snapshot, position: types.Position,
         return None
     region, var = found
     if not IDENTIFIER.fullmatch(new_name):
-        raise ValueError(f"`{new_name}` is not a PQL identifier")
+        raise Refused(f"`{new_name}` is not a PQL identifier")
     if not _same_meaning(region, var, new_name):
-        raise ValueError(f"renaming `{var.name}` to `{new_name}` would change what the "
+        raise Refused(f"renaming `{var.name}` to `{new_name}` would change what the "
                          "expression means (a keyword, or a name already in use there)")
     changes = [types.TextEdit(range=_range(snapshot, region, s), new_text=new_name)
                for s in var.occurrences]

@@ -51,7 +51,8 @@ async def client(lsp_client: LanguageClient, workspace: Path) -> AsyncIterator[N
         root_uri=workspace.as_uri(),
         initialization_options={"debounceMs": 20},
     )
-    await lsp_client.initialize_session(params)
+    result = await lsp_client.initialize_session(params)
+    lsp_client.server_capabilities_seen = result.capabilities  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
 
