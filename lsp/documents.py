@@ -9,16 +9,17 @@ region and converts at the edges, so no feature knows which kind of document it 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from pqltools_lsp.incremental import parse_clauses
+from pqltools_lsp.memo import Memo
 from pqltools_lsp.positions import LineIndex
 
 from pqltools.definitions import LIST_KEYS, Definition, load_definitions, locate_strings
@@ -30,25 +31,26 @@ __all__ = ["Region", "Snapshot", "apply_changes", "looks_like_definitions", "par
 
 #: Parses kept in memory, keyed by (text, comments): unchanged definitions of a JSON file and
 #: repeated requests on an unchanged document never parse twice.
-_CACHE_SIZE = 128
-_cache: OrderedDict[tuple[str, bool], ParseResult] = OrderedDict()
-_cache_lock = threading.Lock()
+_PARSES: Memo[tuple[str, bool], ParseResult] = Memo(1024)
 
 
 def parsed(text: str, comments: bool) -> ParseResult:
-    """``parse_document(text)``, memoised (the parser never raises for any input)."""
-    key = (text, comments)
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
-    result = parse_document(text, ParseOptions(comments=comments))
-    with _cache_lock:
-        _cache[key] = result
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return result
+    """``parse_document(text)``, memoised (the parser never raises for any input).
+
+    A ``.pql`` text (``comments``) of many top-level clauses is assembled from the memoised
+    parses of its clauses (:mod:`pqltools_lsp.incremental`): after an edit only the edited
+    clause is parsed again.
+    """
+    return _PARSES.get((text, comments), lambda: _parse(text, comments))
+
+
+def _parse(text: str, comments: bool) -> ParseResult:
+    options = ParseOptions(comments=comments)
+    if comments:
+        assembled = parse_clauses(text, lambda clause: parsed(clause, True), options)
+        if assembled is not None:
+            return assembled
+    return parse_document(text, options)
 
 
 def apply_changes(text: str, changes: Sequence[Any], encoding: str) -> str:
@@ -135,6 +137,14 @@ class Region:
     def parse(self) -> ParseResult:
         """The (memoised) parse of the expression."""
         return parsed(self.text, self.comments)
+
+    @functools.cached_property
+    def fingerprint(self) -> str | None:
+        """The definition's JSON (None in a ``.pql`` file): what a verdict or a lint result
+        depends on besides the expression (``evaluationInfo``, ``id``, suppressions)."""
+        if self.definition is None:
+            return None
+        return json.dumps(self.definition.raw, sort_keys=True, default=str)
 
     @property
     def editable(self) -> bool:
@@ -235,15 +245,22 @@ class Snapshot:
         d = region.definition
         if d is None or d.value_span is None:
             return None
-        spans = self.cache.get("json_spans")
+        owners = self.cache.get("json_owners")
+        if owners is None:
+            spans = self.json_spans
+            owners = self.cache["json_owners"] = {
+                start: (path[:-2], spans[path[:-2]]) for path, (start, _end) in spans.items()
+                if path[-2:] == ("expression", "value") and path[:-2] in spans}
+        found: tuple[tuple[Any, ...], tuple[int, int]] | None = owners.get(d.value_span.start)
+        return found
+
+    @property
+    def json_spans(self) -> dict[tuple[Any, ...], tuple[int, int]]:
+        """Where each value of a JSON document is (:func:`locate_strings`), computed once."""
+        spans: dict[tuple[Any, ...], tuple[int, int]] | None = self.cache.get("json_spans")
         if spans is None:
             spans = self.cache["json_spans"] = locate_strings(self.text)
-        for path, (start, _end) in spans.items():
-            if path[-2:] == ("expression", "value") and start == d.value_span.start:
-                owner = path[:-2]
-                if owner in spans:
-                    return owner, spans[owner]
-        return None
+        return spans
 
 
 def is_json(uri: str, language_id: str | None, text: str) -> bool:

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.incremental import clause_bounds
 from pqltools_lsp.lexing import KEYWORDS, TIME_WORDS, Token, scan
 from pqltools_lsp.variables import Variables
 
@@ -49,7 +50,34 @@ _lock = threading.Lock()
 
 
 def classify(region: Region) -> list[tuple[Token, str, int]]:
-    """Each highlighted token of a region with its type and modifier bits (memoised)."""
+    """Each highlighted token of a region with its type and modifier bits (memoised).
+
+    A long ``.pql`` text that parses is classified clause by clause (the clauses of
+    :mod:`pqltools_lsp.incremental`, each memoised), so an edit reclassifies one clause.
+    """
+    if region.definition is None and region.parse.ok:
+        bounds = clause_bounds(region.text, region.comments)
+        if bounds is not None:
+            return _by_clause(region, bounds)
+    return _memoised(region)
+
+
+def _by_clause(region: Region, bounds: list[tuple[int, int]]) -> list[tuple[Token, str, int]]:
+    out: list[tuple[Token, str, int]] = []
+    text = region.text
+    previous_end = None
+    for start, end in bounds:
+        if previous_end is not None:  # the `and`/`or` between two clauses
+            op = text[previous_end:start]
+            out.append((Token("word", op, previous_end, start), "keyword", 0))
+        for tok, kind, mods in _memoised(Region(text[start:end], region.comments)):
+            out.append((Token(tok.kind, tok.text, tok.start + start, tok.end + start), kind,
+                        mods))
+        previous_end = end
+    return out
+
+
+def _memoised(region: Region) -> list[tuple[Token, str, int]]:
     key = (region.text, region.comments)
     with _lock:
         hit = _CACHE.get(key)
