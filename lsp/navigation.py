@@ -11,10 +11,13 @@ import re
 
 from lsprotocol import types
 from pqltools_lsp.documents import Region, Snapshot, parsed
+from pqltools_lsp.lexing import scan
 from pqltools_lsp.refusal import Refused
 from pqltools_lsp.variables import Variable, Variables
+from pqltools_lsp.workspace import string_value
 
-__all__ = ["IDENTIFIER", "definition", "prepare_rename", "references", "rename"]
+__all__ = ["IDENTIFIER", "definition", "prepare_rename", "references", "rename",
+           "segment_reference"]
 
 #: What a new variable name must look like (a PQL identifier; keywords are checked by parsing).
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -44,6 +47,22 @@ def definition(snapshot: Snapshot, position: types.Position) -> types.Location |
         return None
     region, var = found
     return types.Location(uri=snapshot.uri, range=_range(snapshot, region, var.declaration))
+
+
+def segment_reference(snapshot: Snapshot, position: types.Position) -> str | None:
+    """The audience id when the cursor is on the string argument of ``inSegment("id")``."""
+    found = snapshot.region_at(snapshot.index.offset(position))
+    if found is None:
+        return None
+    region, at = found
+    tokens = scan(region.text, region.comments)
+    for i, tok in enumerate(tokens):
+        if tok.start <= at <= tok.end and tok.kind == "string" and i >= 2 \
+                and tokens[i - 1].text == "(" and tokens[i - 2].text == "inSegment":
+            return string_value(tok.text)
+        if tok.start > at:
+            break
+    return None
 
 
 def references(snapshot: Snapshot, position: types.Position,

@@ -19,11 +19,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from pqltools_lsp import actions, completion, formatting, hover, navigation, symbols, tokens
+from pqltools_lsp import (
+    actions,
+    completion,
+    editing,
+    formatting,
+    hover,
+    navigation,
+    symbols,
+    tokens,
+)
 from pqltools_lsp.diagnostics import analyse, forget_lint_results, to_lsp
 from pqltools_lsp.documents import Snapshot, apply_changes, uri_to_path
 from pqltools_lsp.refusal import REQUEST_FAILED, Refused
 from pqltools_lsp.settings import CONFIG_FILE_NAMES, ConfigStore, ServerOptions
+from pqltools_lsp.workspace import WorkspaceIndex
 from pygls.exceptions import JsonRpcException, JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
@@ -109,6 +119,7 @@ class PQLLanguageServer(LanguageServer):
         self._pending: dict[str, asyncio.Task[None]] = {}
         #: the last full semantic tokens sent per document, for delta requests
         self.sent_tokens: dict[str, tuple[str, list[int]]] = {}
+        self.index = WorkspaceIndex(None)
         self._token_serial = itertools.count(1)
 
     # ---- documents --------------------------------------------------------------------
@@ -181,7 +192,8 @@ class PQLLanguageServer(LanguageServer):
         return result_id
 
     def forget(self, uri: str) -> None:
-        """Drop everything about a closed document and clear its diagnostics."""
+        """Drop everything about a closed document; its diagnostics become those of the file
+        on disk when it is part of the workspace (workspace diagnostics), else none."""
         self.documents.pop(uri, None)
         self.sent_tokens.pop(uri, None)
         with self._snapshot_lock:
@@ -189,8 +201,45 @@ class PQLLanguageServer(LanguageServer):
         task = self._pending.pop(uri, None)
         if task is not None:
             task.cancel()
+        path = uri_to_path(uri)
+        if self.options.workspace_diagnostics and path is not None and self.in_workspace(path):
+            asyncio.ensure_future(self.publish_workspace([path], clear_missing=True))
+            return
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    def in_workspace(self, path: Path) -> bool:
+        """Whether ``path`` lies below the workspace root."""
+        root = self.index.root
+        return root is not None and path.is_relative_to(root)
+
+    async def publish_workspace(self, paths: list[Path] | None = None,
+                                clear_missing: bool = False) -> None:
+        """Diagnostics for the workspace's PQL files that are not open (read from disk)."""
+        def diagnose() -> list[tuple[str, list[types.Diagnostic]]]:
+            out: list[tuple[str, list[types.Diagnostic]]] = []
+            for path in (paths if paths is not None else list(self.index.paths())):
+                uri = path.as_uri()
+                if uri in self.documents:
+                    continue
+                snap = self.index.snapshot(path, self.encoding)
+                if snap is None:
+                    if clear_missing:
+                        out.append((uri, []))
+                    continue
+                findings = analyse(snap, self.configs.for_path(snap.path))
+                out.append((uri, [to_lsp(snap, f) for f in findings]))
+            return out
+
+        try:
+            published = await asyncio.to_thread(diagnose)
+        except Exception:  # noqa: BLE001 - the open documents are served regardless
+            self.log_error("workspace diagnostics failed")
+            return
+        for uri, diagnostics in published:
+            if uri not in self.documents:
+                self.text_document_publish_diagnostics(
+                    types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
 
     # ---- diagnostics ------------------------------------------------------------------
 
@@ -296,9 +345,12 @@ def create_server() -> PQLLanguageServer:
         root = params.root_uri or (params.workspace_folders[0].uri
                                    if params.workspace_folders else None)
         ls.configs = ConfigStore(uri_to_path(root) if root else None)
+        ls.index = WorkspaceIndex(uri_to_path(root) if root else None)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: PQLLanguageServer, params: types.InitializedParams) -> None:
+        if ls.options.workspace_diagnostics:
+            asyncio.ensure_future(ls.publish_workspace())
         watch = ls.client_capabilities.workspace
         dynamic = (watch is not None and watch.did_change_watched_files is not None
                    and watch.did_change_watched_files.dynamic_registration)
@@ -390,11 +442,47 @@ def create_server() -> PQLLanguageServer:
         return formatting.format_range(snap, params.range)
 
     @request(types.TEXT_DOCUMENT_CODE_ACTION,
-             types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+             types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix,
+                                                        editing.FIX_ALL]))
     def on_code_action(ls: PQLLanguageServer, snap: Snapshot,
                        params: types.CodeActionParams) -> list[types.CodeAction]:
         findings = analyse(snap, ls.configs.for_path(snap.path))
-        return actions.code_actions(snap, findings, params.range)
+        only = params.context.only
+        out: list[types.CodeAction] = []
+        if not only or any(k == types.CodeActionKind.QuickFix or str(k) == "quickfix"
+                           for k in only):
+            out.extend(actions.code_actions(snap, findings, params.range))
+        if only and any(editing.FIX_ALL.startswith(str(getattr(k, "value", k)))
+                        for k in only):
+            fixed = editing.fix_all(snap, findings)
+            if fixed is not None:
+                out.append(fixed)
+        return out
+
+    @request(types.TEXT_DOCUMENT_SIGNATURE_HELP,
+             types.SignatureHelpOptions(trigger_characters=["(", ","],
+                                        retrigger_characters=[","]))
+    def on_signature(ls: PQLLanguageServer, snap: Snapshot,
+                     params: types.SignatureHelpParams) -> types.SignatureHelp | None:
+        return editing.signature_help(snap, params.position)
+
+    @request(types.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+    def on_highlight(ls: PQLLanguageServer, snap: Snapshot,
+                     params: types.DocumentHighlightParams
+                     ) -> list[types.DocumentHighlight] | None:
+        return editing.highlights(snap, params.position)
+
+    @request(types.TEXT_DOCUMENT_FOLDING_RANGE)
+    def on_folding(ls: PQLLanguageServer, snap: Snapshot,
+                   params: types.FoldingRangeParams) -> list[types.FoldingRange]:
+        return editing.folding_ranges(snap)
+
+    @request(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
+    def on_code_lens(ls: PQLLanguageServer, snap: Snapshot,
+                     params: types.CodeLensParams) -> list[types.CodeLens]:
+        if not ls.options.eligibility:
+            return []
+        return editing.code_lenses(snap, ls.configs.for_path(snap.path).config)
 
     @request(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
              types.SemanticTokensRegistrationOptions(
@@ -432,7 +520,19 @@ def create_server() -> PQLLanguageServer:
     @request(types.TEXT_DOCUMENT_DEFINITION)
     def on_definition(ls: PQLLanguageServer, snap: Snapshot,
                       params: types.DefinitionParams) -> types.Location | None:
-        return navigation.definition(snap, params.position)
+        found = navigation.definition(snap, params.position)
+        if found is not None:
+            return found
+        segment = navigation.segment_reference(snap, params.position)
+        if segment is None:
+            return None
+        opened = {uri: s for uri in list(ls.documents)
+                  if (s := ls.snapshot(uri)) is not None}
+        target = ls.index.find_definition(segment, opened, ls.encoding)
+        if target is None:
+            return None
+        where, (start, end) = target
+        return types.Location(uri=where.uri, range=where.index.range(start, end))
 
     @request(types.TEXT_DOCUMENT_REFERENCES)
     def on_references(ls: PQLLanguageServer, snap: Snapshot,

@@ -32,6 +32,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "homeAddress.countryCode": "string", "homeAddress.city": "string",
         "person.name.firstName": "string", "person.birthDate": "date",
         "xEvent.eventType": "string", "xEvent.commerce.order.priceTotal": "number"}))
+    # on disk only, never opened: for workspace diagnostics and inSegment navigation
+    (root / "library").mkdir()
+    (root / "library" / "broken.pql").write_text("a = \n")
+    (root / "library" / "audiences.json").write_text(json.dumps([
+        {"id": "aud-1", "name": "first", "expression": {
+            "type": "PQL", "format": "pql/text", "value": "a = 1"}},
+        {"id": "aud-2", "name": "second", "expression": {
+            "type": "PQL", "format": "pql/text", "value": "b = 2"}}], indent=2))
     return root
 
 
