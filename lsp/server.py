@@ -39,7 +39,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
-from pqltools import __version__
+from pqltools.version import package_version
 
 __all__ = ["PQLLanguageServer", "create_server"]
 
@@ -108,7 +108,7 @@ class PQLLanguageServer(LanguageServer):
     """
 
     def __init__(self) -> None:
-        super().__init__("pqltools", __version__,
+        super().__init__("pqltools", package_version(),
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
                          protocol_cls=_Protocol)
         self.options = ServerOptions()
