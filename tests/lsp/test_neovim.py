@@ -82,7 +82,7 @@ def setup_block(marker: str) -> str:
 
 def _version(nvim: str) -> tuple[int, int]:
     first = subprocess.run([nvim, "--version"], capture_output=True, text=True,
-                           timeout=60).stdout.splitlines()[0]
+                           timeout=60, check=True).stdout.splitlines()[0]
     found = re.search(r"v(\d+)\.(\d+)", first)
     assert found is not None, first
     return int(found.group(1)), int(found.group(2))
@@ -124,7 +124,7 @@ def _run(nvim: str, block: str, tmp_path: Path) -> dict[str, object]:
                XDG_STATE_HOME=str(tmp_path / "state"), XDG_CACHE_HOME=str(tmp_path / "cache"))
     result = subprocess.run([nvim, "--headless", "-i", "NONE", "-u", str(init),
                              "-c", f"luafile {harness}"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=180)
+                            capture_output=True, text=True, timeout=180, check=False)
     assert out.exists(), f"Neovim wrote no result: {result.stdout}\n{result.stderr}"
     reply: dict[str, object] = json.loads(out.read_text())
     return reply
