@@ -32,7 +32,7 @@ from pqltools.analysis.lint import lint_source
 from pqltools.cli.inputs import Source, sources_from_text
 from pqltools.definitions import Definition
 from pqltools.errors import DefinitionError, Diagnostic, Edit, Severity, Span
-from pqltools.fileio import write_atomic
+from pqltools.fileio import UnreadableInput, read_text, write_atomic
 from pqltools.render import FileResult, Finding
 
 __all__ = [
@@ -181,14 +181,9 @@ def _read(item: Input) -> _File:
     if text is None:
         assert item.path is not None
         try:
-            with open(item.path, encoding="utf-8", newline="") as handle:
-                text = handle.read()  # newline="" keeps CRLF, so --fix rewrites nothing else
-        except UnicodeDecodeError as exc:
-            return _File(item, "", [], _error("", E_UNREADABLE,
-                                              f"not UTF-8 text (byte {exc.start})"))
-        except OSError as exc:
-            return _File(item, "", [], _error("", E_UNREADABLE,
-                                              f"cannot read: {exc.strerror or exc}"))
+            text = read_text(item.path)  # no newline translation: --fix rewrites nothing else
+        except UnreadableInput as exc:
+            return _File(item, "", [], _error("", E_UNREADABLE, str(exc)))
     return _split(_File(item, text, []))
 
 

@@ -20,6 +20,7 @@ import click
 
 from pqltools.cli.inputs import EXIT_USAGE, Source, read_sources
 from pqltools.errors import PQLError
+from pqltools.limits import load_json
 from pqltools.runtime.compiler import compile as compile_pql
 from pqltools.runtime.context import Clock, make_clock
 from pqltools.runtime.membership import (
@@ -45,11 +46,26 @@ class _Line:
     number: int
     text: str
     size: int
+    #: why the line is not text (invalid UTF-8), else None
+    problem: str | None = None
 
 
 def _read_lines(stream: IO[bytes]) -> Iterator[_Line]:
     for number, raw in enumerate(stream, 1):
-        yield _Line(number, raw.decode("utf-8", "replace").strip(), len(raw))
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a UTF-8 byte-order mark (Windows editors) is not data
+        try:
+            yield _Line(number, raw.decode("utf-8").strip(), len(raw))
+        except UnicodeDecodeError as exc:
+            yield _Line(number, "", len(raw), f"not UTF-8 text (byte {exc.start + 1} of the line)")
+
+
+def _parse_line(text: str | bytes) -> Any:
+    """One NDJSON record; ``ValueError`` with the reason (``load_json``'s strict numbers)."""
+    try:
+        return load_json(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 class EventIndex:
@@ -70,7 +86,7 @@ class EventIndex:
             text = raw.strip()
             if text:
                 try:
-                    event = json.loads(text)
+                    event = _parse_line(text)
                 except ValueError as exc:
                     self.errors.append(f"{path}:{number}: not valid JSON: {exc}")
                     event = None
@@ -86,7 +102,7 @@ class EventIndex:
         out = []
         for offset in self.offsets.get(pid, []) if pid is not None else []:
             self._file.seek(offset)
-            out.append(json.loads(self._file.readline()))
+            out.append(_parse_line(self._file.readline()))
         return out
 
     def close(self) -> None:
@@ -121,10 +137,12 @@ def _load_previous(path: Path) -> dict[str, Any]:
     previous: dict[str, Any] = {}
     with path.open("rb") as stream:
         for line in _read_lines(stream):
+            if line.problem is not None:
+                raise InputError(f"{path}:{line.number}: {line.problem}")
             if not line.text:
                 continue
             try:
-                record = json.loads(line.text)
+                record = _parse_line(line.text)
             except ValueError as exc:
                 raise InputError(f"{path}:{line.number}: not valid JSON: {exc}") from None
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):
@@ -241,16 +259,16 @@ class _Run:
 
     def line(self, line: _Line, name: str) -> None:
         """Evaluate one NDJSON line and print its result."""
+        where = f"{'<stdin>' if name == '-' else name}:{line.number}"
+        if line.problem is not None:
+            self.fail(f"{where}: {line.problem}")
+            return
         if not line.text:
             return
-        where = f"{'<stdin>' if name == '-' else name}:{line.number}"
         try:
-            profile = json.loads(line.text)
+            profile = _parse_line(line.text)
         except ValueError as exc:
             self.fail(f"{where}: not valid JSON: {exc}")
-            return
-        except RecursionError:
-            self.fail(f"{where}: JSON nested too deeply")
             return
         if not isinstance(profile, dict):
             self.fail(f"{where}: a profile must be a JSON object, got "
@@ -264,6 +282,9 @@ class _Run:
             self._emit(pid, profile, events)
         except PQLError as exc:
             self.fail(f"{where} (profile {pid}): {exc}")
+        except Exception as exc:  # noqa: BLE001 - one bad line never stops the run
+            self.fail(f"{where} (profile {pid}): cannot evaluate this profile "
+                      f"({type(exc).__name__}: {exc!s:.200}); please report it as a bug")
 
     def _emit(self, pid: str, profile: dict[str, Any], events: Any) -> None:
         if self.values:

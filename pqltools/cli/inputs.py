@@ -17,10 +17,17 @@ import click
 
 from pqltools.definitions import Definition, load_definitions
 from pqltools.errors import DefinitionError, Diagnostic, Span, render_snippet
+from pqltools.fileio import UnreadableInput, path_exists, read_stdin, read_text
 
 SUFFIXES = (".pql", ".json")
 #: Exit code for usage, I/O and configuration errors (ruff's convention).
 EXIT_USAGE = 2
+
+
+class InputError(click.ClickException):
+    """An input that cannot be used at all (unreadable, not UTF-8): exit code 2."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)
@@ -59,10 +66,8 @@ def iter_paths(arguments: tuple[str, ...] | list[str]) -> Iterator[Path | str]:
             yield arg
             continue
         path = Path(arg)
-        try:
-            is_dir, exists = path.is_dir(), path.exists()
-        except OSError:  # an expression longer than a file name may be is not a file
-            is_dir = exists = False
+        exists = path_exists(path)  # an expression too long for a file name is not a file
+        is_dir = exists and path.is_dir()
         if is_dir:
             for found in sorted(path.rglob("*")):
                 if found.is_file() and found.suffix in SUFFIXES and not any(
@@ -95,19 +100,21 @@ def read_sources(arguments: tuple[str, ...] | list[str], *,
     for item in iter_paths(arguments):
         try:
             if item == "-":
-                yield from sources_from_text("<stdin>", sys.stdin.read())
+                try:
+                    text = read_stdin()
+                except UnreadableInput as exc:
+                    raise InputError(f"<stdin>: {exc}") from None
+                yield from sources_from_text("<stdin>", text)
             elif isinstance(item, Path):
                 try:
-                    text = item.read_text("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise click.ClickException(f"{item}: not UTF-8 text (byte {exc.start})")
-                except OSError as exc:
-                    raise click.ClickException(f"{item}: cannot read: {exc.strerror or exc}")
+                    text = read_text(item)
+                except UnreadableInput as exc:
+                    raise InputError(f"{item}: {exc}") from None
                 yield from sources_from_text(str(item), text, path=item,
                                              json_input=item.suffix == ".json")
             else:
                 if _looks_like_path(item):
-                    raise click.ClickException(f"{item}: no such file or directory")
+                    raise InputError(f"{item}: no such file or directory")
                 yield Source("<expression>", item)
         except DefinitionError as exc:
             click.echo(str(exc), err=True)
