@@ -42,8 +42,6 @@ if TYPE_CHECKING:
     from pqltools.syntax.pqljson import from_json, to_json
     from pqltools.syntax.printer import format
 
-__version__ = "0.1.0"
-
 _LAZY = {
     "format": "pqltools.syntax.printer",
     "to_json": "pqltools.syntax.pqljson",
@@ -94,6 +92,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the installed metadata on first use (pyproject)
+        from pqltools.version import package_version
+
+        return package_version()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'pqltools' has no attribute {name!r}")

@@ -15,7 +15,8 @@ import json
 import math
 from typing import Any
 
-__all__ = ["MAX_NUMBER", "MAX_NUMBER_DIGITS", "finite_number", "load_json", "parse_int_text"]
+__all__ = ["MAX_NUMBER", "MAX_NUMBER_DIGITS", "finite_number", "json_float", "load_json",
+           "out_of_range_message", "parse_int_text", "refuse_json_constant"]
 
 #: The largest magnitude a number may have: the first power of two beyond the largest double.
 MAX_NUMBER = 2**1024
@@ -45,8 +46,17 @@ def finite_number(value: Any) -> Any:
     return value
 
 
-def _refuse_constant(name: str) -> Any:
+def refuse_json_constant(name: str) -> Any:
+    """``parse_constant`` for :mod:`json`: ``NaN``, ``Infinity`` and ``-Infinity`` are refused."""
     raise ValueError(f"`{name}` is not JSON (JSON has no NaN or infinite numbers)")
+
+
+def out_of_range_message(exc: ValueError) -> str:
+    """A JSON decoding error, with Python's integer-conversion limit said in our words."""
+    text = str(exc)
+    if "integer string conversion" in text:
+        return "a number is out of range (beyond ±1.8e308)"
+    return text
 
 
 def _int(text: str) -> int:
@@ -56,7 +66,8 @@ def _int(text: str) -> int:
     return -value if text.startswith("-") else value
 
 
-def _float(text: str) -> float:
+def json_float(text: str) -> float:
+    """``parse_float`` for :mod:`json`: a float beyond a double's range is refused."""
     value = float(text)
     if math.isinf(value):
         raise ValueError(f"number {text[:40]} is out of range (beyond ±1.8e308)")
@@ -71,5 +82,5 @@ def load_json(text: str | bytes) -> Any:
     ``1e400`` as infinity and refuse integers of more than 4,300 digits with a confusing
     message). Nesting too deep for the decoder raises ``RecursionError``.
     """
-    return json.loads(text, parse_constant=_refuse_constant, parse_int=_int,
-                      parse_float=_float)
+    return json.loads(text, parse_constant=refuse_json_constant, parse_int=_int,
+                      parse_float=json_float)

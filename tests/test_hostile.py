@@ -211,7 +211,7 @@ def test_eval_reports_each_bad_line_with_its_number_and_goes_on() -> None:
     assert out.splitlines() == ['{"id": "p1", "value": 2}', '{"id": "p6", "value": 3}',
                                 '{"id": "p9", "value": 4}']
     for number, reason in [(2, "`NaN` is not JSON"), (3, "`Infinity` is not JSON"),
-                           (4, "out of range"), (5, "out of range"), (7, "not UTF-8"),
+                           (4, "out of range"), (5, "out of range"), (7, "UTF-8"),
                            (8, "nested too deeply")]:
         assert any(line.startswith(f"<stdin>:{number}:") and reason in line
                    for line in err.splitlines()), (number, err)

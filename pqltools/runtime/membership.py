@@ -24,7 +24,7 @@ from typing import Any
 from pqltools.definitions import Definition
 from pqltools.errors import NO_SPAN, Diagnostic, PQLValidationError, Severity
 from pqltools.runtime.compiler import Program, compile
-from pqltools.runtime.context import Clock, evaluation_error, make_clock
+from pqltools.runtime.context import Clock, Context, evaluation_error, make_clock
 from pqltools.runtime.functions import MEMBER_STATUSES
 from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
 from pqltools.syntax import ast
@@ -34,6 +34,7 @@ __all__ = [
     "NAMESPACE",
     "CompiledSegment",
     "compile_segments",
+    "namespace_key",
     "profile_id",
     "segment",
 ]
@@ -134,7 +135,7 @@ def _visit(start: str, compiled: dict[str, CompiledSegment], state: dict[str, in
 
 
 def _run_error(message: str) -> PQLValidationError:
-    return PQLValidationError([Diagnostic("PQL320", message, Severity.ERROR, NO_SPAN)])
+    return PQLValidationError([Diagnostic("PQL420", message, Severity.ERROR, NO_SPAN)])
 
 
 def profile_id(profile: Mapping[str, Any], key: str | None = None) -> str | None:
@@ -180,37 +181,90 @@ def _entry_time(entry: Mapping[str, Any]) -> int | None:
         return None
 
 
+def namespace_key(membership: Mapping[str, Any], namespace: str = NAMESPACE) -> str:
+    """The key under which ``membership`` holds ``namespace``, matched case-insensitively.
+
+    Adobe's documents show both ``ups`` and ``UPS``: the input's casing is kept on write, and a
+    membership without the namespace gets it in lower case.
+    """
+    if namespace in membership:
+        return namespace
+    wanted = namespace.lower()
+    return next((k for k in membership if isinstance(k, str) and k.lower() == wanted), namespace)
+
+
+def _expired(entry: Any, now: int) -> bool:
+    """An ``exited`` entry whose lastQualificationTime is more than 30 days before ``now``."""
+    if _status(entry) != "exited":
+        return False
+    when = _entry_time(entry)
+    return when is not None and now - when > EXITED_RETENTION_DAYS * DAY
+
+
+def _carried(entries: Mapping[str, Any], now: int, skip: Mapping[str, Any] = {}) -> dict[str, Any]:
+    """Entries kept as they were (minus expired exits and those in ``skip``), deep-copied."""
+    return {k: copy.deepcopy(v) for k, v in entries.items()
+            if k not in skip and not _expired(v, now)}
+
+
 def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, clock: Clock,
                    previous: Mapping[str, Any] | None) -> dict[str, Any]:
     """The new ``segmentMembership`` of one profile (see the module docstring)."""
     if previous is None and isinstance(profile, Mapping):
         previous = profile.get("segmentMembership")
     previous = previous if isinstance(previous, Mapping) else {}
-    old = previous.get(NAMESPACE)
+    key = namespace_key(previous)
+    old = previous.get(key)
     old = old if isinstance(old, Mapping) else {}
     results: dict[str, bool] = {}
     stamp = iso(clock.now)
     out_ns: dict[str, Any] = {}
+    # one context for every segment: events checked, timestamps parsed and chains sorted once
+    context: Context | None = None
     for seg in segments:
-        qualifies = seg.program.evaluate(profile, events, now=clock, segments=results)
+        if context is None:
+            if type(profile) is not dict:
+                seg.program.evaluate(profile, events, now=clock)  # raises the usual error
+            context = Context(profile, events, clock, results)
+        qualifies = seg.program.evaluate_in(context)
         results[seg.id] = qualifies
-        before = _status(old.get(seg.id))
+        prior = old.get(seg.id)
+        before = _status(prior)
         was_member = before in MEMBER_STATUSES
-        if qualifies:
-            out_ns[seg.id] = {"status": "existing" if was_member else "realized",
-                              "lastQualificationTime": stamp}
-        elif was_member:
-            out_ns[seg.id] = {"status": "exited", "lastQualificationTime": stamp}
-        elif before == "exited":
-            when = _entry_time(old[seg.id])
-            if when is not None and clock.now - when <= EXITED_RETENTION_DAYS * DAY:
-                out_ns[seg.id] = copy.deepcopy(dict(old[seg.id]))
-    for seg_id, entry in old.items():
-        if seg_id not in results:
-            out_ns[seg_id] = copy.deepcopy(entry)
-    out: dict[str, Any] = {ns: copy.deepcopy(v) for ns, v in previous.items() if ns != NAMESPACE}
-    out[NAMESPACE] = out_ns
+        if qualifies or was_member:
+            status = ("existing" if was_member else "realized") if qualifies else "exited"
+            entry = {"status": status, "lastQualificationTime": stamp}
+            if isinstance(prior, Mapping) and "timestamp" in prior:
+                entry["timestamp"] = stamp
+            out_ns[seg.id] = entry
+        elif before == "exited" and not _expired(prior, clock.now):
+            out_ns[seg.id] = copy.deepcopy(dict(prior))  # type: ignore[arg-type]
+    out_ns.update(_carried(old, clock.now, skip=results))
+    out: dict[str, Any] = {}
+    for ns, entries in previous.items():
+        if ns != key:
+            out[ns] = _carried(entries, clock.now) if isinstance(entries, Mapping) \
+                else copy.deepcopy(entries)
+    out[key] = out_ns
     return out
+
+
+def qualifying(segments: list[CompiledSegment], profile: Any, events: Any,
+               clock: Clock) -> list[str]:
+    """The ids of the ``segments`` (in dependency order) that ``profile`` qualifies for.
+
+    What :func:`membership_for` decides, without building membership records: for callers that
+    only need the answer (``pql eval`` printing ids).
+    """
+    results: dict[str, bool] = {}
+    if not segments:
+        return []
+    if type(profile) is not dict:
+        segments[0].program.evaluate(profile, events, now=clock)  # raises the usual error
+    context = Context(profile, events, clock, results)
+    for seg in segments:
+        results[seg.id] = seg.program.evaluate_in(context)
+    return [seg_id for seg_id, member in results.items() if member]
 
 
 def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],

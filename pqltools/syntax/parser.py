@@ -9,9 +9,12 @@ linear time). Nothing outside this module ever sees a Lark object.
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
+import pickle
 import re
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,7 +22,9 @@ from typing import Any
 
 import lark
 from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
 
 from pqltools.errors import Diagnostic, Edit, Fix, PQLSyntaxError, Severity, Span
 from pqltools.limits import parse_int_text
@@ -155,13 +160,28 @@ _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "'": "'", "b": "\b", "f": "\f", "n":
 _ESCAPE_RE = re.compile(r"\\(u[0-9A-Fa-f]{4}|.)", re.DOTALL)
 
 
-class _Builder(lark.Transformer):  # type: ignore[type-arg]
-    """Lark inline transformer: one method per grammar rule (alias), each returning an AST node."""
+class _CallState:
+    """What one parse call collects: its text and its diagnostics (never shared between calls)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    __slots__ = ("diagnostics", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
         self.diagnostics: list[Diagnostic] = []
-        self.text = ""
+
+
+#: The state of the parse running in this thread (or asyncio task). The Lark parser and its
+#: builder are shared and stateless; everything a parse records goes here, so concurrent parses in
+#: the language server's worker threads neither wait for each other nor mix their diagnostics.
+_CALL: ContextVar[_CallState] = ContextVar("pql_parse_call")
+
+
+class _Builder(lark.Transformer):  # type: ignore[type-arg]
+    """Lark inline transformer: one method per grammar rule (alias), each returning an AST node.
+
+    Stateless: one instance serves every thread; diagnostics go to the calling parse's
+    :class:`_CallState`.
+    """
 
     # -- literals
     def string(self, c: list[Any]) -> ast.String:
@@ -404,8 +424,9 @@ class _Builder(lark.Transformer):  # type: ignore[type-arg]
     # -- diagnostics
     def _error(self, code: str, message: str, start: int, end: int, *, help: str | None = None,
                fix: Fix | None = None) -> None:
-        self.diagnostics.append(
-            Diagnostic(code, message, Severity.ERROR, Span.from_offsets(self.text, start, end),
+        state = _CALL.get()
+        state.diagnostics.append(
+            Diagnostic(code, message, Severity.ERROR, Span.from_offsets(state.text, start, end),
                        fix=fix, help=help)
         )
 
@@ -510,11 +531,10 @@ _STATES_PER_LEVEL = 12
 class _Recovery:
     """Lark ``on_error`` handler: records a diagnostic per problem and repairs or skips input."""
 
-    def __init__(self, text: str, options: ParseOptions, builder: _Builder):
-        self.text = text
+    def __init__(self, state: _CallState, options: ParseOptions):
+        self.text = state.text
         self.options = options
-        self.builder = builder
-        self.diagnostics = builder.diagnostics
+        self.diagnostics = state.diagnostics
         self.last_end = -1  # end offset of the last skipped input, for merging runs
         self.gave_up = False
         # Merged runs of bad tokens do not count as separate errors, so bound the work too.
@@ -751,26 +771,78 @@ class _Recovery:
 
 # ----------------------------------------------------------------------------- the parser
 
-_lock = threading.Lock()
+#: Options of the one parser; part of the cache key, so changing them invalidates the cache.
+_LARK_OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "contextual",
+                                 "maybe_placeholders": True, "propagate_positions": False}
+#: The LALR tables built from the grammar, shipped beside it (``python -m
+#: pqltools.syntax.build_parser_cache`` writes it). Building them takes most of a cold start.
+PARSER_CACHE = "pql.lark.cache"
+
 _parser: lark.Lark | None = None
-_builder: _Builder | None = None
+_parser_build = threading.Lock()  # taken only to build the parser, never to parse
 
 
-def _get_parser() -> tuple[lark.Lark, _Builder]:
-    global _parser, _builder
-    if _parser is None or _builder is None:
-        builder = _Builder()
-        _parser = lark.Lark(
-            grammar_text(),
-            parser="lalr",
-            lexer="contextual",
-            transformer=builder,
-            maybe_placeholders=True,
-            propagate_positions=False,
-            cache=False,
-        )
-        _builder = builder
-    return _parser, _builder
+def grammar_digest(grammar: str | None = None) -> str:
+    """What the parser cache must have been built from: the grammar, the options, Lark's version."""
+    text = grammar if grammar is not None else grammar_text()
+    key = "\0".join([text, repr(sorted(_LARK_OPTIONS.items())), lark.__version__])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _cache_path() -> Path:
+    try:
+        return Path(str(resources.files("pqltools.grammar").joinpath(PARSER_CACHE)))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "grammar" / PARSER_CACHE
+
+
+def _load_cached(path: Path, digest: str) -> lark.Lark | None:
+    """The parser stored at ``path`` if it was built from this grammar and Lark, else None."""
+    try:
+        with path.open("rb") as f:
+            if f.readline().strip().decode("ascii", "replace") != digest:
+                return None  # stale: the grammar or Lark changed since the cache was built
+            # our own file, shipped in the package beside the grammar (same trust as the code)
+            data = pickle.load(f)
+        return lark.Lark._load_from_dict(data["data"], data["memo"], transformer=_BUILDER)  # type: ignore[no-untyped-call,no-any-return]
+    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError,
+            AttributeError, LarkError):
+        return None
+
+
+def _build(grammar: str, transformer: _Builder | None) -> lark.Lark:
+    return lark.Lark(grammar, transformer=transformer, cache=False, **_LARK_OPTIONS)
+
+
+def write_parser_cache(path: Path | None = None) -> Path:
+    """Build the parser from the grammar and store its tables (with the grammar's digest)."""
+    target = path or _cache_path()
+    grammar = grammar_text()
+    built = _build(grammar, None)
+    data, memo = built.memo_serialize([TerminalDef, Rule])
+    tmp = target.with_name(target.name + ".tmp")
+    with tmp.open("wb") as f:
+        f.write(grammar_digest(grammar).encode("ascii") + b"\n")
+        pickle.dump({"data": data, "memo": memo}, f, protocol=4)
+    tmp.replace(target)
+    return target
+
+
+_BUILDER = _Builder()
+
+
+def _get_parser() -> lark.Lark:
+    """The shared parser: loaded from the cache when it matches the grammar, else built."""
+    global _parser
+    parser = _parser
+    if parser is not None:
+        return parser
+    with _parser_build:
+        if _parser is None:
+            grammar = grammar_text()
+            _parser = _load_cached(_cache_path(), grammar_digest(grammar)) or _build(
+                grammar, _BUILDER)
+        return _parser
 
 
 _COMMENT_OR_STRING = re.compile(r'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*"|--[^\n]*')
@@ -836,21 +908,21 @@ def parse_document(text: str | bytes, options: ParseOptions | None = None) -> Pa
                           'homeAddress.countryCode = "US"')
         return ParseResult(None, [diag], comments, text, options=options)
 
-    parser, builder = _get_parser()
-    with _lock:
-        builder.diagnostics = []
-        builder.text = text
-        recovery = _Recovery(text, options, builder)
-        expr: ast.Expr | None
-        try:
-            expr = parser.parse(source, on_error=recovery)  # type: ignore[assignment]
-        except UnexpectedInput:
-            expr = None
-        except RecursionError:  # pragma: no cover - the LALR parser does not recurse
-            expr = None
-            recovery.add(E_LIMIT, "expression is nested too deeply", 0, 0)
-        diagnostics = _dedupe(builder.diagnostics)
-        builder.diagnostics = []
+    parser = _get_parser()
+    state = _CallState(text)
+    recovery = _Recovery(state, options)
+    token = _CALL.set(state)
+    expr: ast.Expr | None
+    try:
+        expr = parser.parse(source, on_error=recovery)  # type: ignore[assignment]
+    except UnexpectedInput:
+        expr = None
+    except RecursionError:  # pragma: no cover - the LALR parser does not recurse
+        expr = None
+        recovery.add(E_LIMIT, "expression is nested too deeply", 0, 0)
+    finally:
+        _CALL.reset(token)
+    diagnostics = _dedupe(state.diagnostics)
     if recovery.gave_up:
         diagnostics.append(Diagnostic(E_LIMIT, f"stopped after {len(diagnostics)} errors",
                                       Severity.INFO, diagnostics[-1].span))
@@ -897,3 +969,4 @@ def parse(text: str | bytes, *, comments: bool = False, max_depth: int = 100,
     if result.expr is None or not result.ok:
         raise PQLSyntaxError(result.diagnostics, result.text)
     return result.expr
+
