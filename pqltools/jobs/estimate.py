@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pqltools.jobs.common import JobError, Profile, read_profiles, run_segments
-from pqltools.jobs.data import iter_records
+from pqltools.jobs.data import count_records
 from pqltools.jobs.stats import interval
 from pqltools.runtime.compiler import compile as compile_pql
 from pqltools.runtime.context import make_clock
@@ -62,7 +62,7 @@ def _count(profiles: Any) -> int | None:
     if isinstance(profiles, (str, Path)) or (isinstance(profiles, (list, tuple)) and profiles
                                               and all(isinstance(p, (str, Path))
                                                       for p in profiles)):
-        return sum(1 for _ in iter_records(profiles))
+        return count_records(profiles)
     return None
 
 

@@ -224,3 +224,21 @@ def test_estimate_cli_text_and_json(many: Path) -> None:
     assert body["interval"]["method"] == "clopper-pearson"
     bad = run_cli("estimate", "a = = 1", str(many))
     assert bad.exit_code == 2
+
+
+def test_estimate_counts_every_record_of_the_store(tmp_path: Path) -> None:
+    from pqltools.jobs.data import count_records, write_records
+
+    ndjson = write_ndjson(tmp_path / "p.ndjson", [profile(f"x{i}", "US") for i in range(30)])
+    with ndjson.open("a") as handle:
+        handle.write("\n   \n")  # blank lines are not records
+    as_array = tmp_path / "p.json"
+    as_array.write_text(json.dumps([profile(f"y{i}", "US") for i in range(7)]))
+    assert count_records(ndjson) == 30 and count_records(as_array) == 7
+    assert count_records([ndjson, as_array]) == 37
+    pytest.importorskip("duckdb")
+    parquet = tmp_path / "p.parquet"
+    write_records((profile(f"z{i}", "FR") for i in range(12)), parquet, "parquet")
+    assert count_records(tmp_path) == 49
+    result = estimate(US, tmp_path, sample_fraction=0.5, seed=1, now=NOW)
+    assert result["totalRows"] == 49
