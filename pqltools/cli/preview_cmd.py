@@ -7,6 +7,7 @@ or evaluated (listed in the output), 2 a bad definition, option or data path.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -18,6 +19,16 @@ from pqltools.errors import PQLError
 
 def _expression(definition: str, segment_id: str | None) -> str:
     from pqltools.cli.inputs import read_sources
+    from pqltools.definitions import request_kind
+    from pqltools.jobs.requests import RequestError, parse_body, parse_preview_request
+
+    if definition.endswith(".json") and os.path.isfile(definition):
+        try:
+            body = parse_body(definition)
+            if request_kind(body.value) == "preview request":  # POST /preview's body
+                return parse_preview_request(body)
+        except RequestError as exc:
+            fail(exc)
 
     sources = list(read_sources((definition,)))
     if segment_id is not None:

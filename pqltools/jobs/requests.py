@@ -31,6 +31,7 @@ __all__ = [
     "check_body",
     "parse_body",
     "parse_export_request",
+    "parse_preview_request",
     "parse_segment_job_request",
     "parse_time",
 ]
@@ -335,6 +336,22 @@ def _a(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
 
+# -- previews ----------------------------------------------------------------------------
+
+def parse_preview_request(body: Body) -> str:
+    """The PQL text of a preview request (``POST /preview``): ``predicateExpression``, whose
+    ``predicateType`` must be ``pql/text`` (the only one Adobe accepts)."""
+    v = body.value
+    text = body.get(v, (), "predicateExpression", (str,), "a PQL string", "", required=True)
+    kind = body.get(v, (), "predicateType", (str,), "a string", "pql/text")
+    if kind != "pql/text":
+        body.report(("predicateType",), f"predicateType {kind!r}: Adobe's preview accepts "
+                    "pql/text only")
+    body.get(v, (), "predicateModel", (str,), "a schema class name")
+    body.fail()
+    return str(text)
+
+
 # -- lint: schedules and ad-hoc activation bodies -------------------------------------------
 
 def check_body(body: Body) -> list[Diagnostic] | None:
@@ -350,6 +367,7 @@ def check_body(body: Body) -> list[Diagnostic] | None:
         "ad-hoc activation request": _check_activation,
         "segment job request": _quiet(parse_segment_job_request),
         "export job": _quiet(parse_export_request),
+        "preview request": _quiet(parse_preview_request),
     }
     check = checks.get(kind or "")
     if check is None:

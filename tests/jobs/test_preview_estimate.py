@@ -65,6 +65,21 @@ def test_preview_cli_with_profiles(many: Path) -> None:
     assert bad.exit_code == 2 and "not a preview page token" in bad.stderr
 
 
+def test_preview_and_estimate_read_a_preview_request_body(tmp_path: Path, many: Path) -> None:
+    body = tmp_path / "preview.json"
+    body.write_text(json.dumps({"predicateExpression": US, "predicateType": "pql/text",
+                                "predicateModel": "_xdm.context.profile"}))
+    page = run_cli("preview", str(body), str(many), "--limit", "3")
+    assert [next(iter(r)) for r in json.loads(page.stdout)["results"]] == ["p000", "p004",
+                                                                          "p008"]
+    size = run_cli("estimate", str(body), str(many), "--format", "json")
+    assert json.loads(size.stdout)["estimatedSize"] == 50
+    body.write_text('{\n  "predicateExpression": "a = 1",\n  "predicateType": "pql/json"\n}')
+    bad = run_cli("preview", str(body), str(many))
+    assert bad.exit_code == 2 and f"{body}:3:20:" in bad.stderr
+    assert "pql/text only" in bad.stderr
+
+
 def test_preview_of_a_definition_file_needs_one_definition(tmp_path: Path, many: Path) -> None:
     from tests.jobs.conftest import DEFINITIONS
 
