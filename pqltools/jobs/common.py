@@ -193,19 +193,16 @@ def run_segments(segments: list[CompiledSegment], profiles: Iterable[Profile], *
 def _run_engine(segments: list[CompiledSegment], profiles: Iterable[Profile], engine: str,
                 now: Any, previous: Mapping[str, Any] | None,
                 errors: list[JobError]) -> Iterator[tuple[Profile, dict[str, Any]]]:
-    import inspect
+    from pqltools.engines.run import segment
 
-    from pqltools.runtime.membership import segment
-
-    if "engine" not in inspect.signature(segment).parameters:
-        raise EngineUnavailable(f"the {engine} engine is not available in this version "
-                                "(use --engine python)")
     batch = list(profiles)
     items = [(p.profile, p.events) for p in batch]
     prior = {p.id: previous.get(p.id, {}) for p in batch} if previous is not None else None
     try:
-        results = list(segment(segments, items, engine=engine,  # type: ignore[call-arg]
-                               now=now, previous=prior))
+        results = list(segment(segments, items, engine=engine, now=now, previous=prior))
+    except ImportError as exc:
+        raise EngineUnavailable(f"the {engine} engine needs its extra: "
+                                f"pip install 'pqltools[{engine}]' ({exc})") from None
     except PQLError as exc:
         errors.append(JobError(exc.diagnostics[0].code, exc.diagnostics[0].message, engine))
         return

@@ -213,16 +213,25 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
     """The new ``segmentMembership`` of one profile (see the module docstring)."""
     if previous is None and isinstance(profile, Mapping):
         previous = profile.get("segmentMembership")
+    return membership_record(_answers(segments, profile, events, clock), previous, clock.now)
+
+
+def _answers(segments: list[CompiledSegment], profile: Any, events: Any,
+             clock: Clock) -> dict[str, bool]:
+    """Segment id -> qualifies, in dependency order, for one profile.
+
+    One context serves every segment: events are checked, timestamps parsed and chains sorted
+    once per profile.
+    """
     results: dict[str, bool] = {}
-    # one context for every segment: events checked, timestamps parsed and chains sorted once
-    context: Context | None = None
+    if not segments:
+        return results
+    if type(profile) is not dict:
+        segments[0].program.evaluate(profile, events, now=clock)  # raises the usual error
+    context = Context(profile, events, clock, results)
     for seg in segments:
-        if context is None:
-            if type(profile) is not dict:
-                seg.program.evaluate(profile, events, now=clock)  # raises the usual error
-            context = Context(profile, events, clock, results)
         results[seg.id] = seg.program.evaluate_in(context)
-    return membership_record(results, previous, clock.now)
+    return results
 
 
 def membership_record(results: Mapping[str, bool], previous: Any, now: int) -> dict[str, Any]:
@@ -268,15 +277,8 @@ def qualifying(segments: list[CompiledSegment], profile: Any, events: Any,
     What :func:`membership_for` decides, without building membership records: for callers that
     only need the answer (``pql eval`` printing ids).
     """
-    results: dict[str, bool] = {}
-    if not segments:
-        return []
-    if type(profile) is not dict:
-        segments[0].program.evaluate(profile, events, now=clock)  # raises the usual error
-    context = Context(profile, events, clock, results)
-    for seg in segments:
-        results[seg.id] = seg.program.evaluate_in(context)
-    return [seg_id for seg_id, member in results.items() if member]
+    return [seg_id for seg_id, member in _answers(segments, profile, events, clock).items()
+            if member]
 
 
 def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],
@@ -292,6 +294,9 @@ def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[Compile
     yielded lazily, one per profile, in input order. Raises
     :class:`~pqltools.errors.PQLValidationError` for a dependency cycle and
     :class:`~pqltools.errors.PQLEvaluationError` for an unusable profile.
+
+    This is the reference interpreter; :func:`pqltools.segment` (``pqltools.engines.run``)
+    adds the SQL engines.
     """
     if isinstance(definitions, list) and definitions and isinstance(definitions[0],
                                                                     CompiledSegment):
