@@ -187,19 +187,19 @@ def run_segments(segments: list[CompiledSegment], profiles: Iterable[Profile], *
                 continue
             yield p, membership
         return
-    yield from _run_engine(segments, profiles, engine, now, previous, errors)
+    yield from _run_engine(segments, profiles, engine, now, previous, id_key, errors)
 
 
 def _run_engine(segments: list[CompiledSegment], profiles: Iterable[Profile], engine: str,
-                now: Any, previous: Mapping[str, Any] | None,
+                now: Any, previous: Mapping[str, Any] | None, id_key: str | None,
                 errors: list[JobError]) -> Iterator[tuple[Profile, dict[str, Any]]]:
     from pqltools.engines.run import segment
 
     batch = list(profiles)
     items = [(p.profile, p.events) for p in batch]
-    prior = {p.id: previous.get(p.id, {}) for p in batch} if previous is not None else None
     try:
-        results = list(segment(segments, items, engine=engine, now=now, previous=prior))
+        results = list(segment(segments, items, engine=engine, now=now, previous=previous,
+                               id_key=id_key))
     except ImportError as exc:
         raise EngineUnavailable(f"the {engine} engine needs its extra: "
                                 f"pip install 'pqltools[{engine}]' ({exc})") from None

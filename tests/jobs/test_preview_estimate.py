@@ -257,3 +257,23 @@ def test_estimate_counts_every_record_of_the_store(tmp_path: Path) -> None:
     assert count_records(tmp_path) == 49
     result = estimate(US, tmp_path, sample_fraction=0.5, seed=1, now=NOW)
     assert result["totalRows"] == 49
+
+
+def test_duckdb_draws_the_sample_in_sql_and_agrees(tmp_path: Path) -> None:
+    """On Parquet data the DuckDB engine samples with sample_condition_sql inside the query;
+    the Python engine samples with in_sample: same profiles, same estimate."""
+    from pqltools.jobs.data import write_records
+
+    store = tmp_path / "store.parquet"
+    write_records((profile(f"q{i}", "US" if i % 3 else "FR", purchases=i % 4)
+                   for i in range(300)), store, "parquet")
+    query = 'homeAddress.countryCode = "US" and xEvent.count() >= 2'
+    for seed in (1, 2, 3):
+        py = estimate(query, store, sample_fraction=0.3, seed=seed, now=NOW)
+        sql = estimate(query, store, sample_fraction=0.3, seed=seed, now=NOW, engine="duckdb")
+        assert (py["sampledBy"], sql["sampledBy"]) == ("python", "sql")
+        for key in ("profilesReadSoFar", "profilesMatchedSoFar", "estimatedSize",
+                    "lowerBound", "upperBound", "totalRows"):
+            assert py[key] == sql[key], (seed, key)
+    assert py["profilesReadSoFar"] == sum(
+        in_sample(f"q{i}", 3, sample_threshold(0.3)) for i in range(300))
