@@ -240,3 +240,14 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_no_progress_output_when_not_a_terminal(store: dict[str, Path]) -> None:
     _, _, err = _run(store, "--progress")
     assert err == ""
+
+
+def test_segments_reading_each_other_in_a_cycle(store: dict[str, Path]) -> None:
+    (store["defs"] / "loop.json").write_text(json.dumps({"segments": [
+        {"id": "x", "expression": {"type": "PQL", "format": "pql/text",
+                                   "value": 'inSegment("y")'}},
+        {"id": "y", "expression": {"type": "PQL", "format": "pql/text",
+                                   "value": 'inSegment("x")'}}]}))
+    store["request"].write_text('[{"segmentId": "x"}]')
+    code, _, err = _run(store)
+    assert code == 2 and "cycle" in err
