@@ -42,18 +42,40 @@ def emit(document: Any, response_path: Path | None) -> None:
 
 
 @contextmanager
-def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress display on standard error when it is a terminal, else nothing."""
+def progress_bar(label: str, enabled: bool, data: str | None = None
+                 ) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress display on standard error when it is a terminal, else nothing.
+
+    With ``data`` (the profile files) the records are counted first (lines, not decoded), so
+    the bar shows the share done and the time left.
+    """
     if not enabled or not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
+    from pqltools.jobs.data import DataError, count_records
+
+    total: int | None = None
+    if data is not None:
+        try:
+            total = count_records(data)
+        except DataError:
+            total = None  # the job itself reports the unreadable data
     with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed:,} profiles"), TimeElapsedColumn(),
+                  TextColumn("{task.completed:,}" + (f"/{total:,}" if total else "")
+                             + " profiles"),
+                  TimeElapsedColumn(), TimeRemainingColumn(),
                   console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
+        task = bar.add_task(label, total=total)
         last = [0]
 
         def update(done: int) -> None:
@@ -143,7 +165,7 @@ def run_command(request: Path, definitions: tuple[Path, ...], profiles: str, eng
         return f"{request}:{span.line}:{span.column}"
 
     try:
-        with progress_bar("segment job", progress) as update:
+        with progress_bar("segment job", progress, profiles) as update:
             result = run_segment_job(job, defs, profiles, engine=engine, now=now, output=output,
                                      output_format_name=output_format, previous=previous,
                                      events_key=events_key, id_key=id_key, errors=errors,

@@ -214,7 +214,8 @@ def test_parquet_profiles_give_the_ndjson_answers(store: dict[str, Path],
     assert from_parquet.read_text() == from_ndjson.read_text()
 
 
-def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
     import io
     import sys
 
@@ -233,6 +234,11 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
         assert update is not None
         for done in range(0, 2001, 100):
             update(done)
+    data = write_ndjson(tmp_path / "p.ndjson", [profile(f"x{i}", "US") for i in range(3)])
+    with progress_bar("segment job", enabled=True, data=str(data)) as update:
+        assert update is not None  # counted first: a bar with a total
+    with progress_bar("segment job", enabled=True, data=str(tmp_path / "none")) as update:
+        assert update is not None  # unreadable data: the job reports it, the bar has no total
     with progress_bar("segment job", enabled=False) as update:
         assert update is None
 
