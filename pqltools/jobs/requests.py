@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pqltools.definitions import _json_type as json_type_name  # one naming of JSON types
 from pqltools.definitions import locate_strings, request_kind
 from pqltools.errors import NO_SPAN, DefinitionError, Diagnostic, Severity, Span
 
@@ -113,14 +114,9 @@ def _path(where: Where) -> str:
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    names: dict[type, str] = {str: "a string", list: "an array", dict: "an object"}
-    return names.get(type(value), "a value")
+    """``a string``, ``an array``...: the JSON type of a decoded value, with its article."""
+    name = json_type_name(value)
+    return f"{_a(name)} {name}" if value is not None else "null"
 
 
 def parse_body(source: str, text: str | None = None) -> Body:
