@@ -50,6 +50,9 @@ class StreamInputError(PQLError):
         message = self.diagnostics[0].message
         return f"{self.path}:{self.line}: {message}" if self.line else message
 
+    def __str__(self) -> str:
+        return self._summary()  # the path may be filled in after the error was raised
+
 
 @dataclass(frozen=True, slots=True)
 class Record:

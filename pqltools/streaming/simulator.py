@@ -28,21 +28,21 @@ from __future__ import annotations
 
 import copy
 import heapq
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pqltools.analysis.eligibility import Eligibility, classify
+from pqltools.analysis.scope import NameKind, resolve
 from pqltools.analysis.windows import _AGGREGATING, event_references
 from pqltools.definitions import Definition
 from pqltools.errors import PQLError
-from pqltools.analysis.scope import NameKind, resolve
 from pqltools.runtime.context import Clock
 from pqltools.runtime.membership import CompiledSegment, compile_segments, profile_id
 from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
 from pqltools.streaming.records import Record, StreamInputError
 from pqltools.streaming.relevance import event_types
-from pqltools.streaming.timing import Candidate, TimeDependence, timestamps
+from pqltools.streaming.timing import Candidate, TimeDependence
 from pqltools.syntax import ast
 
 __all__ = ["Audience", "Simulator", "Transition", "retention"]
@@ -60,7 +60,9 @@ class Transition:
     ``{"kind": "event", "line": 3, "eventType": ...}``, ``{"kind": "profile", "line": 4}``,
     ``{"kind": "expiry", "window": "< 3 hours before now", "timestamp": ...}``,
     ``{"kind": "segment", "audience": ...}`` (an audience it reads changed), ``{"kind":
-    "batch"}`` (the daily batch run) or ``{"kind": "new-profile", "line": n}``.
+    "batch"}`` (the daily batch run), ``{"kind": "new-profile", "line": n}`` (the first record
+    of a profile: every streaming audience is evaluated) or ``{"kind": "baseline"}`` (the
+    initial profiles, evaluated at the first instant).
     """
 
     profile: str
@@ -136,7 +138,7 @@ def times_only(tree: ast.Node) -> bool:
             allowed.add(id(node.subject))
             phrase = node.phrase
             refs = [phrase.start, phrase.end] if isinstance(phrase, ast.BetweenTimes) \
-                else [phrase.reference]  # type: ignore[union-attr]
+                else [phrase.reference]
             allowed.update(id(r) for r in refs)
         elif isinstance(node, ast.Chain) and node.timestamp_field != "timestamp":
             return False
@@ -273,7 +275,8 @@ class Simulator:
         for audience in self.audiences:
             entry = ups.get(audience.id) if isinstance(ups, Mapping) else None
             status = entry.get("status") if isinstance(entry, Mapping) else None
-            if isinstance(status, str) and status.lower() in _MEMBER:
+            if isinstance(entry, Mapping) and isinstance(status, str) \
+                    and status.lower() in _MEMBER:
                 state.members[audience.id] = True
                 state.since[audience.id] = ("existing", _entry_time(entry))
         self.profiles[pid] = state
@@ -357,6 +360,7 @@ class Simulator:
         out: list[Transition] = []
         if self.now is None:
             self.now = until
+            out += self._baseline(until)
         if self._batch_at is None:
             self._batch_at = self._next_batch(self.now)
         timers = self._timers
@@ -382,6 +386,15 @@ class Simulator:
             else:
                 break
         self.now = max(self.now, until)
+        return out
+
+    def _baseline(self, t: int) -> list[Transition]:
+        """At the first instant, every streaming audience is evaluated for the initial
+        profiles (their given memberships are the state before it)."""
+        out: list[Transition] = []
+        streamed = [a for a in self.audiences if a.streaming]
+        for state in list(self.profiles.values()):
+            out += self._evaluate(state, streamed, t, {"kind": "baseline"})
         return out
 
     def _next_batch(self, t: int) -> int:
@@ -573,7 +586,7 @@ class _Caseless(dict[str, list[Audience]]):
         self[key] = self[lower]
         return self[key]
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         try:
             return self[key]
         except KeyError:
