@@ -19,9 +19,9 @@ from urllib.parse import unquote, urlparse
 
 from pqltools_lsp.positions import LineIndex
 
-from pqltools.cli.inputs import sources_from_text
 from pqltools.definitions import Definition, locate_strings
 from pqltools.errors import DefinitionError, Diagnostic, Span
+from pqltools.sources import sources_from_text
 from pqltools.syntax.parser import ParseOptions, ParseResult, parse_document
 
 __all__ = ["Region", "Snapshot", "parsed", "uri_to_path"]

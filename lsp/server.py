@@ -24,7 +24,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
-from pqltools import __version__
+from pqltools.version import package_version
 
 __all__ = ["PQLLanguageServer", "create_server"]
 
@@ -52,7 +52,7 @@ class PQLLanguageServer(LanguageServer):
     """A pygls server that keeps one :class:`Snapshot` per open document."""
 
     def __init__(self) -> None:
-        super().__init__("pqltools", __version__,
+        super().__init__("pqltools", package_version(),
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
                          protocol_cls=_Protocol)
         self.options = ServerOptions()

@@ -1,18 +1,17 @@
 """Variables of one expression: where each is declared and every place that refers to it.
 
 Go to definition, references, rename and highlighting all ask "which variable is at this
-offset?" and "where else is it?". The scope resolver (:func:`pqltools.analysis.scope.resolve`)
-answers for ``select``/``exists``/``forall``/aggregation bindings, ``let`` and lambda parameters;
-chain step labels (``A: WHAT(...)``, referred to as ``A.timestamp`` in the same or a later step)
-are added here, since for the resolver a label is not a variable but a name inside the chain's
-element scope.
+offset?" and "where else is it?". The one name resolver (:func:`pqltools.analysis.scope.resolve`,
+which the linter and the compiler use too) answers for ``select``/``exists``/``forall``/
+aggregation bindings, ``let``, lambda parameters and chain step labels (``A: WHAT(...)``,
+referred to as ``A.timestamp`` in a later step).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pqltools.analysis.scope import NameKind, resolve
+from pqltools.analysis.scope import resolve
 from pqltools.syntax import ast
 
 __all__ = ["Variable", "Variables"]
@@ -61,21 +60,5 @@ class Variables:
                           [(r.span.start, r.span.end) for r in b.references],
                           ast.dotted_path(b.value) if b.value is not None else None)
                  for b in scopes.binders]
-        fields = {id(name) for name, res in scopes.names() if res.kind is not NameKind.VARIABLE}
-        for node in tree.walk():
-            if isinstance(node, ast.Chain):
-                found.extend(_labels(node, fields))
         return cls(found)
 
-
-def _labels(chain: ast.Chain, fields: set[int]) -> list[Variable]:
-    """The step labels of a chain, with the names in its steps that use them."""
-    labels: dict[str, Variable] = {}
-    for step in chain.steps:
-        start = step.span.start
-        labels.setdefault(step.label, Variable(step.label, "chain label",
-                                               (start, start + len(step.label))))
-        for node in step.walk():
-            if isinstance(node, ast.Name) and id(node) in fields and node.id in labels:
-                labels[node.id].references.append((node.span.start, node.span.end))
-    return list(labels.values())

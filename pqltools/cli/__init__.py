@@ -11,8 +11,6 @@ from typing import Any
 
 import click
 
-from pqltools import __version__
-
 #: subcommand name -> "module:attribute" of its click command.
 COMMANDS: dict[str, str] = {
     "parse": "pqltools.cli.parse_cmd:parse_command",
@@ -24,6 +22,10 @@ COMMANDS: dict[str, str] = {
     "classify": "pqltools.cli.classify_cmd:classify_command",
     "eval": "pqltools.cli.eval_cmd:eval_command",
     "lsp": "pqltools.cli.lsp_cmd:lsp_command",
+    "job": "pqltools.cli.job_cmd:job_command",
+    "export": "pqltools.cli.export_cmd:export_command",
+    "preview": "pqltools.cli.preview_cmd:preview_command",
+    "estimate": "pqltools.cli.preview_cmd:estimate_command",
     "stream": "pqltools.cli.stream_cmd:stream_command",
 }
 
@@ -42,6 +44,6 @@ class _LazyGroup(click.Group):
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="pql")
+@click.version_option(package_name="pqltools", prog_name="pql")
 def main() -> None:
     """pqltools: check, format, classify and evaluate PQL segment definitions offline."""

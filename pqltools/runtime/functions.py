@@ -130,8 +130,12 @@ def _in_segment(ctx: Context, audience: Value) -> bool:
         return False
     if ctx.segments is not None and audience in ctx.segments:
         return ctx.segments[audience]
-    status = get_field(get_field(get_field(ctx.profile.get("segmentMembership"), "ups"),
-                                 audience), "status")
+    membership = ctx.profile.get("segmentMembership")
+    namespace = get_field(membership, "ups")
+    if namespace is None and isinstance(membership, dict):  # Adobe writes "UPS" too
+        namespace = next((v for k, v in membership.items()
+                          if isinstance(k, str) and k.lower() == "ups"), None)
+    status = get_field(get_field(namespace, audience), "status")
     return type(status) is str and status.lower() in MEMBER_STATUSES
 
 

@@ -32,8 +32,8 @@ from pqltools.runtime.timephrases import TimestampError, to_millis
 
 __all__ = ["Record", "StreamInputError", "parse_duration", "parse_record", "read_records"]
 
-#: Lint-style code of stream input errors.
-STREAM_INPUT_CODE = "PQL330"
+#: The code of stream input errors: invalid profile data (pqltools.codes).
+STREAM_INPUT_CODE = "PQL094"
 _KINDS = ("event", "profile", "tick")
 
 
