@@ -237,14 +237,15 @@ class Simulator:
         self.id_key = id_key
         self.audiences = _audiences(definitions, rules, merge_policy_active_on_edge)
         self._by_id = {a.id: a for a in self.audiences}
-        self._routes: dict[str, list[Audience]] = {}  # lower-case event type -> audiences
+        #: event type -> audiences it can concern (keys: lower case, then spellings seen)
+        self._routes: dict[str, list[Audience]] = {}
         self._any_event = [a for a in self.audiences if a.types is None]
         for a in self.audiences:
             for t in a.types or ():
                 self._routes.setdefault(t, []).append(a)
         for t, chosen in list(self._routes.items()):
             self._routes[t] = sorted(chosen + self._any_event, key=lambda a: a.index)
-        self._routes = _Caseless(self._routes)
+
         self.profiles: dict[str, _Profile] = {}
         self.now: int | None = None
         self.late: list[Record] = []
@@ -331,8 +332,12 @@ class Simulator:
         if late:
             self.late.append(record)
         kind = event.get("eventType")
-        targets = self._routes.get(kind, self._any_event) if type(kind) is str \
-            else self.audiences
+        if type(kind) is str:
+            targets = self._routes.get(kind)
+            if targets is None:  # first time this spelling is seen: route it by lower case
+                targets = self._routes[kind] = self._routes.get(kind.lower(), self._any_event)
+        else:
+            targets = self.audiences
         touched = []
         parsed: dict[str, Any] | None = None
         for a in targets:
@@ -453,7 +458,12 @@ class Simulator:
             self._schedule(state, audience, t, events, times, True)
             return None
         try:
-            qualifies = self._answer(state, audience, events, t)
+            if events:  # the usual case, inline
+                self.evaluations += 1
+                qualifies = bool(audience.program.evaluate(
+                    state.attributes, events, now=self._clock(t), segments=state.members))
+            else:
+                qualifies = self._answer(state, audience, events, t)
         except PQLError as exc:
             where = f" (line {cause['line']})" if "line" in cause else ""
             raise StreamInputError(f"evaluating audience {audience.id!r} for profile "
@@ -509,7 +519,7 @@ class Simulator:
         """The audience's events, after dropping those its windows can no longer reach."""
         i = audience.index
         events, times = state.events[i], state.times[i]
-        if audience.horizon is not None and audience.by_timestamp and times:
+        if times and audience.horizon is not None and audience.by_timestamp:
             oldest = t - audience.horizon
             if min(times) < oldest:
                 keep = [k for k, ts in enumerate(times) if ts >= oldest]
@@ -574,23 +584,6 @@ class Simulator:
                 raise StreamInputError(f"--until {iso(until)} is before the last record "
                                        f"({iso(self.now)})")
             yield from self.advance(until)
-
-
-class _Caseless(dict[str, list[Audience]]):
-    """Event type -> audiences, looked up without regard to case (results remembered)."""
-
-    def __missing__(self, key: str) -> list[Audience]:
-        lower = key.lower()
-        if lower == key or lower not in self:
-            raise KeyError(key)
-        self[key] = self[lower]
-        return self[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
 
 
 def _entry_time(entry: Mapping[str, Any]) -> int:
