@@ -170,7 +170,7 @@ class PQLLanguageServer(LanguageServer):
                     and cached.encoding == self.encoding:
                 return cached
             snap = Snapshot.build(uri, doc.text, doc.version, language_id=doc.language_id,
-                                  encoding=self.encoding)
+                                  encoding=self.encoding, previous=cached)
             self._snapshots[uri] = snap
             return snap
 
