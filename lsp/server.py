@@ -575,7 +575,7 @@ def announced_capabilities(client: dict[str, Any]) -> dict[str, Any]:
         caps, set({**features.features, **features.builtin_features}.keys()),
         features.feature_options, list(features.commands.keys()),
         server._text_document_sync_kind, server._notebook_document_sync,
-        ServerCapabilitiesBuilder.choose_position_encoding(caps)).build()
+        ServerCapabilitiesBuilder.choose_position_encoding(caps)).build()  # type: ignore[no-untyped-call]
     announced: dict[str, Any] = protocol._converter.unstructure(built)
     return announced
 

@@ -125,7 +125,8 @@ def serve_stdio() -> None:
     if message is not None and message.get("method") == "initialize" and "id" in message:
         from pqltools import __version__
 
-        params = message.get("params") if isinstance(message.get("params"), dict) else {}
+        params = message.get("params")
+        params = params if isinstance(params, dict) else {}
         result = {"capabilities": capabilities_for(params.get("capabilities")),
                   "serverInfo": {"name": "pqltools", "version": __version__}}
         body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result},
@@ -138,7 +139,7 @@ def serve_stdio() -> None:
         raise loaded["error"]
     server = loaded["server"].create_server()
     server.protocol.already_answered = answered
-    server.start_io(stdin=_Replay(raw, stdin), stdout=stdout)  # type: ignore[arg-type]
+    server.start_io(stdin=_Replay(raw, stdin), stdout=stdout)
 
 
 def _record() -> None:
