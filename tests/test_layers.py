@@ -31,6 +31,7 @@ LAYERS: list[tuple[int, str]] = [
     (3, "pqltools.analysis"),
     (4, "pqltools.runtime"),
     (5, "pqltools.engines"),
+    (5, "pqltools.jobs"),  # segment/export jobs, preview, estimate over the runtime and engines
     (6, "pqltools.render"),
     (7, "pqltools"),  # the facade: pqltools/__init__.py re-exports the public API
     (8, "pqltools_lsp"),
