@@ -1,21 +1,31 @@
 """Variables of one expression: where each is declared and every place that refers to it.
 
 Go to definition, references, rename and highlighting all ask "which variable is at this
-offset?" and "where else is it?". The scope resolver (:func:`pqltools.analysis.scope.resolve`)
-answers for ``select``/``exists``/``forall``/aggregation bindings, ``let`` and lambda parameters;
-chain step labels (``A: WHAT(...)``, referred to as ``A.timestamp`` in the same or a later step)
-are added here, since for the resolver a label is not a variable but a name inside the chain's
-element scope.
+offset?" and "where else is it?". The one name resolver (:func:`pqltools.analysis.scope.resolve`,
+which the linter and the compiler use too) answers for ``select``/``exists``/``forall``/
+aggregation bindings, ``let``, lambda parameters and chain step labels (``A: WHAT(...)``,
+referred to as ``A.timestamp`` in a later step).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pqltools.analysis.scope import NameKind, resolve
+from pqltools_lsp.documents import Region, parsed
+from pqltools_lsp.incremental import clause_bounds
+from pqltools_lsp.memo import Memo
+
+from pqltools.analysis.scope import resolve
 from pqltools.syntax import ast
 
 __all__ = ["Variable", "Variables"]
+
+
+def _moved(span: tuple[int, int], by: int) -> tuple[int, int]:
+    return span[0] + by, span[1] + by
+
+#: id(tree) -> (tree, its variables); the tree is kept so that its id is not reused.
+_RESOLVED: Memo[int, tuple[ast.Node, Variables]] = Memo(1024)
 
 
 @dataclass(eq=False)
@@ -54,28 +64,44 @@ class Variables:
         return None
 
     @classmethod
+    def of_region(cls, region: Region) -> Variables | None:
+        """The variables of a region's expression (None when it does not parse).
+
+        A long ``.pql`` text assembled from top-level clauses
+        (:mod:`pqltools_lsp.incremental`) has no binder across clauses, so each clause's
+        variables (memoised with its parse) are moved to where it stands: an edit resolves
+        one clause again, not the whole expression.
+        """
+        tree = region.parse.expr
+        if tree is None:
+            return None
+        if region.definition is None and region.parse.ok:
+            bounds = clause_bounds(region.text, region.comments)
+            if bounds is not None:
+                found: list[Variable] = []
+                for start, end in bounds:
+                    clause = parsed(region.text[start:end], region.comments)
+                    if clause.expr is None:
+                        return cls.of(tree, region.text)
+                    for var in cls.of(clause.expr, clause.text).all:
+                        found.append(Variable(
+                            var.name, var.kind, _moved(var.declaration, start),
+                            [_moved(r, start) for r in var.references], var.source))
+                return cls(found)
+        return cls.of(tree, region.text)
+
+    @classmethod
     def of(cls, tree: ast.Node, text: str) -> Variables:
-        """Resolve every binder and chain label of ``tree`` (parsed from ``text``)."""
+        """Resolve every binder and chain label of ``tree`` (parsed from ``text``), memoised
+        per tree (trees are immutable and parses are memoised per text)."""
+        return _RESOLVED.get(id(tree), lambda: (tree, cls._resolve(tree, text)))[1]
+
+    @classmethod
+    def _resolve(cls, tree: ast.Node, text: str) -> Variables:
         scopes = resolve(tree, text)
         found = [Variable(b.name, b.kind, (b.span.start, b.span.end),
                           [(r.span.start, r.span.end) for r in b.references],
                           ast.dotted_path(b.value) if b.value is not None else None)
                  for b in scopes.binders]
-        fields = {id(name) for name, res in scopes.names() if res.kind is not NameKind.VARIABLE}
-        for node in tree.walk():
-            if isinstance(node, ast.Chain):
-                found.extend(_labels(node, fields))
         return cls(found)
 
-
-def _labels(chain: ast.Chain, fields: set[int]) -> list[Variable]:
-    """The step labels of a chain, with the names in its steps that use them."""
-    labels: dict[str, Variable] = {}
-    for step in chain.steps:
-        start = step.span.start
-        labels.setdefault(step.label, Variable(step.label, "chain label",
-                                               (start, start + len(step.label))))
-        for node in step.walk():
-            if isinstance(node, ast.Name) and id(node) in fields and node.id in labels:
-                labels[node.id].references.append((node.span.start, node.span.end))
-    return list(labels.values())

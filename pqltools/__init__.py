@@ -7,6 +7,7 @@ The public API (everything else is internal):
 * analysis: :func:`lint`, :func:`classify`
 * runtime: :func:`evaluate`, :func:`evaluate_value`, :func:`compile`, :func:`segment`
 * engines: :func:`to_sql` (and ``segment(..., engine="duckdb"|"spark")``)
+* streaming: :func:`stream` (the membership simulator, docs/streaming.md)
 * errors and diagnostics: :class:`PQLError` and subclasses, :class:`Diagnostic`,
   :class:`Severity`, :class:`Span`
 
@@ -40,11 +41,10 @@ if TYPE_CHECKING:
     from pqltools.definitions import Definition, load_definitions
     from pqltools.runtime.compiler import Program, compile, evaluate, evaluate_value
     from pqltools.engines.api import to_sql
-    from pqltools.runtime.membership import segment
+    from pqltools.engines.run import segment
+    from pqltools.streaming import stream
     from pqltools.syntax.pqljson import from_json, to_json
     from pqltools.syntax.printer import format
-
-__version__ = "0.1.0"
 
 _LAZY = {
     "format": "pqltools.syntax.printer",
@@ -59,8 +59,9 @@ _LAZY = {
     "Program": "pqltools.runtime.compiler",
     "evaluate": "pqltools.runtime.compiler",
     "evaluate_value": "pqltools.runtime.compiler",
-    "segment": "pqltools.runtime.membership",
+    "segment": "pqltools.engines.run",
     "to_sql": "pqltools.engines.api",
+    "stream": "pqltools.streaming",
 }
 
 __all__ = [
@@ -92,12 +93,17 @@ __all__ = [
     "parse",
     "parse_document",
     "segment",
+    "stream",
     "to_json",
     "to_sql",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the installed metadata on first use (pyproject)
+        from pqltools.version import package_version
+
+        return package_version()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'pqltools' has no attribute {name!r}")

@@ -18,7 +18,8 @@ from typing import Any
 
 from pqltools.errors import DefinitionError, PQLError, Span
 
-__all__ = ["Definition", "load_definitions", "locate_strings"]
+__all__ = ["Definition", "NoDefinitionError", "load_definitions", "locate_strings",
+           "request_kind"]
 
 #: Envelope keys under which a list response holds its definitions.
 LIST_KEYS = ("segments", "children", "audiences", "definitions")
@@ -175,6 +176,44 @@ def locate_strings(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
     return spans
 
 
+class NoDefinitionError(DefinitionError):
+    """The JSON file holds no segment definition at all (an export job, a schedule...)."""
+
+    def __init__(self, message: str, *, path: str, kind: str | None, text: str | None = None):
+        super().__init__(message, path=path, span=Span.from_offsets(text, 0, 0) if text else
+                         Span(0, 0, 1, 1, 1, 1), text=text)
+        self.kind = kind
+
+
+#: Segmentation API request and response bodies that hold no definition: (kind, its test).
+_REQUEST_KINDS: tuple[tuple[str, Any], ...] = (
+    ("ad-hoc activation request", lambda o: isinstance(o, dict) and "activationInfo" in o),
+    ("schedule", lambda o: isinstance(o, dict) and "schedule" in o
+     or isinstance(o, dict) and o.get("type") in ("batch_segmentation", "export")),
+    ("export job", lambda o: isinstance(o, dict) and ("destination" in o or "fields" in o
+                                                      or "filter" in o)),
+    ("preview request", lambda o: isinstance(o, dict) and "predicateExpression" in o),
+    ("segment job request", lambda o: (isinstance(o, list) and o and all(
+        isinstance(i, dict) and "segmentId" in i and "segment" not in i for i in o))
+     or (isinstance(o, dict) and isinstance(o.get("segments"), list) and o["segments"] and all(
+        isinstance(i, dict) and "segmentId" in i and "segment" not in i for i in o["segments"]))),
+)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def request_kind(obj: Any) -> str | None:
+    """What a decoded JSON body is when it is a request that holds no definition, else None."""
+    if isinstance(obj, dict) and "expression" in obj:
+        return None
+    for kind, test in _REQUEST_KINDS:
+        if test(obj):
+            return kind
+    return None
+
+
 def _json_type(value: Any) -> str:
     """The JSON name of a decoded value's type (``string``, not Python's ``str``)."""
     if value is None:
@@ -225,8 +264,14 @@ def load_definitions(source: str | Path | dict[str, Any] | list[Any], *,
             raise _error(label, text, "JSON is nested too deeply") from None
     spans = locate_strings(text) if text is not None else {}
 
+    kind = request_kind(obj)
+    if kind is not None:
+        raise NoDefinitionError(f"holds no segment definition: it is {_article(kind)} {kind} body",
+                                path=label, kind=kind, text=text)
     items: list[tuple[tuple[Any, ...], Any]]
-    if isinstance(obj, list):
+    if isinstance(obj, dict) and _job_segments(obj):
+        items = _job_segments(obj)
+    elif isinstance(obj, list):
         items = [((i,), item) for i, item in enumerate(obj)]
     elif isinstance(obj, dict) and "expression" not in obj and any(
         isinstance(obj.get(k), list) for k in LIST_KEYS
@@ -239,6 +284,25 @@ def load_definitions(source: str | Path | dict[str, Any] | list[Any], *,
     out: list[Definition] = []
     for index, (path_key, item) in enumerate(items):
         out.append(_definition(label, text, spans, path_key, index, item))
+    return out
+
+
+def _job_segments(obj: dict[str, Any]) -> list[tuple[tuple[Any, ...], Any]]:
+    """A segment job response's definitions, one level down: ``segments[i].segment``.
+
+    The item's ``segmentId`` is the definition's id when the inner object has none.
+    """
+    segments = obj.get("segments")
+    if "expression" in obj or not isinstance(segments, list) or not any(
+            isinstance(s, dict) and isinstance(s.get("segment"), dict) for s in segments):
+        return []
+    out: list[tuple[tuple[Any, ...], Any]] = []
+    for i, item in enumerate(segments):
+        if isinstance(item, dict) and isinstance(item.get("segment"), dict):
+            inner = item["segment"]
+            if "id" not in inner and isinstance(item.get("segmentId"), str):
+                inner = {**inner, "id": item["segmentId"]}
+            out.append((("segments", i, "segment"), inner))
     return out
 
 

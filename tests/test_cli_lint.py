@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pqltools import fileio
-from pqltools.analysis import runner
-from pqltools.cli import main
+from pqltools.analysis import results
+from pqltools.cli import main, runner
 
 UNCLOSED = 'person.gender = "male" and (loyalty.tier = "gold"'
 
@@ -262,16 +262,28 @@ def test_rule_explains_with_bad_and_good_examples(key: str) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == f"{rule.code} {rule.name} (default severity: {rule.severity.value})"
     assert rule.summary in result.stdout
-    assert f"Bad:\n\n```pql\n{rule.bad.strip()}\n```" in result.stdout
-    assert f"Good:\n\n```pql\n{rule.good.strip()}\n```" in result.stdout
+    assert f"## Example\n\n```pql\n{rule.bad.strip()}\n```" in result.stdout
+    assert f"## Use instead\n\n```pql\n{rule.good.strip()}\n```" in result.stdout
+
+
+def test_rule_explains_every_code_not_only_rules() -> None:
+    from pqltools import codes
+
+    for code, row in codes.CODES.items():
+        result = CliRunner().invoke(main, ["rule", code])
+        assert result.exit_code == 0, code
+        assert result.stdout.startswith(f"{code} {row.name} (default severity: "), code
+        assert row.summary in result.stdout
+    listed = CliRunner().invoke(main, ["rules", "--all", "--format", "json"])
+    assert [r["code"] for r in json.loads(listed.stdout)] == list(codes.CODES)
 
 
 def test_unknown_rule_suggests_and_exits_2() -> None:
     result = CliRunner().invoke(main, ["rule", "PQL12O"])
     assert result.exit_code == 2
-    assert "unknown rule 'PQL12O'; did you mean PQL120?" in result.stderr
+    assert "unknown code 'PQL12O'; did you mean PQL120?" in result.stderr
     prefix = CliRunner().invoke(main, ["rule", "PQL13"])
-    assert "unknown rule 'PQL13'; codes starting with PQL13: PQL130, PQL131" in prefix.stderr
+    assert "unknown code 'PQL13'; codes starting with PQL13: PQL130, PQL131" in prefix.stderr
     by_name = CliRunner().invoke(main, ["rule", "null-comparisn"])
     assert "did you mean null-comparison?" in by_name.stderr
 
@@ -472,8 +484,8 @@ def test_usage_error_through_a_real_process(repo: Path) -> None:
 def test_an_edit_mapped_into_a_json_file_edits_the_decoded_expression(
         text: str, data: st.DataObject, ascii_only: bool, indent: int | None) -> None:
     """Whatever the escapes, a mapped edit changes exactly the expression's characters."""
-    from pqltools.cli.inputs import sources_from_text
     from pqltools.errors import Diagnostic, Edit, Fix, Severity, Span
+    from pqltools.sources import sources_from_text
 
     start = data.draw(st.integers(0, len(text)))
     end = data.draw(st.integers(start, len(text)))
@@ -485,7 +497,7 @@ def test_an_edit_mapped_into_a_json_file_edits_the_decoded_expression(
     fix = Fix("f", (Edit(start, end, replacement),))
     diag = Diagnostic("PQL121", "m", Severity.WARNING, Span.from_offsets(text, start, end),
                       fix=fix)
-    edits = runner.file_edits(source, diag)
+    edits = results.file_edits(source, diag)
     assert edits is not None
     (edit,) = edits
     fixed = file_text[:edit.start] + edit.replacement + file_text[edit.end:]

@@ -255,3 +255,33 @@ def test_unusable_audience_definition_is_unknown() -> None:
                       merge_policy_active_on_edge=True)
     reason = next(r for r in result.reasons if r.rule == "ELIG-2025-INSEGMENT-EVENT")
     assert reason.assumed and "unknown" in reason.message
+
+
+def test_every_guide_sentence_has_both_outcomes() -> None:
+    """Sentences 1-8 of the pre-2025 streaming guide each have a streaming-eligible case and an
+    ineligible one under ``rules="legacy"`` (sentence 9 is the test below)."""
+    outcomes: dict[int, set[bool]] = {n: set() for n in range(1, 9)}
+    for case in CASES:
+        if "sentence" in case:
+            assert case.get("rules") == "legacy", case["id"]
+            outcomes[case["sentence"]].add("streaming" in case["eligible"])
+    assert {n: sorted(o) for n, o in outcomes.items()} == {n: [False, True] for n in outcomes}
+
+
+def test_guide_sentence_9_modified_definition_switches_to_batch() -> None:
+    """"If a segment definition is modified so it no longer meets the criteria for streaming
+    segmentation, the segment definition will automatically switch from Streaming to Batch."""
+    def definition(expression: str) -> Any:
+        return load_definitions({"id": "s", "name": "s", "expression": {
+            "type": "PQL", "format": "pql/text", "value": expression},
+            "evaluationInfo": {"continuous": {"enabled": True}}})[0]
+
+    before = definition('chain(xEvent, timestamp, [A: WHAT(eventType = "a") WHEN(today), '
+                        'B: WHAT(eventType = "b") WHEN(today)])')
+    after = definition('chain(xEvent, timestamp, [A: WHAT(eventType = "a") '
+                       'WHEN(< 3 days before now), B: WHAT(eventType = "b") WHEN(today)])')
+    first = classify(before, rules="legacy", merge_policy_active_on_edge=True)
+    assert (first.method, first.unsatisfied) == ("streaming", frozenset())
+    second = classify(after, rules="legacy", merge_policy_active_on_edge=True)
+    assert (second.method, second.unsatisfied) == ("batch", frozenset({"streaming"}))
+    assert "ELIG-REQUESTED-METHOD" in {r.rule for r in second.reasons}

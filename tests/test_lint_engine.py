@@ -78,33 +78,45 @@ def test_rule_lookup_by_code_and_name() -> None:
     assert [r.code for r in all_rules()] == sorted(r.code for r in all_rules())
 
 
-def test_register_rejects_incomplete_or_clashing_rules() -> None:
+def test_register_rejects_incomplete_or_clashing_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pqltools import codes as code_table
+
+    class NoRow(Rule):
+        code = "PQL998"
+        severity = Severity.WARNING
+        explanation = why = bad = good = "x"
+
+    with pytest.raises(TypeError, match="'PQL998' has no lint row in pqltools/codes.py"):
+        register(NoRow)
+
+    row = code_table.Code("PQL998", "no-docs", code_table.Category.LINT, "s")
+    monkeypatch.setitem(code_table.CODES, "PQL998", row)
+
     class NoDocs(Rule):
         code = "PQL998"
-        name = "no-docs"
         severity = Severity.WARNING
+        explanation = bad = good = "x"
 
-    with pytest.raises(TypeError, match="has no summary"):
+    with pytest.raises(TypeError, match="has no why"):
         register(NoDocs)
 
-    class Clash(Rule):
+    class OtherName(Rule):
         code = "PQL120"
         name = "another-null"
         severity = Severity.WARNING
-        summary = explanation = bad = good = "x"
+        explanation = why = bad = good = "x"
+
+    with pytest.raises(TypeError, match="name 'another-null' differs from its row"):
+        register(OtherName)
+
+    class Clash(Rule):
+        code = "PQL120"
+        severity = Severity.WARNING
+        explanation = why = bad = good = "x"
 
     with pytest.raises(TypeError, match="rule code PQL120 used by NullComparison and Clash"):
         register(Clash)
-
-    class BadName(Rule):
-        code = "PQL997"
-        name = "Bad_Name"
-        severity = Severity.WARNING
-        summary = explanation = bad = good = "x"
-
-    with pytest.raises(TypeError, match="not kebab-case"):
-        register(BadName)
-    assert "PQL997" not in REGISTRY and "PQL998" not in REGISTRY
+    assert "PQL998" not in REGISTRY and REGISTRY["PQL120"].name == "null-comparison"
 
 
 def test_severity_override_select_and_ignore() -> None:

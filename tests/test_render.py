@@ -8,8 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from pqltools.analysis.results import FileResult, Finding
 from pqltools.errors import Diagnostic, Edit, Fix, Severity, Span
-from pqltools.render import FORMATS, FileResult, Finding, RenderOptions, render, summary_line
+from pqltools.render import FORMATS, RenderOptions, render, summary_line
 from pqltools.render.github import escape_data, escape_property
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-2.1.0.schema.json")

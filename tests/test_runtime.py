@@ -113,21 +113,25 @@ def test_unknown_method_suggests_and_points_at_call() -> None:
     with pytest.raises(PQLValidationError) as info:
         pqltools.compile('person.name.startwith("J")')
     diag = info.value.diagnostics[0]
+    assert diag.code == "PQL102"  # the linter's rule: one check, one code, one message
     assert diag.message == "unknown method `startwith`; did you mean `startsWith`?"
-    assert (diag.span.line, diag.span.column) == (1, 1)
+    assert (diag.span.line, diag.span.column, diag.span.end) == (1, 13, 21)  # the name
 
 
 def test_method_used_as_global_gets_a_hint() -> None:
-    with pytest.raises(PQLValidationError, match="is a method: write `value.count"):
+    with pytest.raises(PQLValidationError) as info:
         pqltools.compile("count(xs)")
+    (diag,) = info.value.diagnostics
+    assert (diag.code, diag.message) == ("PQL101", "unknown function `count`")
+    assert diag.help is not None and diag.help.startswith("`count` is a method: call it on a")
 
 
 def test_arity_message_shows_signature() -> None:
     with pytest.raises(PQLValidationError) as info:
         pqltools.compile("date(2020, 1)")
-    assert info.value.diagnostics[0].message == (
-        "`date` takes 3 arguments, got 2: date(year: integer, month: integer, day: integer) "
-        "-> date")
+    (diag,) = info.value.diagnostics
+    assert (diag.code, diag.message) == ("PQL103", "`date` takes 3 arguments, got 2")
+    assert diag.help == "signature: date(year: integer, month: integer, day: integer) -> date"
 
 
 def test_literal_regex_errors_point_at_the_pattern() -> None:

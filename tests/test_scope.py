@@ -128,7 +128,7 @@ def test_chain_when_reference_and_quantifier_kinds() -> None:
         "xEvent@13=xEvent", "E@26=variable->some@6", "xEvent@40=xEvent",
         "k@61=element-field/depth1", "E@85=variable->some@6",
     ]
-    assert [b.kind for b in scopes.binders] == ["some"]
+    assert [b.kind for b in scopes.binders] == ["some", "chain label"]
 
 
 def test_this_refers_to_the_current_element() -> None:

@@ -188,3 +188,23 @@ def test_relative_windows_are_consistent(cmp: str, amount: int, unit: str, direc
     # "within" never claims a window shorter than the phrase's own distance
     if cmp in ("<", "<=") and direction == "before" and window.lookback is not None:
         assert window.lookback >= amount * UNIT_MS[unit]
+
+
+def test_nested_binder_ordered_with_enclosing_event() -> None:
+    """``not (exists B ... where B.timestamp occurs after A.timestamp)`` inside ``select A``:
+    B continues A's sequence (same group, ordered, negated) and inherits A's window."""
+    refs = event_references(parse(
+        'select A from xEvent where A.timestamp occurs today and not (exists B from xEvent '
+        'where B.eventType = "buy" and B.timestamp occurs after A.timestamp)'))
+    a, b = refs
+    assert (a.label, a.ordered, a.negated) == ("A", False, False)
+    assert (b.label, b.group, b.ordered, b.negated) == ("B", a.group, True, True)
+    assert b.window is not None and b.window.within(DAY_MS)
+
+
+def test_nested_binder_without_relation_is_separate() -> None:
+    refs = event_references(parse(
+        'select A from xEvent where A.timestamp occurs today and not (exists B from xEvent '
+        'where B.timestamp occurs today)'))
+    a, b = refs
+    assert b.group != a.group and not b.ordered

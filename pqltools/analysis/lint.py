@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pqltools.analysis.config import Config
-from pqltools.analysis.rules import Context, Rule, all_rules
+from pqltools.analysis.rules import LintContext, Rule, all_rules
 from pqltools.analysis.schema import Schema, load_schema
 from pqltools.errors import Diagnostic
+from pqltools.syntax import ast
 from pqltools.syntax.parser import Comment, ParseOptions, ParseResult, parse_document
 
 if TYPE_CHECKING:
     from pqltools.definitions import Definition
 
-__all__ = ["Suppressions", "lint", "lint_source", "parse_noqa"]
+__all__ = ["CALL_CODES", "Suppressions", "check_calls", "lint", "lint_source", "parse_noqa"]
 
 #: ``-- pql: noqa`` or ``-- pql: noqa: PQL101, PQL205`` (case-insensitive, spaces optional).
 _NOQA_RE = re.compile(r"--\s*pql\s*:\s*noqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_,\s]*))?",
@@ -44,6 +45,27 @@ def lint(text: str, *, schema: Any = None, config: Config | None = None,
     ``-- pql: noqa`` in them.
     """
     return lint_source(text, comments=comments, config=config, schema=schema)
+
+
+#: The rules whose findings make an expression impossible to evaluate: unknown function,
+#: unknown method, wrong number of arguments. The compiler refuses a tree with any of them.
+CALL_CODES = ("PQL101", "PQL102", "PQL103")
+
+
+def check_calls(tree: ast.Node, text: str | None = None) -> list[Diagnostic]:
+    """The findings of the :data:`CALL_CODES` rules on ``tree``, sorted by position.
+
+    ``text`` is the source ``tree`` was parsed from (None for a tree built in Python: the
+    findings then point at whole calls rather than at the names inside them).
+    """
+    from pqltools.analysis.rules import REGISTRY
+    from pqltools.analysis.rules import functions as _  # noqa: F401 - registers the call rules
+
+    rules = [REGISTRY[code] for code in CALL_CODES]
+    ctx = LintContext(text or "", tree if isinstance(tree, ast.Expr) else None)
+    found = [d for node in tree.walk() for rule in rules if isinstance(node, rule.nodes)
+             for d in rule.check(node, ctx)]
+    return sorted(found, key=lambda d: (d.span.start, d.span.end, d.code))
 
 
 def lint_source(text: str, *, comments: bool, config: Config | None, schema: Any,
@@ -79,7 +101,7 @@ def _run(result: ParseResult, config: Config, schema: Any,
     """Syntax diagnostics plus every enabled rule's findings, walking the tree once."""
     loaded = _schema(schema, config)
     rules, dispatch = _active_rules(config, loaded is not None)
-    ctx = Context(result.text, result.expr, config, loaded, definition,
+    ctx = LintContext(result.text, result.expr, config, loaded, definition,
                   list(result.diagnostics), list(result.comments))
     found: list[Diagnostic] = []
     for rule in rules:

@@ -1,23 +1,29 @@
-"""Static name resolution: what every bare name in an expression refers to.
+"""Name resolution: what every bare name in an expression refers to, decided once.
 
 PQL has one kind of bare identifier (:class:`~pqltools.syntax.ast.Name`) for five different
 things: a profile field, a field of the current element inside an element scope, a variable,
-``xEvent`` and ``this``. :func:`resolve` decides which, following reference §3.3:
+``xEvent`` and ``this``. :func:`resolve` decides which, by the rule of docs/semantics.md
+"Names" (reference §3.3). The linter, the language server (go to definition, references,
+rename, highlighting) and the compiler (:mod:`pqltools.runtime.compiler`) all read this one
+result, so they cannot disagree about a name.
 
-* ``select``/``exists``/``forall``/aggregation bindings are sequential: the source of binding
-  *i* sees variables 1..i-1, its ``where`` sees 1..i, an aggregation's value expression sees
-  them all; nested binders see outer variables. ``let x = v in body``: only ``body`` sees ``x``.
-  Lambda parameters are visible in the lambda body.
+* Variables are declared by ``select``/``exists``/``forall``/aggregation bindings (sequential:
+  the source of binding *i* sees variables 1..i-1, its ``where`` sees 1..i, an aggregation's
+  value expression sees them all), ``let x = v in body`` (only ``body`` sees ``x``), lambda
+  parameters (the lambda body) and chain step labels (the later steps of the chain). Nested
+  binders see outer variables; the innermost declaration of a name wins.
 * Element scopes: a filter's condition (``a[cond]``), the element-scope arguments of methods
-  (``catalog.ParamSpec.element_scope``: ``filter``, ``topN``, ``sum``...) and a chain step's
-  ``WHAT``/``WHEN``/``WHERE``. There a bare name is a field of the current element.
-* Statically, a name equal to a variable in scope is that variable (the innermost binder wins),
-  even inside an element scope; otherwise ``xEvent`` and ``this`` are themselves; otherwise the
-  name is an element field inside an element scope and a profile field outside.
+  (``catalog.ParamSpec.element_scope``: ``filter``, ``topN``, ``sum``...; a lambda argument
+  binds the element to its parameter instead) and a chain step's ``WHAT``/``WHEN``/``WHERE``.
+* **A name equal to a variable in scope is that variable, even inside an element scope**: the
+  meaning of a name never depends on the data. Otherwise ``xEvent`` and ``this`` are
+  themselves; otherwise the name is an element field inside an element scope (read from the
+  innermost element that has it, then outer elements, then the profile) and a profile field
+  outside. ``this.X`` reads an element field named like a variable.
 
-The result (:class:`Scopes`) lists every binder with its references (go-to-definition, rename),
-the resolution of every name, the element scope ``^``/``^^`` climb to, and the names that look
-like a variable used outside the binder that declares it.
+The result (:class:`Scopes`) lists every binder with its references, the resolution of every
+name, the element scope ``^``/``^^`` climb to, and the names that look like a variable used
+outside the binder that declares it.
 """
 
 from __future__ import annotations
@@ -50,11 +56,12 @@ class Binder:
     """One variable declaration.
 
     ``kind`` is the binding construct: ``select``, ``exists``, ``forall``, ``some``, ``sum``,
-    ``average``, ``min``, ``max``, ``let`` or ``lambda``. ``node`` is the
-    :class:`~pqltools.syntax.ast.Binding`, ``Let`` or ``Lambda`` that declares it; ``owner`` is
-    the enclosing Select/Quantifier/Aggregate for bindings (else ``node``). ``span`` covers the
-    declared name. ``value`` is what the variable ranges over (a binding's source) or stands for
-    (a let's value); None for lambda parameters.
+    ``average``, ``min``, ``max``, ``let``, ``lambda`` or ``chain label``. ``node`` is the
+    :class:`~pqltools.syntax.ast.Binding`, ``Let``, ``Lambda`` or ``ChainStep`` that declares
+    it; ``owner`` is the enclosing Select/Quantifier/Aggregate for bindings and the Chain for
+    labels (else ``node``). ``span`` covers the declared name. ``value`` is what the variable
+    ranges over (a binding's source, a label's events) or stands for (a let's value); None for
+    lambda parameters.
     """
 
     name: str
@@ -199,7 +206,7 @@ class _Resolver(Visitor[None]):
         scoped: list[ast.Node] = []
         for index, arg in enumerate(node.args):
             param = spec.param_for(index) if spec is not None else None
-            if param is not None and param.element_scope:
+            if param is not None and param.element_scope and not isinstance(arg, ast.Lambda):
                 scoped.append(arg)
             else:
                 self.visit(arg)
@@ -208,12 +215,29 @@ class _Resolver(Visitor[None]):
 
     def visit_Chain(self, node: ast.Chain) -> None:
         self.visit(node.events)
-        self._in_element(node, node.events, list(node.steps))
+        scope = self._open(node, node.events)
+        pushed = 0
+        try:
+            for step in node.steps:
+                self._inside(scope, [step])
+                start = step.span.start
+                span = (Span.from_offsets(self.text, start, start + len(step.label))
+                        if self.text is not None else step.span)
+                self._push(Binder(step.label, "chain label", step, node, span, node.events))
+                pushed += 1
+        finally:
+            del self.variables[len(self.variables) - pushed:]
 
     def _in_element(self, node: ast.Node, collection: ast.Expr, body: list[ast.Node]) -> None:
+        self._inside(self._open(node, collection), body)
+
+    def _open(self, node: ast.Node, collection: ast.Expr) -> ElementScope:
         scope = ElementScope(node, collection, self.element)
         self.scopes.element_scopes.append(scope)
         self.scopes._opened[id(node)] = scope
+        return scope
+
+    def _inside(self, scope: ElementScope, body: list[ast.Node]) -> None:
         saved, self.element = self.element, scope
         try:
             for child in body:

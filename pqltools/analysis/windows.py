@@ -411,6 +411,9 @@ class _Collector(Visitor[None]):
         self._negators: list[Span] = []
         self._aggregate: Span | None = None
         self._groups = 0
+        #: Event variables of the enclosing binders: name -> (group, window). A nested
+        #: ``exists B from xEvent where B.timestamp occurs after A.timestamp`` is ordered with A.
+        self._outer: dict[str, tuple[int, Window | None]] = {}
 
     def _kind(self, name: Name) -> NameKind | None:
         try:
@@ -585,8 +588,8 @@ class _Collector(Visitor[None]):
                 self.visit(b.source)
         names = {b.var for b in event_vars}
         conditions = [b.condition for b in bindings if b.condition is not None]
-        relations = _relations(conditions, names)
-        group = self._group()
+        outer = {name: v for name, v in self._outer.items() if name not in names}
+        relations = _relations(conditions, names | set(outer))
         windows: dict[str, Window | None] = {}
         spans: dict[str, list[Span]] = {}
         for b in event_vars:
@@ -600,25 +603,39 @@ class _Collector(Visitor[None]):
                     found = w if found is None else found.intersect(w)
             windows[b.var] = found
             spans[b.var] = found_spans
-        # An event tied to an earlier one inherits that one's window, shifted by the relation.
+        # An event tied to an earlier one (of this binder or an enclosing one) inherits that
+        # one's window, shifted by the relation.
         for rel in relations:
-            base = windows.get(rel.other)
-            if base is not None:
+            base = windows[rel.other] if rel.other in windows else \
+                outer[rel.other][1] if rel.other in outer else None
+            if base is not None and rel.subject in windows:
                 derived = base.shifted(rel.lo, rel.hi)
-                own = windows.get(rel.subject)
+                own = windows[rel.subject]
                 windows[rel.subject] = derived if own is None else own.intersect(derived)
-        linked = _ordered_with_first([b.var for b in event_vars], relations)
+        local = [b.var for b in event_vars]
+        anchors = [name for name in outer
+                   if any(r.strict and name in (r.subject, r.other) for r in relations)]
+        # Tied to an enclosing event: this binder continues that event's sequence (its group).
+        linked = _ordered_with_first(anchors + local, relations) if anchors else \
+            _ordered_with_first(local, relations)
+        group = outer[anchors[0]][0] if anchors and any(v in linked for v in local) \
+            else self._group()
         for i, b in enumerate(event_vars):
             self._add("binding", b.span, windows[b.var], group, label=b.var,
-                      ordered=i > 0 and b.var in linked, time_spans=tuple(spans[b.var]),
-                      aggregate=aggregate)
+                      ordered=(i > 0 or bool(anchors)) and b.var in linked,
+                      time_spans=tuple(spans[b.var]), aggregate=aggregate)
+        saved = dict(self._outer)
+        self._outer.update({b.var: (group, windows[b.var]) for b in event_vars})
         event_ids = {id(b) for b in event_vars}
-        for b in bindings:
-            if id(b) in event_ids:
-                for cond in self._event_source(b.source) or []:
-                    self.visit(cond)
-            if b.condition is not None:
-                self.visit(b.condition)
+        try:
+            for b in bindings:
+                if id(b) in event_ids:
+                    for cond in self._event_source(b.source) or []:
+                        self.visit(cond)
+                if b.condition is not None:
+                    self.visit(b.condition)
+        finally:
+            self._outer = saved
 
 
 def _ordered_with_first(names: list[str], relations: list[_Relation]) -> set[str]:

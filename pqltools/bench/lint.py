@@ -7,7 +7,7 @@ one as a ``.pql`` file, in a temporary directory; then times
 
 * bare ``parse()`` of every expression (the floor),
 * the library call ``lint()`` on every expression,
-* the runner (``pqltools.analysis.runner.lint_inputs``: read, split, lint, map positions)
+* the runner (``pqltools.cli.runner.lint_inputs``: read, split, lint, map positions)
   with one process and with ``--jobs`` processes,
 * the whole ``pql lint DIR`` command (a subprocess, output to /dev/null), both ways,
 
@@ -142,8 +142,8 @@ def main(argv: list[str]) -> int:
 
     from pqltools.analysis.config import Config
     from pqltools.analysis.lint import lint
-    from pqltools.analysis.runner import Input, RunOptions, lint_inputs
     from pqltools.cli.inputs import iter_paths
+    from pqltools.cli.runner import Input, RunOptions, lint_inputs
     from pqltools.syntax.parser import parse_document
 
     with tempfile.TemporaryDirectory(prefix="pql-bench-") as tmp:

@@ -16,19 +16,21 @@ from typing import Any, NoReturn
 
 import click
 
+from pqltools import codes
 from pqltools.analysis.config import Config, ConfigError
-from pqltools.analysis.runner import FixMode, Input, RunOptions, lint_inputs
-from pqltools.cli.inputs import EXIT_USAGE, iter_paths
-from pqltools.cli.inputs import _looks_like_path as looks_like_path
+from pqltools.cli.inputs import EXIT_USAGE, iter_paths, looks_like_path
+from pqltools.cli.runner import FixMode, Input, RunOptions, lint_inputs
 from pqltools.errors import PQLError, Severity, render_snippet
+from pqltools.fileio import UnreadableInput, path_exists, read_stdin
 from pqltools.render import (
     FORMATS,
     FileResult,
     RenderOptions,
     RuleInfo,
+    all_codes,
     all_rules,
-    from_rule,
     render,
+    rule_info,
     statistics,
 )
 
@@ -65,7 +67,7 @@ def _load_config(config_file: Path | None, paths: tuple[str, ...]) -> Config:
     try:
         if config_file is not None:
             return Config.from_file(config_file)
-        first = next((p for p in paths if p != "-" and Path(p).exists()), None)
+        first = next((p for p in paths if p != "-" and path_exists(p)), None)
         return Config.load(Path(first) if first else None)
     except ConfigError as exc:
         detail = None
@@ -88,12 +90,15 @@ def _load_schema(path: Path | None) -> Any:
 
 def _inputs(paths: tuple[str, ...]) -> list[Input]:
     items: list[Input] = []
-    expressions = [p for p in paths if p != "-" and not Path(p).exists()]
+    expressions = [p for p in paths if p != "-" and not path_exists(p)]
     for item in iter_paths(paths):
         if isinstance(item, Path):
             items.append(Input(str(item), path=item))
         elif item == "-":
-            text = sys.stdin.read()
+            try:
+                text = read_stdin()
+            except UnreadableInput as exc:
+                _fail(f"<stdin>: {exc}")
             items.append(Input("<stdin>", text=text))
         elif looks_like_path(item):
             _fail(f"{item}: no such file or directory")
@@ -233,9 +238,12 @@ def _rule_row(rule: RuleInfo) -> dict[str, str]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="A table, or a JSON list of {code, name, severity, "
                                       "summary}.")
-def rules_command(fmt: str) -> None:
-    """List every lint rule: code, name, default severity and summary."""
-    rules = all_rules()
+@click.option("--all", "every", is_flag=True,
+              help="Every code (syntax, input, configuration, evaluation too), not only the "
+                   "lint rules.")
+def rules_command(fmt: str, every: bool) -> None:
+    """List every lint rule (or, with --all, every code): code, name, severity and summary."""
+    rules = all_codes() if every else all_rules()
     if fmt == "json":
         click.echo(json.dumps([_rule_row(r) for r in rules], indent=2))
         return
@@ -265,15 +273,14 @@ _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 @click.command("rule")
 @click.argument("code")
 def rule_command(code: str) -> None:
-    """Explain one rule (by code like PQL101, or by name), with a bad and a good example."""
-    from pqltools.analysis.rules import get_rule
+    """Explain one code (PQL001, PQL101, PQL400... or a rule name like null-comparison)."""
+    from pqltools.analysis.rules._docs import code_markdown
 
-    rule = get_rule(code)
-    if rule is None:
-        known = all_rules()
+    text = code_markdown(code)
+    if text is None:
+        known = all_codes()
         hint = _suggest(code.strip(), known)
-        _fail(f"unknown rule {code!r}{hint} (`pql rules` lists all {len(known)})")
-    info = from_rule(rule)
+        _fail(f"unknown code {code!r}{hint} (`pql rules --all` lists all {len(known)})")
+    info = rule_info(codes.get(code).code)  # type: ignore[union-attr]
     click.echo(f"{info.code} {info.name} (default severity: {info.severity.value})\n")
-    click.echo(info.summary)
-    click.echo(f"\n{info.explanation}")
+    click.echo(text, nl=False)

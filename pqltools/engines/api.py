@@ -11,13 +11,13 @@ from sqlglot import exp
 
 from pqltools.definitions import Definition
 from pqltools.engines.plan import compile_run
+from pqltools.engines.run import ENGINES
 from pqltools.engines.types import Struct
 from pqltools.runtime.context import Clock, evaluation_error, make_clock
 from pqltools.runtime.membership import CompiledSegment, membership_record, profile_id
 
 __all__ = ["ENGINES", "segment_sql"]
 
-ENGINES = ("python", "duckdb", "spark")
 
 
 def _previous_json(value: Any) -> Any:

@@ -14,7 +14,7 @@ quantifiers count matching elements instead of trusting ``exists``/``forall`` (S
 single ``now`` and emitted as epoch-millisecond literals.
 
 Whatever cannot be given the interpreter's meaning is refused with a
-:class:`~pqltools.errors.PQLValidationError` (code PQL900) naming the construct and pointing at
+:class:`~pqltools.errors.PQLValidationError` (code PQL430) naming the construct and pointing at
 its span; there is no silent fallback to Python. docs/engines.md lists the refusals.
 """
 
@@ -64,7 +64,7 @@ __all__ = ["PROFILE_ALIAS", "REFUSED", "Compiled", "SqlCompiler", "Val", "refere
 #: The table alias the compiled expressions read profile columns through.
 PROFILE_ALIAS = "p"
 #: The diagnostic code of a construct the SQL engines refuse.
-REFUSED = "PQL900"
+REFUSED = "PQL430"
 #: Statuses of a stored membership that make ``inSegment`` true (reference 8.3, 11.2).
 _MEMBER = ("realized", "existing")
 _ORDER_OPS = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
@@ -352,7 +352,7 @@ class SqlCompiler(Visitor[Val]):
     def visit_Param(self, node: ast.Param) -> Val:
         if node.position != 1:
             raise PQLValidationError([Diagnostic(
-                "PQL310", f"${node.position} is not available: a segment has one parameter, "
+                "PQL410", f"${node.position} is not available: a segment has one parameter, "
                 "the profile ($1)", Severity.ERROR, node.span)], self.text)
         return self._root()
 
@@ -361,7 +361,7 @@ class SqlCompiler(Visitor[Val]):
         index = len(elems) - 1 - node.levels
         if index < -1:
             raise PQLValidationError([Diagnostic(
-                "PQL310", f"{'^' * node.levels} climbs {node.levels} levels but only "
+                "PQL410", f"{'^' * node.levels} climbs {node.levels} levels but only "
                 f"{len(elems)} enclosing filter level(s) exist here", Severity.ERROR,
                 node.span)], self.text)
         if index == -1:
@@ -370,7 +370,7 @@ class SqlCompiler(Visitor[Val]):
 
     def visit_ContextRef(self, node: ast.ContextRef) -> Val:
         raise PQLValidationError([Diagnostic(
-            "PQL310", "decisioning context data (@{...}) is only available inside Adobe Journey "
+            "PQL410", "decisioning context data (@{...}) is only available inside Adobe Journey "
             "Optimizer; it cannot be evaluated offline", Severity.ERROR, node.span)], self.text)
 
     # ------------------------------------------------------------ operators
@@ -463,16 +463,28 @@ class SqlCompiler(Visitor[Val]):
         if tb == STRING and ta != STRING:
             coerced = self._coerce_literal(node, ta, b)
             if coerced is None:
-                return Val(_false(), BOOLEAN, False)
+                return self._unequal(op, a, b)
             right_sql, tb = coerced
         same = (ta.is_number and tb.is_number) or ta == tb
         if not same:
-            return Val(_false(), BOOLEAN, False)
+            return self._unequal(op, a, b)
         if op in _ORDER_OPS and ta == BOOLEAN:
             return Val(_false(), BOOLEAN, False)
         cls = {"=": exp.EQ, "!=": exp.NEQ, **_ORDER_OPS}[op]
         return Val(cls(this=a.sql, expression=right_sql), BOOLEAN,
                    a.nullable or b.nullable)
+
+    def _unequal(self, op: str, a: Val, b: Val) -> Val:
+        """Two defined values of types PQL never finds equal: ``!=`` is true, the rest false."""
+        if op != "!=":
+            return Val(_false(), BOOLEAN, False)
+        defined = [exp.Not(this=exp.Is(this=v.sql.copy(), expression=exp.Null()))
+                   for v in (a, b) if v.nullable]
+        if not defined:
+            return Val(exp.true(), BOOLEAN, False)
+        out = defined[0] if len(defined) == 1 else exp.And(this=defined[0],
+                                                            expression=defined[1])
+        return Val(out, BOOLEAN, False)
 
     def _coerce_literal(self, node: ast.Node, left: Scalar, right: Val
                         ) -> tuple[exp.Expression, Scalar] | None:
@@ -549,7 +561,7 @@ class SqlCompiler(Visitor[Val]):
             try:
                 compile_regex(pattern)
             except RegexError as exc:
-                raise PQLValidationError([Diagnostic("PQL311", str(exc), Severity.ERROR,
+                raise PQLValidationError([Diagnostic("PQL411", str(exc), Severity.ERROR,
                                                      pattern_node.span)], self.text) from None
             try:
                 translated = sql_regex.translate(pattern, self.d.name)

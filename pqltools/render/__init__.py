@@ -1,7 +1,8 @@
 """Renderers: the same lint results as text, concise lines, JSON, SARIF or GitHub annotations.
 
-The linter never prints. It produces :class:`FileResult` objects (one per input file, each with
-its :class:`Finding` list, positions already in the coordinates of the file the user gave) and
+The linter never prints. Its results are :class:`~pqltools.analysis.results.FileResult` objects
+(one per input file, each with its :class:`~pqltools.analysis.results.Finding` list, positions
+already in the coordinates of the file the user gave; re-exported here) and
 :func:`render` turns them into one output string in the chosen format. Each format lives in its
 own module and is imported only when used.
 """
@@ -14,7 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pqltools.errors import Diagnostic, Edit, Severity
+from pqltools import codes
+from pqltools.analysis.results import FileResult, Finding
+from pqltools.errors import Severity
 
 __all__ = [
     "FORMATS",
@@ -22,6 +25,7 @@ __all__ = [
     "Finding",
     "RenderOptions",
     "RuleInfo",
+    "all_codes",
     "all_rules",
     "from_rule",
     "render",
@@ -40,54 +44,6 @@ FORMATS: dict[str, str] = {
     "sarif": "pqltools.render.sarif:render_sarif",
     "github": "pqltools.render.github:render_github",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One diagnostic placed in a file.
-
-    ``diagnostic.span`` is in the coordinates of the file (for a JSON definition: the line and
-    column inside the JSON file). ``edits`` is the diagnostic's fix as edits of the *file* text
-    (JSON-escaped for a definition), or None when there is no fix or it cannot be written back.
-    ``source`` names the expression inside the file (``file.json[2] "name"`` for a definition);
-    ``definition`` is the definition's index in the file, None for a ``.pql`` file.
-    """
-
-    diagnostic: Diagnostic
-    source: str
-    edits: tuple[Edit, ...] | None = None
-    definition: int | None = None
-    definition_name: str | None = None
-    definition_id: str | None = None
-
-    @property
-    def fixable(self) -> bool:
-        """True when ``--fix`` (or ``--unsafe-fixes``) can apply this finding's fix."""
-        return self.edits is not None
-
-    @property
-    def safe_fix(self) -> bool:
-        """True when the fix is applied by plain ``--fix``."""
-        fix = self.diagnostic.fix
-        return self.edits is not None and fix is not None and fix.safe
-
-
-@dataclass(frozen=True, slots=True)
-class FileResult:
-    """Everything found in one input file.
-
-    ``text`` is the file's text (positions refer to it). ``error`` is set when the file could
-    not be linted at all (unreadable, not UTF-8, invalid JSON, not a definition): such files
-    make ``pql lint`` exit with code 2. ``sources`` counts the expressions linted; ``fixed``
-    counts the fixes ``--fix`` applied.
-    """
-
-    path: str
-    text: str
-    findings: tuple[Finding, ...] = ()
-    error: Diagnostic | None = None
-    sources: int = 0
-    fixed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,35 +72,32 @@ class RuleInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-#: Codes the parser and the definition loader report; they are not rules in the registry.
-_BUILTIN_CODES = {
-    "PQL001": ("syntax-error", "The text is not valid PQL."),
-    "PQL002": ("unterminated-string", "A string literal is not closed or is malformed."),
-    "PQL003": ("unexpected-character", "A character that PQL does not use."),
-    "PQL004": ("invalid-escape", "An invalid escape sequence in a string literal."),
-    "PQL005": ("unbalanced-brackets", "Brackets or parentheses do not match."),
-    "PQL006": ("limit-exceeded", "The expression exceeds a configured parser limit."),
-    "PQL007": ("invalid-literal", "A literal that PQL cannot represent."),
-    "PQL090": ("invalid-definition", "The segment-definition file cannot be read."),
-    "PQL091": ("invalid-configuration", "The configuration file is unusable."),
-}
-
-
 def all_rules() -> list[RuleInfo]:
     """Every registered lint rule, in code order."""
-    return [from_rule(rule) for rule in _registry().all_rules()]
+    return [from_rule(rule) for rule in _rules().all_rules()]
+
+
+def all_codes() -> list[RuleInfo]:
+    """Every code of the code table (:mod:`pqltools.codes`), rules and others, in code order."""
+    return [rule_info(code) for code in codes.CODES]
 
 
 def rule_info(code: str) -> RuleInfo:
-    """Name, summary and explanation of ``code``: the registry's rule, else a built-in code."""
-    rule = None if code in _BUILTIN_CODES else _registry().get_rule(code)
-    if rule is not None:
-        return from_rule(rule)
-    name, summary = _BUILTIN_CODES.get(code, (code.lower(), ""))
-    return RuleInfo(code, name, summary)
+    """Name, summary and explanation of ``code``, from the code table and, for a lint rule,
+    the rule object. A code missing from the table (never reported by pqltools itself) gets
+    its lower-cased code as name."""
+    row = codes.CODES.get(code)
+    if row is None:
+        return RuleInfo(code, code.lower(), "")
+    if row.category.is_rule:
+        rule = _rules().get_rule(code)
+        if rule is not None:
+            return from_rule(rule)
+    return RuleInfo(code, row.name, row.summary, explanation=row.explanation,
+                    severity=row.severity)
 
 
-def _registry() -> Any:
+def _rules() -> Any:
     # Imported on first use: the registry pulls in every rule module.
     from pqltools.analysis import rules
 
@@ -158,11 +111,10 @@ def from_rule(rule: Any) -> RuleInfo:
 
 
 def rule_explanation(rule: Any) -> str:
-    """The long explanation of a registry rule with its bad and good examples, as Markdown."""
-    parts = [rule.explanation.strip(),
-             f"Bad:\n\n```pql\n{rule.bad.strip()}\n```",
-             f"Good:\n\n```pql\n{rule.good.strip()}\n```"]
-    return "\n\n".join(p for p in parts if p)
+    """A rule's documentation as Markdown: what it does, why it matters, example, use instead."""
+    from pqltools.analysis.rules._docs import code_markdown
+
+    return code_markdown(rule.code) or ""
 
 
 def render(fmt: str, results: Sequence[FileResult],

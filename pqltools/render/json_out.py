@@ -9,9 +9,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pqltools import __version__
 from pqltools.errors import Diagnostic, Edit, Severity, Span
 from pqltools.render import FileResult, Finding, RenderOptions, rule_info, severity_counts
+from pqltools.version import package_version
 
 __all__ = ["JSON_VERSION", "edit_json", "location", "render_json"]
 
@@ -66,7 +66,7 @@ def render_json(results: Sequence[FileResult], options: RenderOptions) -> str:
     counts = severity_counts(results)
     document = {
         "version": JSON_VERSION,
-        "tool": {"name": "pqltools", "version": __version__},
+        "tool": {"name": "pqltools", "version": package_version()},
         "summary": {
             "files": len(results),
             "sources": sum(r.sources for r in results),

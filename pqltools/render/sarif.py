@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from pqltools import __version__
 from pqltools.errors import Diagnostic, Severity, Span
 from pqltools.render import (
     FileResult,
@@ -24,6 +23,7 @@ from pqltools.render import (
     RuleInfo,
     rule_info,
 )
+from pqltools.version import package_version
 
 __all__ = ["SARIF_SCHEMA", "render_sarif", "sarif_level"]
 
@@ -126,8 +126,8 @@ def render_sarif(results: Sequence[FileResult], options: RenderOptions) -> str:
                 "locations": [_location(uri, result.error.span)],
             })
     run = {
-        "tool": {"driver": {"name": "pqltools", "version": __version__,
-                            "semanticVersion": __version__,
+        "tool": {"driver": {"name": "pqltools", "version": package_version(),
+                            "semanticVersion": package_version(),
                             "informationUri": _INFORMATION_URI,
                             "rules": [_descriptor(rules[c]) for c in order]}},
         "invocations": [{"executionSuccessful": not notifications,

@@ -5,13 +5,13 @@ against :mod:`pqltools.catalog`, pre-compiles literal regular expressions and bu
 per node; :meth:`Program.evaluate` then only runs closures. No source is generated and nothing is
 passed to ``eval``/``exec``.
 
-Name resolution (reference §3.3, docs/semantics.md "Names"): inside an element scope (a filter
-``a[...]``, an element-scoped method argument such as ``sum(price)``, a chain's ``WHAT``/``WHERE``)
-a bare name is the current element's field if the element has it, then an enclosing variable or
-outer element, then the profile. Variables (``select``, ``exists``, ``let``, lambda parameters,
-chain labels) are resolved at compile time; only the "does the element have this field" test is
-dynamic. ``xEvent`` is always the profile's events; ``this`` is the current element (the profile
-outside any element scope); ``$1`` is the profile.
+Names are resolved once, by :func:`pqltools.analysis.scope.resolve` (the resolver the linter
+and the language server use; rule in docs/semantics.md "Names"): a variable in scope is that
+variable; otherwise, inside an element scope (a filter ``a[...]``, an element-scoped method
+argument such as ``sum(price)``, a chain's ``WHAT``/``WHERE``), a bare name is the innermost
+element's field if the element has it, then an outer element's, then the profile's. Only "does
+the element have this field" is tested at run time. Unknown functions and wrong argument counts
+are the linter's findings PQL101-PQL103 (:func:`pqltools.analysis.lint.check_calls`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from datetime import datetime
 from typing import Any
 
 from pqltools import catalog
+from pqltools.analysis.lint import check_calls
+from pqltools.analysis.scope import NameKind, Scopes, resolve
 from pqltools.errors import (
     Diagnostic,
     PQLEvaluationError,
@@ -103,14 +105,15 @@ _Frame = _Elem | _Var
 class _Compiler(Visitor[Fn]):
     """Turns a syntax tree into closures; one instance per compiled program."""
 
-    def __init__(self, text: str | None, limits: Limits) -> None:
+    def __init__(self, text: str | None, limits: Limits, scopes: Scopes) -> None:
         self.text = text
         self.limits = limits
+        self.scopes = scopes
         self.frames: list[_Frame] = []
 
     # ------------------------------------------------------------ helpers
 
-    def error(self, message: str, node: ast.Node, code: str = "PQL310") -> PQLValidationError:
+    def error(self, message: str, node: ast.Node, code: str = "PQL410") -> PQLValidationError:
         """A compile-time error at ``node``."""
         return PQLValidationError([Diagnostic(code, message, Severity.ERROR, node.span)],
                                   self.text)
@@ -203,46 +206,47 @@ class _Compiler(Visitor[Fn]):
     # ------------------------------------------------------------ names and paths
 
     def visit_Name(self, node: ast.Name) -> Fn:
-        return self._resolve(node.id)
-
-    def _resolve(self, name: str) -> Fn:
-        variables = {f.name for f in self.frames if isinstance(f, _Var)}
-        if name == "xEvent" and name not in variables:
+        kind = self.scopes.resolution(node).kind
+        name = node.id
+        if kind is NameKind.VARIABLE:
+            return lambda ctx: ctx.vars.get(name)
+        if kind is NameKind.EVENTS:
             return _events
-        if name == "this" and name not in variables:
-            depth = self.depth
+        depth = self.depth
+        if kind is NameKind.THIS:
             if depth == 0:
                 return lambda ctx: ctx.profile
             return lambda ctx: ctx.elems[depth - 1]
-        plan, variable = self._plan(name)
-        return _lookup(name, plan, variable)
-
-    def _plan(self, name: str) -> tuple[list[int], str | None]:
-        """The element depths to try (innermost first), then the variable (None: profile)."""
-        plan: list[int] = []
-        depth = self.depth
-        for frame in reversed(self.frames):
-            if isinstance(frame, _Elem):
-                depth -= 1
-                plan.append(depth)
-            elif frame.name == name:
-                return plan, name
-        return plan, None
+        return _lookup(name, list(range(depth - 1, -1, -1)))
 
     def _element_field(self, node: ast.Node) -> tuple[int, str] | None:
         """``(depth, name)`` when ``node`` is a bare name read from one element, else None."""
-        if not isinstance(node, ast.Name) or node.id in ("xEvent", "this"):
+        if not isinstance(node, ast.Name) or self.depth != 1:
             return None
-        plan, variable = self._plan(node.id)
-        return (plan[0], node.id) if len(plan) == 1 and variable is None else None
+        kind = self.scopes.resolution(node).kind
+        return (0, node.id) if kind is NameKind.ELEMENT_FIELD else None
 
-    def _is_profile_name(self, name: str) -> bool:
-        """Whether ``name`` can only mean a field of the profile here."""
-        return name not in ("xEvent", "this") and self._plan(name) == ([], None)
+    def _profile_path(self, node: ast.Node) -> tuple[str, ...] | None:
+        """The names of ``a.b.c`` when ``node`` is a path that can only start at the profile."""
+        if isinstance(node, ast.Name):
+            return (node.id,) if self._is_profile_name(node) else None
+        if isinstance(node, ast.Attribute):
+            path = ast.dotted_path(node)
+            root: ast.Expr = node
+            while isinstance(root, ast.Attribute):
+                root = root.receiver
+            if path is not None and self._is_profile_name(root):
+                return path
+        return None
+
+    def _is_profile_name(self, node: ast.Expr) -> bool:
+        """Whether ``node`` is a bare name that the resolver binds to a field of the profile."""
+        return isinstance(node, ast.Name) and (
+            self.scopes.resolution(node).kind is NameKind.PROFILE_FIELD)
 
     def visit_Attribute(self, node: ast.Attribute) -> Fn:
-        path = ast.dotted_path(node)
-        if path is not None and self._is_profile_name(path[0]):
+        path = self._profile_path(node)
+        if path is not None:
             return _profile_path(path)
         return _path(self.visit(node.receiver), (node.name,))
 
@@ -300,11 +304,17 @@ class _Compiler(Visitor[Fn]):
             return self._pattern_compare(node, left)
         right_node = node.right
         if node.op in ("in", "notIn"):
-            return _membership(left, self.visit(right_node), right_node, node.op == "notIn")
+            return _membership(left, self.visit(right_node), right_node, node.op == "notIn",
+                               self._profile_path(node.left))
         if isinstance(right_node, (ast.String, ast.Number, ast.Boolean)):
             field = self._element_field(node.left)
             if field is not None and node.op in ("=", "!="):
                 return _element_compare_constant(node.op, *field, right_node.value)
+            path = self._profile_path(node.left)
+            if path is not None:
+                fused = _profile_compare_constant(path, node.op, right_node.value)
+                if fused is not None:
+                    return fused
             return _compare_constant(node.op, left, right_node.value)
         right = self.visit(right_node)
         op = node.op
@@ -316,7 +326,7 @@ class _Compiler(Visitor[Fn]):
             try:
                 regex = build(node.right.value)
             except RegexError as exc:
-                raise self.error(str(exc), node.right, "PQL311") from None
+                raise self.error(str(exc), node.right, "PQL411") from None
             return _pattern_test(left, lambda ctx: regex, node.op == "like")
         right = self.visit(node.right)
 
@@ -334,15 +344,6 @@ class _Compiler(Visitor[Fn]):
     # ------------------------------------------------------------ calls
 
     def visit_Call(self, node: ast.Call) -> Fn:
-        spec = catalog.lookup(node.name, "global")
-        if spec is None:
-            hint = catalog.suggest(node.name, "global")
-            if catalog.lookup(node.name, "method") is not None:
-                hint_text = f"; `{node.name}` is a method: write `value.{node.name}(...)`"
-            else:
-                hint_text = f"; did you mean `{hint}`?" if hint else ""
-            raise self.error(f"unknown function `{node.name}`{hint_text}", node, "PQL312")
-        self._check_arity(spec, node, len(node.args))
         if node.name == "if":
             test, then, other = (self.test(node.args[0]), self.visit(node.args[1]),
                                  self.visit(node.args[2]))
@@ -357,19 +358,16 @@ class _Compiler(Visitor[Fn]):
         return lambda ctx: impl(ctx, *[f(ctx) for f in args])
 
     def visit_MethodCall(self, node: ast.MethodCall) -> Fn:
-        spec = catalog.lookup(node.name, "method")
-        if spec is None:
-            hint = catalog.suggest(node.name, "method")
-            hint_text = f"; did you mean `{hint}`?" if hint else ""
-            raise self.error(f"unknown method `{node.name}`{hint_text}", node, "PQL312")
-        self._check_arity(spec, node, len(node.args))
+        spec = catalog.METHODS[node.name]  # known: check_calls ran before compiling
+        if node.name == "count" and not node.args and isinstance(node.receiver, ast.Filter):
+            return self._filter(node.receiver, count=True)  # counted without building the list
         receiver = self.visit(node.receiver)
         if node.name in ("matches", "regexGroup") and node.args and isinstance(
                 node.args[0], ast.String):
             try:
                 compile_regex(node.args[0].value)
             except RegexError as exc:
-                raise self.error(str(exc), node.args[0], "PQL311") from None
+                raise self.error(str(exc), node.args[0], "PQL411") from None
         scoped = [bool(p and p.element_scope)
                   for p in (spec.param_for(i) for i in range(len(node.args)))]
         plain = [None if s else self.visit(a) for s, a in zip(scoped, node.args)]
@@ -391,26 +389,45 @@ class _Compiler(Visitor[Fn]):
             return impl(ctx, receiver(ctx), *values, *missing)
         return call
 
-    def _check_arity(self, spec: catalog.FunctionSpec, node: ast.Node, count: int) -> None:
-        high = spec.max_args
-        if count < spec.min_args or (high is not None and count > high):
-            expected = (f"{spec.min_args}" if high == spec.min_args else
-                        f"{spec.min_args} to {high}" if high is not None else
-                        f"at least {spec.min_args}")
-            raise self.error(f"`{spec.name}` takes {expected} argument"
-                             f"{'' if expected == '1' else 's'}, got {count}: {spec.signature}",
-                             node, "PQL313")
-
     def visit_Filter(self, node: ast.Filter) -> Fn:
+        return self._filter(node, count=False)
+
+    def _filter(self, node: ast.Filter, *, count: bool) -> Fn:
+        """``a[cond]``: the matching elements, or with ``count`` how many (``a[cond].count()``)."""
         receiver = self.visit(node.receiver)
         cond = node.condition
         # `a[x and y]`, the usual event filter, tests both conjuncts in the loop itself: one
         # closure call less per element
-        if isinstance(cond, ast.BoolOp) and cond.op == "and" and len(cond.values) == 2:
-            first, second = (self.scoped_test(v) for v in cond.values)
-        else:
-            first, second = self.scoped_test(cond), None
+        parts = cond.values if (isinstance(cond, ast.BoolOp) and cond.op == "and"
+                                and len(cond.values) == 2) else (cond,)
+        inline = self._inline_element_test(parts[0])
+        first = self.scoped_test(parts[0]) if inline is None else None
+        second = self.scoped_test(parts[1]) if len(parts) == 2 else None
+        if inline is not None:
+            return _filter_inline(receiver, *inline, second, count)
+        assert first is not None
+        listed = self._filter_closure(receiver, first, second)
+        if count:
+            return lambda ctx: len(listed(ctx))
+        return listed
 
+    def _inline_element_test(self, node: ast.Node) -> tuple[str, str, Any] | None:
+        """``(name, op, literal)`` for a ``field = literal`` (or ``!=``) on the filtered element."""
+        if not (isinstance(node, ast.Compare) and node.op in ("=", "!=")
+                and isinstance(node.right, (ast.String, ast.Number, ast.Boolean))):
+            return None
+        self.frames.append(_Elem(self.depth))
+        try:
+            field = self._element_field(node.left)
+            depth = self.depth - 1
+        finally:
+            self.frames.pop()
+        if field is None or field[0] != depth:
+            return None
+        return field[1], node.op, node.right.value
+
+    def _filter_closure(self, receiver: Fn, first: Callable[[Context], bool],
+                        second: Callable[[Context], bool] | None) -> Fn:
         def filtered(ctx: Context) -> Any:
             items = receiver(ctx)
             if items is None:
@@ -602,10 +619,17 @@ class _Compiler(Visitor[Fn]):
             if w is None:
                 return False
             try:
-                if type(v) is str:  # the usual ISO-8601 event time, parsed inline (hot path)
-                    moment = parse_iso(v)
-                    ms = (round(moment.timestamp() * 1000) if moment.tzinfo is not None
-                          else to_millis(v))
+                if type(v) is str:  # the usual ISO-8601 event time, parsed once per profile
+                    stamps = ctx.stamps
+                    if stamps is None:
+                        stamps = ctx.stamps = {}
+                        ms = None
+                    else:
+                        ms = stamps.get(v)
+                    if ms is None:
+                        moment = parse_iso(v)
+                        ms = stamps[v] = (round(moment.timestamp() * 1000)
+                                          if moment.tzinfo is not None else to_millis(v))
                 elif type(v) is list:
                     return any(_in(to_millis(x), w) for x in v if x is not None)
                 else:
@@ -702,8 +726,8 @@ class _Compiler(Visitor[Fn]):
         span, text = node.span, self.text
 
         def chain(ctx: Context) -> bool:
-            stamped = _stamped_events(functions.elements(events(ctx)), field, span, text)
-            times = [t for t, _ in stamped]
+            stamped, times = _stamped_events(ctx, functions.elements(events(ctx)), field, span,
+                                             text)
             saved = [ctx.vars.get(n, _MISSING) for n in labels]
             elems = ctx.elems
             elems.append(None)
@@ -768,13 +792,11 @@ def _constant(value: Any) -> Fn:
     return lambda ctx: value
 
 
-def _lookup(name: str, plan: list[int], variable: str | None) -> Fn:
-    """Element fields at ``plan`` depths (innermost first), then a variable or the profile."""
+def _lookup(name: str, plan: list[int]) -> Fn:
+    """Element fields at ``plan`` depths (innermost first), then the profile."""
     if not plan:
-        if variable is not None:
-            return lambda ctx: ctx.vars.get(name)
         return lambda ctx: ctx.profile.get(name)
-    if len(plan) == 1 and variable is None:
+    if len(plan) == 1:
         (depth,) = plan
 
         def element_or_profile(ctx: Context) -> Any:
@@ -794,8 +816,6 @@ def _lookup(name: str, plan: list[int], variable: str | None) -> Fn:
                 found = element.get(name)
                 if found is not None:
                     return found
-        if variable is not None:
-            return ctx.vars.get(variable)
         return ctx.profile.get(name)
     return scoped
 
@@ -871,6 +891,109 @@ def _compare_constant(op: str, left: Fn, constant: Any) -> Fn:
     return lambda ctx: compare(op, left(ctx), constant)
 
 
+def _profile_compare_constant(names: tuple[str, ...], op: str, constant: Any) -> Fn | None:
+    """``a.b.c OP literal`` from the profile in one closure: the path read inline (the hot case).
+
+    Paths of one to three names with ``=``/``!=`` (any literal) or an ordering against a number;
+    None for anything else (the general closures handle it).
+    """
+    if len(names) > 3 or (op not in ("=", "!=") and not is_number(constant)):
+        return None
+    a, b, c = (*names, "", "")[:3]
+    steps = len(names)
+    kind = type(constant)
+    if op in ("=", "!="):
+        negate = op == "!="
+        if steps == 1:
+            def equals1(ctx: Context) -> bool:
+                v = ctx.profile.get(a)
+                if type(v) is kind:
+                    same: bool = v == constant
+                    return same != negate
+                return compare(op, v, constant)
+            return equals1
+
+        def equals(ctx: Context) -> bool:
+            v = ctx.profile.get(a)
+            if type(v) is dict:
+                v = v.get(b)
+            elif v is not None:
+                v = get_field(v, b)
+            if steps == 3:
+                if type(v) is dict:
+                    v = v.get(c)
+                elif v is not None:
+                    v = get_field(v, c)
+            if type(v) is kind:
+                same: bool = v == constant
+                return same != negate
+            return compare(op, v, constant)
+        return equals
+    relation = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+
+    def ordered(ctx: Context) -> bool:
+        v = ctx.profile.get(a)
+        if steps > 1:
+            if type(v) is dict:
+                v = v.get(b)
+            elif v is not None:
+                v = get_field(v, b)
+            if steps == 3:
+                if type(v) is dict:
+                    v = v.get(c)
+                elif v is not None:
+                    v = get_field(v, c)
+        if type(v) is int or type(v) is float:
+            return bool(relation(v, constant))
+        return compare(op, v, constant)
+    return ordered
+
+
+def _filter_inline(receiver: Fn, name: str, op: str, constant: Any,
+                   rest: Callable[[Context], bool] | None, count: bool) -> Fn:
+    """``items[name = literal (and rest)]`` with the literal test inlined in the loop.
+
+    The element's field, else the profile's (the element-first rule of :meth:`_Compiler._plan`).
+    Returns the matching elements, or their number with ``count``.
+    """
+    kind = type(constant)
+    negate = op == "!="
+
+    def filtered(ctx: Context) -> Any:
+        items = receiver(ctx)
+        if items is None:
+            return 0 if count else []
+        if type(items) is not list:
+            items = [items]
+        profile = ctx.profile
+        elems = ctx.elems
+        elems.append(None)
+        out = []
+        found = 0
+        try:
+            for item in items:
+                v = item.get(name) if type(item) is dict else None
+                if v is None:
+                    v = profile.get(name)
+                if type(v) is kind:
+                    if (v == constant) == negate:
+                        continue
+                elif not compare(op, v, constant):
+                    continue
+                if rest is not None:
+                    elems[-1] = item
+                    if not rest(ctx):
+                        continue
+                if count:
+                    found += 1
+                else:
+                    out.append(item)
+        finally:
+            elems.pop()
+        return found if count else out
+    return filtered
+
+
 def _element_compare_constant(op: str, depth: int, name: str, constant: Any) -> Fn:
     """``field = "literal"`` inside a filter, with the element lookup inlined (the hot loop)."""
     kind = type(constant)
@@ -887,11 +1010,25 @@ def _element_compare_constant(op: str, depth: int, name: str, constant: Any) -> 
     return element_compare
 
 
-def _membership(left: Fn, right: Fn, right_node: ast.Expr, negate: bool) -> Fn:
+def _membership(left: Fn, right: Fn, right_node: ast.Expr, negate: bool,
+                path: tuple[str, ...] | None = None) -> Fn:
     if isinstance(right_node, ast.ListLiteral) and right_node.items and all(
             isinstance(i, ast.String) for i in right_node.items):
         strings = frozenset(i.value for i in right_node.items)  # type: ignore[attr-defined]
         container = right(None)  # type: ignore[arg-type]
+        if path is not None and len(path) == 2:
+            a, b = path
+
+            def path_in_strings(ctx: Context) -> bool:
+                v = ctx.profile.get(a)
+                if type(v) is dict:
+                    v = v.get(b)
+                elif v is not None:
+                    v = get_field(v, b)
+                if type(v) is str:
+                    return (v in strings) != negate
+                return in_list(v, container, negate)
+            return path_in_strings
 
         def in_strings(ctx: Context) -> bool:
             v = left(ctx)
@@ -945,9 +1082,21 @@ def _static_reference(ref: ast.Node) -> bool:
         isinstance(a, ast.Number) for a in ref.args)
 
 
-def _stamped_events(events: list[Any], field: tuple[str, ...], span: Span,
-                    text: str | None) -> list[tuple[int, Any]]:
-    """``(epoch ms, event)`` sorted by time (stable); an event without a usable time is an error."""
+def _stamped_events(ctx: Context, events: list[Any], field: tuple[str, ...], span: Span,
+                    text: str | None) -> tuple[list[tuple[int, Any]], list[int]]:
+    """``(epoch ms, event)`` sorted by time (stable), and the times alone.
+
+    An event without a usable time is an error. The profile's own events (``xEvent``) are
+    stamped and sorted once per context and timestamp field, however many chains read them.
+    """
+    shared = events is ctx.events
+    if shared and ctx.chains is not None:
+        cached = ctx.chains.get(field)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+    stamps = ctx.stamps
+    if stamps is None:
+        stamps = ctx.stamps = {}
     stamped = []
     for index, event in enumerate(events):
         v: Any = event
@@ -957,12 +1106,27 @@ def _stamped_events(events: list[Any], field: tuple[str, ...], span: Span,
             raise evaluation_error(f"chain: event {index} has no `{'.'.join(field)}` to order "
                                    "it by", span, text)
         try:
-            stamped.append((to_millis(v), event))
+            if type(v) is str:
+                ms = stamps.get(v)
+                if ms is None:
+                    ms = stamps[v] = to_millis(v)
+            else:
+                ms = to_millis(v)
         except TimestampError as exc:
             raise evaluation_error(f"chain: event {index} `{'.'.join(field)}`: {exc}",
                                    span, text) from None
-    stamped.sort(key=lambda pair: pair[0])
-    return stamped
+        stamped.append((ms, event))
+    stamped.sort(key=_first)
+    result = (stamped, [t for t, _ in stamped])
+    if shared:
+        if ctx.chains is None:
+            ctx.chains = {}
+        ctx.chains[field] = result
+    return result
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
 
 
 class _bound:
@@ -1016,6 +1180,9 @@ def _events(ctx: Context) -> list[Any]:
     return ctx.events  # type: ignore[no-any-return]
 
 
+_ONLY_DICT = frozenset({dict})
+
+
 def _check_profile(profile: Any) -> None:
     if type(profile) is not dict:
         raise evaluation_error(f"a profile must be a JSON object, got {_describe(profile)}")
@@ -1024,6 +1191,8 @@ def _check_profile(profile: Any) -> None:
 def _check_events(events: Any) -> list[Any]:
     if events is None:
         return []
+    if type(events) is list and set(map(type, events)) <= _ONLY_DICT:  # the usual case, in C
+        return events
     if type(events) is not list:
         raise evaluation_error(f"events must be a JSON array of objects, got {_describe(events)}")
     for index, event in enumerate(events):
@@ -1048,13 +1217,27 @@ class Program:
     single-threaded evaluator that reuses one state and one clock.
     """
 
-    __slots__ = ("_root", "_test", "text", "tree")
+    __slots__ = ("_clock", "_root", "_test", "text", "tree")
 
     def __init__(self, text: str, tree: ast.Node, root: Fn, test: Callable[[Context], bool]):
         self.text = text
         self.tree = tree
         self._root = root
         self._test = test
+        #: the last ``now`` given and its clock, replaced as one tuple (thread-safe), so that a
+        #: loop passing the same ``now`` object skips converting it
+        self._clock: tuple[object, Clock | None] = (None, None)
+
+    def _clock_for(self, now: str | datetime | int | Clock | None) -> Clock:
+        if type(now) is Clock:
+            return now
+        last, clock = self._clock
+        if last is now and clock is not None:
+            return clock
+        clock = make_clock(now)
+        if now is not None:
+            self._clock = (now, clock)
+        return clock
 
     def __repr__(self) -> str:
         return f"Program({self.text!r})"
@@ -1073,16 +1256,34 @@ class Program:
         ``segments`` overrides stored ``segmentMembership`` for ``inSegment`` (audience id ->
         member?). Raises :class:`~pqltools.errors.PQLEvaluationError` for unusable input.
         """
-        _check_profile(profile)
-        ctx = Context(profile, events, make_clock(now), segments)  # type: ignore[arg-type]
-        return bool(self._run(self._test, ctx))
+        if type(profile) is not dict:
+            _check_profile(profile)
+        last, clock = self._clock
+        if last is not now or clock is None:
+            clock = self._clock_for(now)
+        try:
+            return self._test(Context(profile, events, clock, segments))  # type: ignore[arg-type]
+        except RecursionError:
+            raise _too_deep(self.text) from None
+
+    def evaluate_in(self, ctx: Context) -> bool:
+        """Whether the profile of ``ctx`` qualifies: for several programs on one profile.
+
+        :func:`~pqltools.runtime.membership.membership_for` gives every segment the same context,
+        so the profile's events are checked once and their timestamps parsed once (and sorted
+        once per ``chain`` timestamp field) however many segments read them.
+        """
+        try:
+            return self._test(ctx)
+        except RecursionError:
+            raise _too_deep(self.text) from None
 
     def evaluate_value(self, profile: Mapping[str, Any], events: list[Any] | None = None, *,
                        now: str | datetime | int | Clock | None = None,
                        segments: Mapping[str, bool] | None = None) -> Any:
         """The expression's value (number, string, list, map, object or null) as plain JSON."""
         _check_profile(profile)
-        ctx = Context(profile, events, make_clock(now), segments)  # type: ignore[arg-type]
+        ctx = Context(profile, events, self._clock_for(now), segments)  # type: ignore[arg-type]
         return to_json_value(self._run(self._root, ctx))
 
     def bind(self, *, now: str | datetime | int | Clock | None = None
@@ -1100,10 +1301,13 @@ class Program:
                            segments: Mapping[str, bool] | None = None) -> bool:
             if type(profile) is not dict:
                 _check_profile(profile)
+            # a fresh state for this profile, set field by field: this runs once per profile
+            ctx.profile = profile
             ctx.events = events
             ctx.checked = False
-            ctx.profile = profile
             ctx.segments = segments
+            ctx.stamps = None
+            ctx.chains = None
             try:
                 return test(ctx)
             except BaseException as exc:
@@ -1130,12 +1334,15 @@ def compile(expression: str | ast.Node, *, limits: Limits | None = None,
         tree, text = expression, None
     else:
         tree, text = parse(expression, comments=comments), expression
-    compiler = _Compiler(text, limits or Limits())
     try:
+        errors = check_calls(tree, text)
+        if errors:
+            raise PQLValidationError(errors, text)
+        compiler = _Compiler(text, limits or Limits(), resolve(tree, text))
         root = compiler.visit(tree)
         test = compiler.test(tree)
     except RecursionError:
-        raise PQLValidationError([Diagnostic("PQL314", "the expression is nested too deeply to "
+        raise PQLValidationError([Diagnostic("PQL414", "the expression is nested too deeply to "
                                              "compile", Severity.ERROR, tree.span)], text) from None
     return Program(text if text is not None else "", tree, root, test)
 

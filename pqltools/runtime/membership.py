@@ -24,7 +24,7 @@ from typing import Any
 from pqltools.definitions import Definition
 from pqltools.errors import NO_SPAN, Diagnostic, PQLValidationError, Severity
 from pqltools.runtime.compiler import Program, compile
-from pqltools.runtime.context import Clock, evaluation_error, make_clock
+from pqltools.runtime.context import Clock, Context, evaluation_error, make_clock
 from pqltools.runtime.functions import MEMBER_STATUSES
 from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
 from pqltools.syntax import ast
@@ -34,6 +34,8 @@ __all__ = [
     "NAMESPACE",
     "CompiledSegment",
     "compile_segments",
+    "membership_record",
+    "namespace_key",
     "profile_id",
     "segment",
 ]
@@ -134,7 +136,7 @@ def _visit(start: str, compiled: dict[str, CompiledSegment], state: dict[str, in
 
 
 def _run_error(message: str) -> PQLValidationError:
-    return PQLValidationError([Diagnostic("PQL320", message, Severity.ERROR, NO_SPAN)])
+    return PQLValidationError([Diagnostic("PQL420", message, Severity.ERROR, NO_SPAN)])
 
 
 def profile_id(profile: Mapping[str, Any], key: str | None = None) -> str | None:
@@ -180,49 +182,109 @@ def _entry_time(entry: Mapping[str, Any]) -> int | None:
         return None
 
 
+def namespace_key(membership: Mapping[str, Any], namespace: str = NAMESPACE) -> str:
+    """The key under which ``membership`` holds ``namespace``, matched case-insensitively.
+
+    Adobe's documents show both ``ups`` and ``UPS``: the input's casing is kept on write, and a
+    membership without the namespace gets it in lower case.
+    """
+    if namespace in membership:
+        return namespace
+    wanted = namespace.lower()
+    return next((k for k in membership if isinstance(k, str) and k.lower() == wanted), namespace)
+
+
+def _expired(entry: Any, now: int) -> bool:
+    """An ``exited`` entry whose lastQualificationTime is more than 30 days before ``now``."""
+    if _status(entry) != "exited":
+        return False
+    when = _entry_time(entry)
+    return when is not None and now - when > EXITED_RETENTION_DAYS * DAY
+
+
+def _carried(entries: Mapping[str, Any], now: int, skip: Mapping[str, Any] = {}) -> dict[str, Any]:
+    """Entries kept as they were (minus expired exits and those in ``skip``), deep-copied."""
+    return {k: copy.deepcopy(v) for k, v in entries.items()
+            if k not in skip and not _expired(v, now)}
+
+
 def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, clock: Clock,
                    previous: Mapping[str, Any] | None) -> dict[str, Any]:
     """The new ``segmentMembership`` of one profile (see the module docstring)."""
     if previous is None and isinstance(profile, Mapping):
         previous = profile.get("segmentMembership")
+    return membership_record(_answers(segments, profile, events, clock), previous, clock.now)
+
+
+def _answers(segments: list[CompiledSegment], profile: Any, events: Any,
+             clock: Clock) -> dict[str, bool]:
+    """Segment id -> qualifies, in dependency order, for one profile.
+
+    One context serves every segment: events are checked, timestamps parsed and chains sorted
+    once per profile.
+    """
     results: dict[str, bool] = {}
+    if not segments:
+        return results
+    if type(profile) is not dict:
+        segments[0].program.evaluate(profile, events, now=clock)  # raises the usual error
+    context = Context(profile, events, clock, results)
     for seg in segments:
-        results[seg.id] = seg.program.evaluate(profile, events, now=clock, segments=results)
-    return membership_record(results, previous, clock.now)
+        results[seg.id] = seg.program.evaluate_in(context)
+    return results
 
 
 def membership_record(results: Mapping[str, bool], previous: Any, now: int) -> dict[str, Any]:
     """The new ``segmentMembership`` from this run's answers (segment id -> qualifies, in run
-    order) and the previous membership; shared by the interpreter and the SQL engines."""
+    order) and the previous membership; shared by the interpreter and the SQL engines.
+
+    The ``ups`` namespace is found case-insensitively and written back under the input's
+    casing; an entry that had a ``timestamp`` gets the new one; exited entries more than 30
+    days old are dropped in every namespace.
+    """
     previous = previous if isinstance(previous, Mapping) else {}
-    old = previous.get(NAMESPACE)
+    key = namespace_key(previous)
+    old = previous.get(key)
     old = old if isinstance(old, Mapping) else {}
     stamp = iso(now)
     out_ns: dict[str, Any] = {}
     for seg_id, qualifies in results.items():
-        before = _status(old.get(seg_id))
+        prior = old.get(seg_id)
+        before = _status(prior)
         was_member = before in MEMBER_STATUSES
-        if qualifies:
-            out_ns[seg_id] = {"status": "existing" if was_member else "realized",
-                              "lastQualificationTime": stamp}
-        elif was_member:
-            out_ns[seg_id] = {"status": "exited", "lastQualificationTime": stamp}
-        elif before == "exited":
-            when = _entry_time(old[seg_id])
-            if when is not None and now - when <= EXITED_RETENTION_DAYS * DAY:
-                out_ns[seg_id] = copy.deepcopy(dict(old[seg_id]))
-    for seg_id, entry in old.items():
-        if seg_id not in results:
-            out_ns[seg_id] = copy.deepcopy(entry)
-    out: dict[str, Any] = {ns: copy.deepcopy(v) for ns, v in previous.items() if ns != NAMESPACE}
-    out[NAMESPACE] = out_ns
+        if qualifies or was_member:
+            status = ("existing" if was_member else "realized") if qualifies else "exited"
+            entry = {"status": status, "lastQualificationTime": stamp}
+            if isinstance(prior, Mapping) and "timestamp" in prior:
+                entry["timestamp"] = stamp
+            out_ns[seg_id] = entry
+        elif before == "exited" and not _expired(prior, now):
+            out_ns[seg_id] = copy.deepcopy(dict(prior))  # type: ignore[arg-type]
+    out_ns.update(_carried(old, now, skip=results))
+    out: dict[str, Any] = {}
+    for ns, entries in previous.items():
+        if ns != key:
+            out[ns] = _carried(entries, now) if isinstance(entries, Mapping) \
+                else copy.deepcopy(entries)
+    out[key] = out_ns
     return out
+
+
+def qualifying(segments: list[CompiledSegment], profile: Any, events: Any,
+               clock: Clock) -> list[str]:
+    """The ids of the ``segments`` (in dependency order) that ``profile`` qualifies for.
+
+    What :func:`membership_for` decides, without building membership records: for callers that
+    only need the answer (``pql eval`` printing ids).
+    """
+    return [seg_id for seg_id, member in _answers(segments, profile, events, clock).items()
+            if member]
 
 
 def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],
             profiles: Iterable[Any], *, now: str | datetime | int | None = None,
             previous: Mapping[str, Mapping[str, Any]] | None = None,
-            id_key: str | None = None, engine: str = "python") -> Iterator[dict[str, Any]]:
+            id_key: str | None = None) -> Iterator[dict[str, Any]]:
     """Evaluate ``definitions`` over ``profiles``; yield each profile's ``segmentMembership``.
 
     ``profiles`` yields profile objects, or ``(profile, events)`` pairs. ``now`` is the
@@ -233,15 +295,9 @@ def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[Compile
     :class:`~pqltools.errors.PQLValidationError` for a dependency cycle and
     :class:`~pqltools.errors.PQLEvaluationError` for an unusable profile.
 
-    ``engine="duckdb"`` or ``"spark"`` compiles the definitions to SQL and runs them in one
-    query (docs/engines.md); ``profiles`` may then also be a path or glob of NDJSON or Parquet
-    files, a DuckDB relation or a Spark DataFrame. A construct an engine cannot compile is a
-    :class:`~pqltools.errors.PQLValidationError` naming it.
+    This is the reference interpreter; :func:`pqltools.segment` (``pqltools.engines.run``)
+    adds the SQL engines.
     """
-    if engine != "python":
-        from pqltools.engines.api import segment_sql
-        return segment_sql(definitions, profiles, engine=engine, now=now, previous=previous,
-                           id_key=id_key)
     if isinstance(definitions, list) and definitions and isinstance(definitions[0],
                                                                     CompiledSegment):
         ordered = order_segments(definitions)

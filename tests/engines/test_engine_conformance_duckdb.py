@@ -1,5 +1,5 @@
 """Differential: every conformance case on the DuckDB engine agrees with the interpreter (the
-expected outcome in the case file) or is refused with PQL900 naming the construct and its span;
+expected outcome in the case file) or is refused with PQL430 naming the construct and its span;
 every refusal is listed in docs/engines.md."""
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
-"""Lint rules as data: the :class:`Rule` base, the :class:`Context` rules read, the registry.
+"""Lint rules as data: the :class:`Rule` base, the :class:`LintContext` rules read, the registry.
 
-A rule is one small class with its documentation and its check::
+A rule's code, name and summary are its row in :mod:`pqltools.codes` (the one table of every
+code); the rule is one small class with its check and the rest of its documentation::
 
     @register
     class NullComparison(Rule):
         code = "PQL120"
-        name = "null-comparison"
         severity = Severity.WARNING
-        summary = "Comparison with a field named `null`"
-        explanation = "..."
-        bad = "person.name != null"
-        good = "person.name.isNotNull()"
+        explanation = "..."     # what it does
+        why = "..."             # why it matters
+        bad = "person.name != null"       # example
+        good = "person.name.isNotNull()"  # use instead
         nodes = (ast.Compare,)
 
         def check(self, node, ctx):
@@ -23,20 +23,20 @@ node to the rules that list its class in ``nodes``; :meth:`Rule.finish` runs aft
 package is imported by :func:`all_rules`, so a new rule is a new module (or class) here and
 nothing else. ``python -m pqltools.analysis.rules`` prints ``docs/rules.md`` from these objects.
 
-Codes: PQL0xx are the parser's syntax errors, PQL1xx language and guardrail rules, PQL2xx
-schema-aware rules, PQL3xx evaluation-method (eligibility) rules.
+Codes: PQL1xx language and guardrail rules, PQL2xx schema-aware rules, PQL3xx evaluation-method
+(eligibility) rules; the other ranges are not rules (see :mod:`pqltools.codes`).
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from pqltools import codes
 from pqltools.analysis.config import Config
 from pqltools.analysis.schema import Schema
 from pqltools.analysis.scope import Scopes, resolve
@@ -48,20 +48,18 @@ from pqltools.syntax.parser import Comment
 if TYPE_CHECKING:
     from pqltools.definitions import Definition
 
-__all__ = ["REGISTRY", "Context", "Rule", "all_rules", "get_rule", "register"]
+__all__ = ["REGISTRY", "LintContext", "Rule", "all_rules", "get_rule", "register"]
 
 #: Code -> rule instance, filled by :func:`register` as rule modules are imported.
 REGISTRY: dict[str, Rule] = {}
 
-_CODE_RE = re.compile(r"^PQL[1-9]\d\d$")
-_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _loaded = False
 
 R = TypeVar("R", bound="type[Rule]")
 
 
 @dataclass
-class Context:
+class LintContext:
     """What a rule may look at for one source.
 
     ``text`` is the expression text that spans index into (for a ``.pql`` file, the whole file
@@ -107,6 +105,10 @@ class Context:
 class Rule:
     """Base class of every rule; subclasses set the class attributes and override checks.
 
+    ``name`` and ``summary`` come from the code's row in :data:`pqltools.codes.CODES`.
+    ``explanation`` says what the rule does, ``why`` why it matters, ``bad`` is an example
+    it reports and ``good`` what to write instead (docs/rules.md and ``pql rule`` show these
+    four sections; tests check that ``bad`` is reported and ``good`` is not).
     ``nodes``: the AST classes :meth:`check` receives. ``default_enabled``: off-by-default
     rules run only when selected. ``requires_schema``: skipped when no schema is configured.
     ``fix``: ``"safe"``, ``"unsafe"`` or None, for the docs (the fix itself is attached to each
@@ -119,6 +121,7 @@ class Rule:
     severity: ClassVar[Severity]
     summary: ClassVar[str]
     explanation: ClassVar[str]
+    why: ClassVar[str]
     bad: ClassVar[str]
     good: ClassVar[str]
     nodes: ClassVar[tuple[type[ast.Node], ...]] = ()
@@ -127,15 +130,15 @@ class Rule:
     fix: ClassVar[str | None] = None
     supersedes_syntax: ClassVar[bool] = False
 
-    def check(self, node: Any, ctx: Context) -> Iterable[Diagnostic]:
+    def check(self, node: Any, ctx: LintContext) -> Iterable[Diagnostic]:
         """Findings for one node of a class listed in :attr:`nodes`."""
         return ()
 
-    def finish(self, ctx: Context) -> Iterable[Diagnostic]:
+    def finish(self, ctx: LintContext) -> Iterable[Diagnostic]:
         """Findings after the whole tree was walked (only when the text parsed)."""
         return ()
 
-    def check_text(self, ctx: Context) -> Iterable[Diagnostic]:
+    def check_text(self, ctx: LintContext) -> Iterable[Diagnostic]:
         """Findings from the raw text, run even when the text does not parse."""
         return ()
 
@@ -151,15 +154,25 @@ class Rule:
 
 
 def register(cls: R) -> R:
-    """Class decorator: validate a rule class and add an instance of it to :data:`REGISTRY`."""
+    """Class decorator: validate a rule class and add an instance of it to :data:`REGISTRY`.
+
+    The rule's code must have a row in :data:`pqltools.codes.CODES` in a rule category; the
+    row gives the rule its ``name`` and ``summary``.
+    """
+    row = codes.CODES.get(getattr(cls, "code", ""))
+    if row is None or not row.category.is_rule:
+        raise TypeError(f"rule {cls.__name__}: code {getattr(cls, 'code', None)!r} has no lint "
+                        "row in pqltools/codes.py: add one line there")
+    for attr in ("name", "summary"):
+        own = cls.__dict__.get(attr)
+        if own is not None and own != getattr(row, attr):
+            raise TypeError(f"rule {cls.__name__}: {attr} {own!r} differs from its row in "
+                            f"pqltools/codes.py ({getattr(row, attr)!r}); keep it there only")
+    cls.name, cls.summary = row.name, row.summary
     rule = cls()
-    for attr in ("code", "name", "severity", "summary", "explanation", "bad", "good"):
+    for attr in ("severity", "explanation", "why", "bad", "good"):
         if not getattr(rule, attr, None):
             raise TypeError(f"rule {cls.__name__} has no {attr}")
-    if not _CODE_RE.match(rule.code):
-        raise TypeError(f"rule {cls.__name__}: bad code {rule.code!r} (PQL100-PQL999)")
-    if not _NAME_RE.match(rule.name):
-        raise TypeError(f"rule {cls.__name__}: name {rule.name!r} is not kebab-case")
     clash = REGISTRY.get(rule.code)
     if clash is not None and type(clash).__qualname__ != cls.__qualname__:
         raise TypeError(f"rule code {rule.code} used by {type(clash).__name__} and "

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from pqltools.analysis.rules import Context
+from pqltools.analysis.rules import LintContext
 from pqltools.errors import Span
 from pqltools.syntax import ast
 
 
-def name_span(ctx: Context, node: ast.Call | ast.MethodCall | ast.Attribute) -> Span:
+def name_span(ctx: LintContext, node: ast.Call | ast.MethodCall | ast.Attribute) -> Span:
     """The span of just the function, method or attribute name of ``node``."""
     name = node.name
     start = node.span.start
@@ -22,7 +22,7 @@ def name_span(ctx: Context, node: ast.Call | ast.MethodCall | ast.Attribute) -> 
     return ctx.span(found.start(), found.end())
 
 
-def clause_span(ctx: Context, step: ast.ChainStep, keyword: str) -> Span:
+def clause_span(ctx: LintContext, step: ast.ChainStep, keyword: str) -> Span:
     """The span of ``KEYWORD(...)``'s keyword inside a chain step (case-insensitive)."""
     found = re.compile(rf"\b{keyword}\s*\(", re.IGNORECASE).search(ctx.text, step.span.start,
                                                                    step.span.end)
@@ -31,12 +31,12 @@ def clause_span(ctx: Context, step: ast.ChainStep, keyword: str) -> Span:
     return ctx.span(found.start(), found.start() + len(keyword))
 
 
-def label_span(ctx: Context, step: ast.ChainStep) -> Span:
+def label_span(ctx: LintContext, step: ast.ChainStep) -> Span:
     """The span of a chain step's label."""
     return ctx.span(step.span.start, step.span.start + len(step.label))
 
 
-def shown(ctx: Context, node: ast.Node, limit: int = 40) -> str:
+def shown(ctx: LintContext, node: ast.Node, limit: int = 40) -> str:
     """The node's source text on one line, clipped, in backquotes."""
     text = " ".join(ctx.source(node).split())
     if len(text) > limit:

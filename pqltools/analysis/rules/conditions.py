@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pqltools.analysis.rules import Context, Rule, register
+from pqltools.analysis.rules import LintContext, Rule, register
 from pqltools.analysis.rules._util import name_span, shown
 from pqltools.analysis.scope import NameKind
 from pqltools.errors import Diagnostic, Edit, Fix, Severity
@@ -17,13 +17,13 @@ _POSTFIX = (ast.Name, ast.Attribute, ast.MethodCall, ast.Call, ast.Filter, ast.S
             ast.Number, ast.Boolean, ast.ListLiteral, ast.Param, ast.Chain)
 
 
-def as_receiver(ctx: Context, node: ast.Node) -> str:
+def as_receiver(ctx: LintContext, node: ast.Node) -> str:
     """Source text of ``node`` usable before ``.method()`` (parenthesised when needed)."""
     text = ctx.source(node)
     return text if isinstance(node, _POSTFIX) else f"({text})"
 
 
-def _is_null_name(ctx: Context, node: ast.Node) -> bool:
+def _is_null_name(ctx: LintContext, node: ast.Node) -> bool:
     return isinstance(node, ast.Name) and node.id == "null" and (
         ctx.scopes.resolution(node).kind is not NameKind.VARIABLE)
 
@@ -31,9 +31,7 @@ def _is_null_name(ctx: Context, node: ast.Node) -> bool:
 @register
 class NullComparison(Rule):
     code = "PQL120"
-    name = "null-comparison"
     severity = Severity.WARNING
-    summary = "Comparison with a field named `null` (PQL has no null literal)"
     explanation = (
         "PQL has no `null` literal: in `x != null` the word `null` is a field path, the field "
         "does not exist, and a comparison with a missing value is always false (§5). So "
@@ -41,12 +39,16 @@ class NullComparison(Rule):
         "`x.isNotNull()` / `x.isNull()`. The fix is marked unsafe because it changes the "
         "result (from always false to the intended test)."
     )
+    why = (
+        "`x != null` reads like an existence test but is never true, so the audience is "
+        "silently empty (and `not(x = null)` silently everyone)."
+    )
     bad = "person.name != null"
     good = "person.name.isNotNull()"
     nodes = (ast.Compare,)
     fix = "unsafe"
 
-    def check(self, node: ast.Compare, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Compare, ctx: LintContext) -> Iterator[Diagnostic]:
         if _is_null_name(ctx, node.right):
             other, null = node.left, node.right
         elif _is_null_name(ctx, node.left):
@@ -68,20 +70,22 @@ class NullComparison(Rule):
 @register
 class ConstantCondition(Rule):
     code = "PQL121"
-    name = "constant-condition"
     severity = Severity.WARNING
-    summary = "Condition whose value does not depend on the profile"
     explanation = (
         "A comparison of two literals (`1 = 1`, `\"a\" = \"a\"`) or a bare `true`/`false` "
         "used as a condition (the whole expression, an `and`/`or` operand, a `not`, a filter "
         "or `where` clause, a chain `WHAT`/`WHERE`, the test of `if`) always has the same "
         "value: usually a leftover from testing or a placeholder."
     )
+    why = (
+        "A condition that is always true or always false does nothing or empties the audience; "
+        "it is usually a leftover from testing that reaches production."
+    )
     bad = 'homeAddress.countryCode = "US" and 1 = 1'
     good = 'homeAddress.countryCode = "US"'
     nodes = (ast.Compare, ast.BoolOp, ast.Not, ast.Filter, ast.Binding, ast.ChainStep, ast.Call)
 
-    def check(self, node: ast.Node, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Node, ctx: LintContext) -> Iterator[Diagnostic]:
         if isinstance(node, ast.Compare):
             if isinstance(node.left, _LITERALS) and isinstance(node.right, _LITERALS):
                 yield self.diagnostic(node, f"{shown(ctx, node)} compares two constants")
@@ -90,11 +94,11 @@ class ConstantCondition(Rule):
             if isinstance(condition, ast.Boolean):
                 yield self._constant(condition, ctx)
 
-    def finish(self, ctx: Context) -> Iterator[Diagnostic]:
+    def finish(self, ctx: LintContext) -> Iterator[Diagnostic]:
         if isinstance(ctx.root, ast.Boolean):
             yield self._constant(ctx.root, ctx)
 
-    def _constant(self, node: ast.Boolean, ctx: Context) -> Diagnostic:
+    def _constant(self, node: ast.Boolean, ctx: LintContext) -> Diagnostic:
         return self.diagnostic(node, f"constant condition `{ctx.source(node)}`")
 
 
@@ -129,14 +133,16 @@ def _equality_parts(node: ast.Node) -> tuple[ast.Expr, ast.Expr] | None:
 @register
 class OrEqualitiesToIn(Rule):
     code = "PQL126"
-    name = "or-equalities-to-in"
     severity = Severity.WARNING
-    summary = "Long `or` of equalities on one path: use `in [...]`"
     explanation = (
         "Audience validation flags long `or` chains as excessive logical complexity (§13.5). "
         "`x = \"a\" or x = \"b\" or x = \"c\"` is `x in [\"a\", \"b\", \"c\"]`: both are false "
         "when x is missing, so the fix is safe. Reported from `limits.in-list` (3) equalities "
         "on the same path; the fix is offered when the whole `or` is such equalities."
+    )
+    why = (
+        "Long `or` chains count as excessive logical complexity in audience validation; `in "
+        "[...]` says the same thing once and is easier to read and to change."
     )
     bad = 'homeAddress.countryCode = "US" or homeAddress.countryCode = "CA" or ' \
           'homeAddress.countryCode = "MX"'
@@ -144,7 +150,7 @@ class OrEqualitiesToIn(Rule):
     nodes = (ast.BoolOp,)
     fix = "safe"
 
-    def check(self, node: ast.BoolOp, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.BoolOp, ctx: LintContext) -> Iterator[Diagnostic]:
         if node.op != "or":
             return
         groups: dict[ast.Expr, list[ast.Expr]] = {}
@@ -168,9 +174,7 @@ class OrEqualitiesToIn(Rule):
 @register
 class LongEqualsList(Rule):
     code = "PQL127"
-    name = "long-equals-list"
     severity = Severity.WARNING
-    summary = "`equals` with a long list of values: use `in [...]`"
     explanation = (
         "`State.equals(\"AL\", \"AK\", \"AZ\")` (the variadic form, \"equals any of\") is a "
         "long value list that audience validation counts as logical complexity (§13.5). "
@@ -178,12 +182,16 @@ class LongEqualsList(Rule):
         "both false when the field is missing), which the safe fix writes. Reported from "
         "`limits.in-list` (3) values."
     )
+    why = (
+        "The variadic `equals` form counts as logical complexity in audience validation; `in "
+        "[...]` means the same and is the documented form."
+    )
     bad = 'homeAddress.state.equals("AL", "AK", "AZ")'
     good = 'homeAddress.state in ["AL", "AK", "AZ"]'
     nodes = (ast.MethodCall,)
     fix = "safe"
 
-    def check(self, node: ast.MethodCall, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.MethodCall, ctx: LintContext) -> Iterator[Diagnostic]:
         if node.name != "equals" or len(node.args) < ctx.config.limits.in_list:
             return
         if not all(isinstance(a, ast.String) for a in node.args):
@@ -199,20 +207,22 @@ class LongEqualsList(Rule):
 @register
 class NegatedComparison(Rule):
     code = "PQL130"
-    name = "negated-comparison"
     severity = Severity.HINT
-    summary = "`not(a = b)` is not `a != b`; `not(a in l)` is not `a notIn l`"
     explanation = (
         "Comparisons are true only when both operands exist (§5). `a != b` is false when `a` "
         "is missing, while `not(a = b)` is true then; likewise `notIn` is not the negation of "
         "`in`. Both forms are legitimate: this hint makes sure the choice is deliberate "
         "(`not(...)` includes profiles without the field)."
     )
+    why = (
+        "`not(a = b)` also includes profiles without `a`, `a != b` does not: picking one by "
+        "accident changes the audience size silently."
+    )
     bad = 'not(homeAddress.countryCode = "US")'
     good = 'homeAddress.countryCode != "US"'
     nodes = (ast.Not,)
 
-    def check(self, node: ast.Not, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Not, ctx: LintContext) -> Iterator[Diagnostic]:
         inner = node.operand
         if not isinstance(inner, ast.Compare) or inner.op not in ("=", "in"):
             return
@@ -226,9 +236,7 @@ class NegatedComparison(Rule):
 @register
 class InequalityExcludesMissing(Rule):
     code = "PQL132"
-    name = "inequality-excludes-missing"
     severity = Severity.HINT
-    summary = "`a != b` and `a notIn l` are false when `a` is missing"
     explanation = (
         "Comparisons are true only when both operands exist (§5), so `!=` is not the negation "
         "of `=` and `notIn` is not the negation of `in`: a profile without the field matches "
@@ -238,11 +246,15 @@ class InequalityExcludesMissing(Rule):
         "not, keep the inequality (and suppress the hint). PQL130 is the mirror image for "
         "`not(a = b)`."
     )
+    why = (
+        'Profiles without the field are silently left out of the audience; for "everyone '
+        'except" audiences that is often most of them.'
+    )
     bad = 'homeAddress.countryCode != "US"'
     good = 'not(homeAddress.countryCode = "US")'
     nodes = (ast.Compare,)
 
-    def check(self, node: ast.Compare, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Compare, ctx: LintContext) -> Iterator[Diagnostic]:
         if node.op not in ("!=", "notIn"):
             return
         if isinstance(node.right, ast.Name) and node.right.id == "null":

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pqltools.analysis.eligibility import ELIGIBILITY_CODE, classify, requested_method_diagnostics
-from pqltools.analysis.rules import Context, Rule, register
+from pqltools.analysis.rules import LintContext, Rule, register
 from pqltools.errors import Diagnostic, PQLError, Severity
 
 
 @register
 class RequestedMethodNotEligible(Rule):
-    code = ELIGIBILITY_CODE
-    name = "requested-method-not-eligible"
+    code = "PQL301"  # eligibility.ELIGIBILITY_CODE (a test checks they agree)
     severity = Severity.INFO
-    summary = "evaluationInfo asks for streaming or edge, but the expression is not eligible"
     explanation = (
         "A segment definition's `evaluationInfo` asks for streaming (`continuous`) or edge "
         "(`synchronous`) evaluation, but under the configured eligibility rules "
@@ -24,6 +21,10 @@ class RequestedMethodNotEligible(Rule):
         "is known about are not reported. Promote the rule to an error with "
         '`severity = {PQL301 = "error"}` to make such definitions fail CI.'
     )
+    why = (
+        "Adobe does not refuse such a definition: it silently evaluates it in the daily batch, "
+        "so an audience meant to update within minutes updates once a day."
+    )
     bad = ('{"expression": {"type": "PQL", "format": "pql/text", "value": '
            '"xEvent[eventType = \\"checkout\\"]"}, "evaluationInfo": {"continuous": '
            '{"enabled": true}}}')
@@ -31,12 +32,15 @@ class RequestedMethodNotEligible(Rule):
             '"xEvent[eventType = \\"checkout\\" and timestamp occurs today]"}, '
             '"evaluationInfo": {"continuous": {"enabled": true}}}')
 
-    def finish(self, ctx: Context) -> Iterator[Diagnostic]:
+    def finish(self, ctx: LintContext) -> Iterator[Diagnostic]:
         definition = ctx.definition
         if definition is None or ctx.root is None:
             return
         if not definition.requested_methods - {"batch"}:
             return
+        # imported here: linting a file without streaming or edge requests never needs it
+        from pqltools.analysis.eligibility import classify, requested_method_diagnostics
+
         try:
             result = classify(ctx.root, rules=ctx.config.eligibility_rules)
         except PQLError:

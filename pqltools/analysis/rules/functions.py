@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pqltools import catalog
-from pqltools.analysis.rules import Context, Rule, register
+from pqltools.analysis.rules import LintContext, Rule, register
 from pqltools.analysis.rules._util import article, name_span, shown
 from pqltools.analysis.types import assignable, literal_type
 from pqltools.errors import Diagnostic, Edit, Fix, Severity
@@ -15,7 +15,7 @@ from pqltools.syntax import ast
 _SCALARS = frozenset({"boolean", "string", "integer", "number", "date", "timestamp"})
 
 
-def _rename_fix(ctx: Context, node: ast.Call | ast.MethodCall, suggestion: str) -> Fix:
+def _rename_fix(ctx: LintContext, node: ast.Call | ast.MethodCall, suggestion: str) -> Fix:
     span = name_span(ctx, node)
     return Fix(f"rename to `{suggestion}`", (Edit(span.start, span.end, suggestion),),
                safe=False)
@@ -24,9 +24,7 @@ def _rename_fix(ctx: Context, node: ast.Call | ast.MethodCall, suggestion: str) 
 @register
 class UnknownFunction(Rule):
     code = "PQL101"
-    name = "unknown-function"
     severity = Severity.ERROR
-    summary = "Call of a global function PQL does not have"
     explanation = (
         "PQL's global functions are `if`, `date`, `currentMonth`, `currentYear`, "
         "`currentDayOfMonth`, `inSegment` and `mapEntry` (plus the `chain(...)` construct). "
@@ -34,12 +32,17 @@ class UnknownFunction(Rule):
         "match is suggested, and a method called like a function gets a hint to use the "
         "method form."
     )
+    why = (
+        "Adobe accepts the definition only when it is evaluated, and then fails it or silently "
+        "never qualifies anyone; a misspelt function is found here before the audience is "
+        "built."
+    )
     bad = "inSegmnt(\"a730ed3f-5c3a-4e6a-9b5b-2b9a7d5f2c11\")"
     good = "inSegment(\"a730ed3f-5c3a-4e6a-9b5b-2b9a7d5f2c11\")"
     nodes = (ast.Call,)
     fix = "unsafe"
 
-    def check(self, node: ast.Call, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Call, ctx: LintContext) -> Iterator[Diagnostic]:
         if catalog.lookup(node.name, "global") is not None:
             return
         suggestion = catalog.suggest(node.name, "global")
@@ -59,20 +62,22 @@ class UnknownFunction(Rule):
 @register
 class UnknownMethod(Rule):
     code = "PQL102"
-    name = "unknown-method"
     severity = Severity.ERROR
-    summary = "Call of a method PQL does not have"
     explanation = (
         "Methods (`startsWith`, `count`, `filter`, `get`...) come from a fixed catalogue and "
         "are case-sensitive lowerCamelCase. A misspelt method fails at evaluation; the closest "
         "catalogue name is suggested."
+    )
+    why = (
+        "A misspelt method fails at evaluation, possibly only once the audience is activated; "
+        "the linter finds it while the definition is written."
     )
     bad = 'person.name.startwith("Jo")'
     good = 'person.name.startsWith("Jo")'
     nodes = (ast.MethodCall,)
     fix = "unsafe"
 
-    def check(self, node: ast.MethodCall, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.MethodCall, ctx: LintContext) -> Iterator[Diagnostic]:
         if catalog.lookup(node.name, "method") is not None:
             return
         suggestion = catalog.suggest(node.name, "method")
@@ -97,19 +102,21 @@ def _shown_name(node: ast.Call | ast.MethodCall) -> str:
 @register
 class WrongArgumentCount(Rule):
     code = "PQL103"
-    name = "wrong-argument-count"
     severity = Severity.ERROR
-    summary = "Too few or too many arguments for a catalogue function"
     explanation = (
         "Every function and method has a fixed number of parameters, some optional "
         "(`startsWith(text, [caseSensitive])`) and a few variadic (`equals`). The counts come "
         "from the function catalogue (docs/functions.md)."
     )
+    why = (
+        "A call with the wrong number of arguments cannot be evaluated at all: the whole "
+        "definition is refused, or fails when it runs."
+    )
     bad = "date(2020, 3)"
     good = "date(2020, 3, 14)"
     nodes = (ast.Call, ast.MethodCall)
 
-    def check(self, node: ast.Call | ast.MethodCall, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Call | ast.MethodCall, ctx: LintContext) -> Iterator[Diagnostic]:
         spec = _spec(node)
         if spec is None:
             return
@@ -130,9 +137,7 @@ class WrongArgumentCount(Rule):
 @register
 class WrongArgumentType(Rule):
     code = "PQL104"
-    name = "wrong-argument-type"
     severity = Severity.ERROR
-    summary = "Argument of the wrong type for a catalogue function"
     explanation = (
         "Parameter types come from the function catalogue. A literal (or any expression whose "
         "type is known statically, such as a comparison or a date function) of another type "
@@ -142,11 +147,15 @@ class WrongArgumentType(Rule):
         "non-empty is true, §5), but not a string or number literal (`startsWith(\"a\", "
         "\"false\")`)."
     )
+    why = (
+        "PQL does not convert types, so a literal of the wrong type makes the call fail or "
+        "return nothing for every profile."
+    )
     bad = 'orders.topN(price, "5")'
     good = "orders.topN(price, 5)"
     nodes = (ast.Call, ast.MethodCall)
 
-    def check(self, node: ast.Call | ast.MethodCall, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Call | ast.MethodCall, ctx: LintContext) -> Iterator[Diagnostic]:
         spec = _spec(node)
         if spec is None or (spec.max_args is not None and len(node.args) > spec.max_args):
             return
@@ -170,9 +179,7 @@ class WrongArgumentType(Rule):
 @register
 class WrongReceiverType(Rule):
     code = "PQL105"
-    name = "wrong-receiver-type"
     severity = Severity.ERROR
-    summary = "Method applied to a kind of value it does not work on"
     explanation = (
         "List methods (`filter`, `count`, `sum`...) need a list, string methods "
         "(`startsWith`, `contains`...) a string, map methods (`get`, `keys`) a map. Where "
@@ -181,11 +188,15 @@ class WrongReceiverType(Rule):
         "A path that navigates through an array yields a list, and string methods on it "
         "apply to each value, so that case is not reported."
     )
+    why = (
+        "A method on the wrong kind of value fails at evaluation or returns null, so the "
+        "condition is silently false for every profile."
+    )
     bad = 'chain(xEvent, timestamp, [A: WHAT(eventType = "x")]).filter(b)'
     good = 'xEvent[eventType = "x"].count() > 0'
     nodes = (ast.MethodCall,)
 
-    def check(self, node: ast.MethodCall, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.MethodCall, ctx: LintContext) -> Iterator[Diagnostic]:
         spec = catalog.lookup(node.name, "method")
         if spec is None or spec.receiver in (None, "any"):
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pqltools import catalog
-from pqltools.analysis.rules import Context, Rule, register
+from pqltools.analysis.rules import LintContext, Rule, register
 from pqltools.analysis.rules._util import name_span, shown
 from pqltools.analysis.scope import NameKind
 from pqltools.errors import Diagnostic, Severity, Span
@@ -19,26 +19,28 @@ _MAP_ACCESS = frozenset({"get"})
 @register
 class TooManyAggregations(Rule):
     code = "PQL124"
-    name = "too-many-aggregations"
     severity = Severity.WARNING
-    summary = "More aggregation functions than audience validation recommends"
     explanation = (
         "Audience validation warns when a definition uses more than 3 aggregation functions "
         "(`count`, `sum`, `average`, `min`, `max`, in method or `sum ... over` form). The "
         "figure is `limits.aggregations`; the finding points at the first one over it."
+    )
+    why = (
+        "Audience validation warns about definitions with many aggregations: they are costly to"
+        " evaluate and may be refused for streaming."
     )
     bad = ("orders.count() > 1 and orders.sum(price) > 10 and orders.max(price) > 5 and "
            "orders.min(price) > 1")
     good = "orders.count() > 1 and orders.sum(price) > 10"
     nodes = (ast.MethodCall, ast.Aggregate)
 
-    def check(self, node: ast.MethodCall | ast.Aggregate, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.MethodCall | ast.Aggregate, ctx: LintContext) -> Iterator[Diagnostic]:
         spec = catalog.lookup(node.name, "method") if isinstance(node, ast.MethodCall) else None
         if isinstance(node, ast.Aggregate) or (spec is not None and spec.aggregation):
             ctx.state(self).setdefault("found", []).append(node)
         yield from ()  # counted here, reported by finish()
 
-    def finish(self, ctx: Context) -> Iterator[Diagnostic]:
+    def finish(self, ctx: LintContext) -> Iterator[Diagnostic]:
         found: list[ast.Node] = ctx.state(self).get("found", [])
         limit = ctx.config.limits.aggregations
         if len(found) > limit:
@@ -52,9 +54,7 @@ class TooManyAggregations(Rule):
 @register
 class DeepNesting(Rule):
     code = "PQL125"
-    name = "deep-nesting"
     severity = Severity.WARNING
-    summary = "Array/map navigation nested deeper than recommended"
     explanation = (
         "Audience validation warns about more than 2 levels of nested array or map data. "
         "Counted statically: each filter (`a[...]`), element-scope method (`filter`, `exists`, "
@@ -63,11 +63,15 @@ class DeepNesting(Rule):
         "(a binding `I from X.items` is one below `X`). The finding points at the first "
         "construct deeper than `limits.nesting`."
     )
+    why = (
+        "Audience validation warns about deep nesting: it is costly to evaluate and keeps the "
+        "definition from streaming and edge evaluation."
+    )
     bad = 'xEvent[productListItems[options[name = "size"]]]'
     good = 'xEvent[productListItems[SKU = "PS"]]'
     nodes = (ast.Filter, ast.MethodCall, ast.Binding, ast.Chain)
 
-    def check(self, node: ast.Node, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Node, ctx: LintContext) -> Iterator[Diagnostic]:
         level = self._opened_level(node, ctx)
         if level == ctx.config.limits.nesting + 1:
             where: ast.Node | Span = node
@@ -77,7 +81,7 @@ class DeepNesting(Rule):
                                          "nested arrays/maps; more than "
                                          f"{ctx.config.limits.nesting} slows evaluation")
 
-    def _opened_level(self, node: ast.Node, ctx: Context) -> int | None:
+    def _opened_level(self, node: ast.Node, ctx: LintContext) -> int | None:
         """The level of the elements ``node`` iterates, or None if it iterates nothing."""
         if isinstance(node, ast.Binding):
             return self._level(node.source, ctx) + 1
@@ -88,7 +92,7 @@ class DeepNesting(Rule):
             return None
         return self._level(scope.collection, ctx) + 1
 
-    def _level(self, node: ast.Node, ctx: Context) -> int:
+    def _level(self, node: ast.Node, ctx: LintContext) -> int:
         """How many array/map levels the values of ``node`` sit below the profile."""
         memo: dict[int, int] = ctx.state(self).setdefault("levels", {})
         key = id(node)
@@ -97,7 +101,7 @@ class DeepNesting(Rule):
             memo[key] = self._compute(node, ctx)
         return memo[key]
 
-    def _compute(self, node: ast.Node, ctx: Context) -> int:
+    def _compute(self, node: ast.Node, ctx: LintContext) -> int:
         if isinstance(node, ast.Name):
             res = ctx.scopes.resolution(node)
             if res.kind is NameKind.VARIABLE and res.binder is not None:
@@ -123,9 +127,7 @@ class DeepNesting(Rule):
 @register
 class ArrayNavigation(Rule):
     code = "PQL131"
-    name = "array-navigation"
     severity = Severity.HINT
-    summary = "Path navigation through an array (`xEvent.eventType`)"
     explanation = (
         "Adobe's reference says item properties of an array cannot be reached with a plain "
         "path and must be selected (§3.1), although several examples do it. pqltools "
@@ -134,11 +136,15 @@ class ArrayNavigation(Rule):
         "Reported where the value before the `.` is known to be a list: `xEvent`, filters, "
         "`select`, and array fields of the schema."
     )
+    why = (
+        "Adobe's documentation calls array navigation unsupported, so another engine may refuse"
+        " the definition or evaluate it differently."
+    )
     bad = 'xEvent.eventType = "commerce.purchases"'
     good = 'xEvent[eventType = "commerce.purchases"]'
     nodes = (ast.Attribute,)
 
-    def check(self, node: ast.Attribute, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Attribute, ctx: LintContext) -> Iterator[Diagnostic]:
         receiver = node.receiver
         if ctx.info.type_of(receiver) != "list" or ctx.info.navigates_array(receiver):
             return

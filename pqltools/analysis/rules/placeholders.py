@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pqltools.analysis.rules import Context, Rule, register
+from pqltools.analysis.rules import LintContext, Rule, register
 from pqltools.errors import Diagnostic, Severity
 
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?')
@@ -20,9 +20,7 @@ _ANGLED_STRING = re.compile(r"<[A-Z][A-Za-z0-9_-]*>")
 @register
 class DocPlaceholder(Rule):
     code = "PQL111"
-    name = "doc-placeholder"
     severity = Severity.ERROR
-    summary = "Documentation placeholder such as `_{TENANT_ID}` or `<OrgID>` left in"
     explanation = (
         "Adobe's examples write the tenant namespace as `_{TENANT_ID}` and organisation values "
         "as `<OrgID>`. Copied as they are, they are not field names (the parser rejects "
@@ -32,11 +30,15 @@ class DocPlaceholder(Rule):
         "reported; inside strings `{UPPER_CASE}` and capitalised `<Name>` (so `\"<b>\"` is "
         "not)."
     )
+    why = (
+        "A placeholder left from Adobe's documentation is either a syntax error or a string "
+        "that never matches: the definition looks complete but finds no one."
+    )
     bad = "_{TENANT_ID}.loyalty.points > 100"
     good = "_acme.loyalty.points > 100"
     supersedes_syntax = True
 
-    def check_text(self, ctx: Context) -> Iterator[Diagnostic]:
+    def check_text(self, ctx: LintContext) -> Iterator[Diagnostic]:
         comments = [c.span for c in ctx.comments]
         strings = [(m.start(), m.end()) for m in _STRING.finditer(ctx.text)]
 

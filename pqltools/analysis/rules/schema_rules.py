@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pqltools.analysis.rules import Context, Rule, register
+from pqltools.analysis.rules import LintContext, Rule, register
 from pqltools.analysis.rules._util import article, name_span, shown
 from pqltools.analysis.scope import NameKind
 from pqltools.analysis.types import NUMERIC, literal_type
@@ -20,9 +20,7 @@ _ORDERING = frozenset({"<", "<=", ">", ">="})
 @register
 class UnknownField(Rule):
     code = "PQL201"
-    name = "unknown-field"
     severity = Severity.ERROR
-    summary = "Field that the schema does not have"
     explanation = (
         "With a schema, every path is looked up as PQL navigates it: arrays are stepped into, "
         "a map takes any key, objects defined by a reference outside the schema file accept "
@@ -32,6 +30,10 @@ class UnknownField(Rule):
         "`xEvent.eventType`), and the chain's timestamp field under its events. Capitalised "
         "unbound names at the root are left to `unbound-variable`."
     )
+    why = (
+        "A path the schema does not have is null for every profile, so the condition is "
+        "silently false: usually a typo or a field from another sandbox."
+    )
     bad = 'homeAddress.countryCod = "US"'
     good = 'homeAddress.countryCode = "US"'
     nodes = (ast.Name, ast.Attribute, ast.Chain)
@@ -39,7 +41,7 @@ class UnknownField(Rule):
     fix = "unsafe"
 
     def check(self, node: ast.Name | ast.Attribute | ast.Chain,
-              ctx: Context) -> Iterator[Diagnostic]:
+              ctx: LintContext) -> Iterator[Diagnostic]:
         assert ctx.schema is not None
         if isinstance(node, ast.Chain):
             base = ctx.info.path(node.events)
@@ -66,14 +68,14 @@ class UnknownField(Rule):
                               help=f"schema: {ctx.schema.source}")
 
     @staticmethod
-    def _not_a_field(node: ast.Name, ctx: Context) -> bool:
+    def _not_a_field(node: ast.Name, ctx: LintContext) -> bool:
         kind = ctx.scopes.resolution(node).kind
         if kind not in (NameKind.PROFILE_FIELD, NameKind.ELEMENT_FIELD):
             return True
         return node.id == "null" or (kind is NameKind.PROFILE_FIELD and node.id[:1].isupper())
 
 
-def _timestamp_span(ctx: Context, node: ast.Chain) -> Span:
+def _timestamp_span(ctx: LintContext, node: ast.Chain) -> Span:
     start = ctx.text.find(node.timestamp_field, node.events.span.end, node.span.end)
     if start < 0:
         return node.span
@@ -103,9 +105,7 @@ def _mismatch(field: str, op: str, other: str) -> str | None:
 @register
 class TypeMismatch(Rule):
     code = "PQL202"
-    name = "type-mismatch"
     severity = Severity.ERROR
-    summary = "Comparison between a field and a value of another type"
     explanation = (
         "With a schema, a comparison whose field side has a known type is checked against the "
         "other side: a string field compared with a number or boolean (`=`/`!=`/`in`), a "
@@ -113,12 +113,16 @@ class TypeMismatch(Rule):
         "string or boolean field, `like`/`matches` on a non-string field. Such comparisons "
         "are always false at evaluation (PQL does not convert types)."
     )
+    why = (
+        "PQL does not convert types: a string field never equals a number, so the comparison is"
+        " false for every profile."
+    )
     bad = "_acme.loyalty.tier > 2"
     good = '_acme.loyalty.tier = "gold"'
     nodes = (ast.Compare,)
     requires_schema = True
 
-    def check(self, node: ast.Compare, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Compare, ctx: LintContext) -> Iterator[Diagnostic]:
         for field_side, other in ((node.left, node.right), (node.right, node.left)):
             field = ctx.info.field_type(field_side)
             if field is None or field in ("object", "map", "list"):
@@ -141,21 +145,23 @@ class TypeMismatch(Rule):
 @register
 class OccursOnNonDate(Rule):
     code = "PQL203"
-    name = "occurs-on-non-date"
     severity = Severity.ERROR
-    summary = "`occurs` applied to a field that is not a date or date-time"
     explanation = (
         "`occurs` compares a timestamp with a time window. With a schema, the subject's type "
         "must be `date`, `date-time`, or an integer (timestamps may be stored as epoch "
         "milliseconds, §4); a string without `format: date-time`, a number, boolean, object "
         "or array of non-dates is reported."
     )
+    why = (
+        "`occurs` on a value that is not a date is false for every profile (or an evaluation "
+        "error), so the audience is silently empty."
+    )
     bad = "person.name.firstName occurs < 7 days before now"
     good = "person.birthDate occurs this month"
     nodes = (ast.Occurs,)
     requires_schema = True
 
-    def check(self, node: ast.Occurs, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Occurs, ctx: LintContext) -> Iterator[Diagnostic]:
         assert ctx.schema is not None
         path = ctx.info.path(node.subject)
         info = ctx.schema.lookup(path) if path is not None else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pqltools.analysis.rules import Context, Rule, register
+from pqltools.analysis.rules import LintContext, Rule, register
 from pqltools.analysis.rules._util import shown
 from pqltools.analysis.scope import NameKind
 from pqltools.errors import Diagnostic, Severity
@@ -14,9 +14,7 @@ from pqltools.syntax import ast
 @register
 class VariableOutOfScope(Rule):
     code = "PQL106"
-    name = "variable-out-of-scope"
     severity = Severity.ERROR
-    summary = "Variable used outside the select/exists/let that declares it"
     explanation = (
         "A variable is visible only to the right of its declaration and only inside the "
         "construct that declares it (reference §3.3): the `where` of its `select`, `exists`, "
@@ -24,10 +22,14 @@ class VariableOutOfScope(Rule):
         "`let`, or the body of its lambda. Outside, the same name reads a profile field of "
         "that name, which is almost never what was meant."
     )
+    why = (
+        "Outside its construct the name silently reads a profile field of the same name, which "
+        "does not exist: the condition is false for everyone, with no error."
+    )
     bad = '(select X from xEvent where X.eventType = "x") and X.timestamp occurs today'
     good = 'exists X from xEvent where X.eventType = "x" and X.timestamp occurs today'
 
-    def finish(self, ctx: Context) -> Iterator[Diagnostic]:
+    def finish(self, ctx: LintContext) -> Iterator[Diagnostic]:
         binders = {b.name: b for b in ctx.scopes.binders}
         for name in ctx.scopes.unbound_variables():
             binder = binders[name.id]
@@ -41,9 +43,7 @@ class VariableOutOfScope(Rule):
 @register
 class UnboundVariable(Rule):
     code = "PQL107"
-    name = "unbound-variable"
     severity = Severity.ERROR
-    summary = "Capitalised name that nothing binds (looks like a variable)"
     explanation = (
         "A bare name outside any element scope is a profile field, and XDM field names are "
         "lowerCamelCase or start with `_` (`homeAddress`, `_acme`); variables are written "
@@ -53,11 +53,15 @@ class UnboundVariable(Rule):
         "of that name. Inside filters and other element scopes capitalised element fields "
         "(`SKU`) are common, so names there are not judged by this rule."
     )
+    why = (
+        "A name nothing declares reads a profile field that almost certainly does not exist, so"
+        " the condition is silently false; usually a typo in a variable's name."
+    )
     bad = 'select X from xEvent where Y.eventType = "commerce.purchases"'
     good = 'select X from xEvent where X.eventType = "commerce.purchases"'
     nodes = (ast.Name,)
 
-    def check(self, node: ast.Name, ctx: Context) -> Iterator[Diagnostic]:
+    def check(self, node: ast.Name, ctx: LintContext) -> Iterator[Diagnostic]:
         if not node.id[:1].isupper() or ctx.scopes.resolution(node).kind is not (
                 NameKind.PROFILE_FIELD):
             return

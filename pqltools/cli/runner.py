@@ -16,35 +16,33 @@ are written to a temporary file in the same directory and moved over the origina
 
 from __future__ import annotations
 
-import json
 import math
-import multiprocessing
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pqltools.analysis.config import Config
 from pqltools.analysis.lint import lint_source
-from pqltools.cli.inputs import Source, sources_from_text
+from pqltools.analysis.results import FileResult, Finding, place
 from pqltools.definitions import Definition
 from pqltools.errors import DefinitionError, Diagnostic, Edit, Severity, Span
 from pqltools.fileio import write_atomic
-from pqltools.render import FileResult, Finding
+from pqltools.sources import Source, read_text, sources_from_text
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = [
     "E_FIX_REVERTED",
     "E_INTERNAL",
-    "E_UNREADABLE",
     "E_WRITE",
     "PARALLEL_THRESHOLD",
     "FixMode",
     "Input",
     "RunOptions",
-    "file_edits",
     "lint_inputs",
     "process_file",
     "write_atomic",
@@ -56,8 +54,6 @@ FixMode = Literal["none", "safe", "unsafe"]
 PARALLEL_THRESHOLD = 50
 #: A rule crashed on an expression: reported, never a traceback.
 E_INTERNAL = "PQL099"
-#: A file cannot be read or is not a segment-definition file (the definition loader's code).
-E_UNREADABLE = "PQL090"
 #: The fixes of a round were undone because they broke the file.
 E_FIX_REVERTED = "PQL097"
 #: A fixed file could not be written back.
@@ -98,6 +94,8 @@ class _File:
     sources: list[Source]
     error: Diagnostic | None = None
     fixed: int = 0
+    #: findings of a request body (schedule, ad-hoc activation...) instead of definitions
+    requests: list[Diagnostic] = field(default_factory=list)
 
 
 # A worker's job: (expression, comments allowed, definition without its file text, filename).
@@ -135,6 +133,8 @@ def _pool(options: RunOptions, jobs: int) -> ProcessPoolExecutor:
     # Lint once here first: forked workers then inherit the built parser and the imported
     # rule modules instead of each building them again.
     _lint_task(("a = 1", False, None, None), options)
+    from concurrent.futures import ProcessPoolExecutor  # only runs with many files pay for it
+
     return ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_init_worker,
                                initargs=(options,))
 
@@ -164,6 +164,8 @@ def _lint_pooled(tasks: list[_Task], options: RunOptions) -> list[_Outcome]:
 
 
 def _context() -> Any:
+    import multiprocessing
+
     # fork (Linux only: it is unsafe on macOS) lets workers inherit the built parser tables.
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork")
@@ -181,14 +183,9 @@ def _read(item: Input) -> _File:
     if text is None:
         assert item.path is not None
         try:
-            with open(item.path, encoding="utf-8", newline="") as handle:
-                text = handle.read()  # newline="" keeps CRLF, so --fix rewrites nothing else
-        except UnicodeDecodeError as exc:
-            return _File(item, "", [], _error("", E_UNREADABLE,
-                                              f"not UTF-8 text (byte {exc.start})"))
-        except OSError as exc:
-            return _File(item, "", [], _error("", E_UNREADABLE,
-                                              f"cannot read: {exc.strerror or exc}"))
+            text = read_text(item.path, item.label)
+        except DefinitionError as exc:
+            return _File(item, "", [], exc.diagnostics[0])
     return _split(_File(item, text, []))
 
 
@@ -202,8 +199,23 @@ def _split(file: _File) -> _File:
                                          json_input=json_input)
     except DefinitionError as exc:
         file.sources = []
-        file.error = exc.diagnostics[0]
+        requests = _request_findings(file, exc)
+        if requests is None:
+            file.error = exc.diagnostics[0]
+        else:
+            file.requests = requests
     return file
+
+
+def _request_findings(file: _File, exc: DefinitionError) -> list[Diagnostic] | None:
+    """A Segmentation API request body is linted as one (docs/jobs.md); None for other files."""
+    from pqltools.definitions import NoDefinitionError
+
+    if not isinstance(exc, NoDefinitionError):
+        return None
+    from pqltools.jobs.requests import check_body, parse_body
+
+    return check_body(parse_body(file.item.label, file.text))
 
 
 def _task(source: Source) -> _Task:
@@ -212,38 +224,6 @@ def _task(source: Source) -> _Task:
         definition = replace(definition, source_text=None)
     filename = str(source.path) if source.path is not None else None
     return (source.text, source.comments, definition, filename)
-
-
-def file_edits(source: Source, diag: Diagnostic) -> tuple[Edit, ...] | None:
-    """``diag``'s fix as edits of the file ``source`` came from, or None if it cannot be written.
-
-    For a ``pql/text`` definition the offsets are mapped into the JSON string and the
-    replacement is JSON-escaped; a ``pql/json`` definition's expression is generated text, so
-    its fixes are shown but not applied.
-    """
-    if diag.fix is None:
-        return None
-    definition = source.definition
-    if definition is None:
-        return diag.fix.edits
-    if definition.format != "pql/text" or definition.value_span is None:
-        return None
-    return tuple(Edit(definition.file_offset(e.start), definition.file_offset(e.end),
-                      json.dumps(e.replacement, ensure_ascii=False)[1:-1])
-                 for e in diag.fix.edits)
-
-
-def _finding(source: Source, diag: Diagnostic) -> Finding:
-    mapped = replace(diag, span=source.file_span(diag.span))
-    definition = source.definition
-    return Finding(
-        diagnostic=mapped,
-        source=source.label,
-        edits=file_edits(source, diag),
-        definition=definition.index if definition is not None else None,
-        definition_name=definition.name if definition is not None else None,
-        definition_id=definition.id if definition is not None else None,
-    )
 
 
 def _apply_fixes(file: _File, findings: Iterable[Finding], mode: FixMode) -> int:
@@ -301,6 +281,11 @@ def process_file(item: Input, options: RunOptions, lint_many: _LintMany) -> File
     """Read, lint (and fix, in rounds, and write back) one input with ``lint_many``."""
     file = _read(item)
     findings = _lint_file(file, lint_many)
+    config = options.config
+    findings[:0] = [Finding(replace(d, severity=config.severity_for(d.code, d.severity)),
+                            item.label)
+                    for d in sorted(file.requests, key=lambda d: d.span.start)
+                    if config.is_enabled(d.code)]
     for _ in range(options.max_fix_rounds if options.fix != "none" else 0):
         if file.error is not None:
             break
@@ -329,7 +314,7 @@ def _lint_file(file: _File, lint_many: _LintMany) -> list[Finding]:
         if isinstance(outcome, str):
             file.error = _error(file.text, E_INTERNAL, f"{source.label}: {outcome}")
             return []
-        findings.extend(_finding(source, d) for d in outcome)
+        findings.extend(place(source, d) for d in outcome)
     return findings
 
 
