@@ -194,17 +194,17 @@ def _run_engine(segments: list[CompiledSegment], profiles: Iterable[Profile], en
                 errors: list[JobError]) -> Iterator[tuple[Profile, dict[str, Any]]]:
     import inspect
 
-    import pqltools
+    from pqltools.runtime.membership import segment
 
-    if "engine" not in inspect.signature(pqltools.segment).parameters:
+    if "engine" not in inspect.signature(segment).parameters:
         raise EngineUnavailable(f"the {engine} engine is not available in this version "
                                 "(use --engine python)")
     batch = list(profiles)
     items = [(p.profile, p.events) for p in batch]
     prior = {p.id: previous.get(p.id, {}) for p in batch} if previous is not None else None
     try:
-        results = list(pqltools.segment(segments, items, engine=engine, now=now,
-                                        previous=prior))
+        results = list(segment(segments, items, engine=engine, now=now,  # type: ignore[call-arg]
+                               previous=prior))
     except PQLError as exc:
         errors.append(JobError(exc.diagnostics[0].code, exc.diagnostics[0].message, engine))
         return

@@ -113,7 +113,7 @@ class _Compiler(Visitor[Fn]):
 
     # ------------------------------------------------------------ helpers
 
-    def error(self, message: str, node: ast.Node, code: str = "PQL410") -> PQLValidationError:
+    def error(self, message: str, node: ast.Node, code: str = "PQL510") -> PQLValidationError:
         """A compile-time error at ``node``."""
         return PQLValidationError([Diagnostic(code, message, Severity.ERROR, node.span)],
                                   self.text)
@@ -306,7 +306,7 @@ class _Compiler(Visitor[Fn]):
             try:
                 regex = build(node.right.value)
             except RegexError as exc:
-                raise self.error(str(exc), node.right, "PQL411") from None
+                raise self.error(str(exc), node.right, "PQL511") from None
             return _pattern_test(left, lambda ctx: regex, node.op == "like")
         right = self.visit(node.right)
 
@@ -345,7 +345,7 @@ class _Compiler(Visitor[Fn]):
             try:
                 compile_regex(node.args[0].value)
             except RegexError as exc:
-                raise self.error(str(exc), node.args[0], "PQL411") from None
+                raise self.error(str(exc), node.args[0], "PQL511") from None
         scoped = [bool(p and p.element_scope)
                   for p in (spec.param_for(i) for i in range(len(node.args)))]
         plain = [None if s else self.visit(a) for s, a in zip(scoped, node.args)]
@@ -1100,7 +1100,7 @@ def compile(expression: str | ast.Node, *, limits: Limits | None = None,
         root = compiler.visit(tree)
         test = compiler.test(tree)
     except RecursionError:
-        raise PQLValidationError([Diagnostic("PQL414", "the expression is nested too deeply to "
+        raise PQLValidationError([Diagnostic("PQL514", "the expression is nested too deeply to "
                                              "compile", Severity.ERROR, tree.span)], text) from None
     return Program(text if text is not None else "", tree, root, test)
 

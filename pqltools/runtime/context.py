@@ -82,6 +82,6 @@ class Context:
 
 
 def evaluation_error(message: str, span: Span = NO_SPAN, text: str | None = None,
-                     code: str = "PQL400") -> PQLEvaluationError:
+                     code: str = "PQL500") -> PQLEvaluationError:
     """A :class:`PQLEvaluationError` with one diagnostic at ``span``."""
     return PQLEvaluationError([Diagnostic(code, message, Severity.ERROR, span)], text)

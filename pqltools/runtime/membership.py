@@ -135,7 +135,7 @@ def _visit(start: str, compiled: dict[str, CompiledSegment], state: dict[str, in
 
 
 def _run_error(message: str) -> PQLValidationError:
-    return PQLValidationError([Diagnostic("PQL420", message, Severity.ERROR, NO_SPAN)])
+    return PQLValidationError([Diagnostic("PQL520", message, Severity.ERROR, NO_SPAN)])
 
 
 def profile_id(profile: Mapping[str, Any], key: str | None = None) -> str | None:
