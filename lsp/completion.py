@@ -19,7 +19,7 @@ from pqltools import catalog
 from pqltools.analysis.config import Config
 from pqltools.syntax import ast
 
-__all__ = ["Context", "complete", "context_at"]
+__all__ = ["CompletionContext", "complete", "context_at"]
 
 _EXPRESSION_KEYWORDS = ("and", "or", "not", "in", "notIn", "like", "matches", "occurs", "true",
                         "false", "select", "exists", "forall", "let", "chain", "sum", "average",
@@ -37,7 +37,7 @@ _CLAUSE_DOCS = {
 
 
 @dataclass(frozen=True)
-class Context:
+class CompletionContext:
     """What precedes the cursor: the word being typed and the token before it."""
 
     prefix: str
@@ -48,7 +48,7 @@ class Context:
     words: frozenset[str]  # lower-cased words seen before the cursor
 
 
-def context_at(region: Region, offset: int) -> Context:
+def context_at(region: Region, offset: int) -> CompletionContext:
     """The completion context at expression offset ``offset``."""
     tokens = scan(region.text, region.comments, end=offset)
     prefix = ""
@@ -67,7 +67,7 @@ def context_at(region: Region, offset: int) -> Context:
                 break
     if path and path[0] in (sources := _binding_sources(tokens)):
         path = [*sources[path[0]], *path[1:]]  # `X.` with `X from xEvent`: xEvent's fields
-    return Context(prefix, previous, before_previous, _in_steps(tokens), tuple(path),
+    return CompletionContext(prefix, previous, before_previous, _in_steps(tokens), tuple(path),
                    frozenset(t.text.lower() for t in tokens if t.kind == "word"))
 
 

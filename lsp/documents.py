@@ -9,9 +9,8 @@ region and converts at the edges, so no feature knows which kind of document it 
 
 from __future__ import annotations
 
+import functools
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,27 +25,11 @@ from pqltools.syntax.parser import ParseOptions, ParseResult, parse_document
 
 __all__ = ["Region", "Snapshot", "parsed", "uri_to_path"]
 
-#: Parses kept in memory, keyed by (text, comments): unchanged definitions of a JSON file and
-#: repeated requests on an unchanged document never parse twice.
-_CACHE_SIZE = 128
-_cache: OrderedDict[tuple[str, bool], ParseResult] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
+@functools.lru_cache(maxsize=128)
 def parsed(text: str, comments: bool) -> ParseResult:
-    """``parse_document(text)``, memoised (the parser never raises for any input)."""
-    key = (text, comments)
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
-    result = parse_document(text, ParseOptions(comments=comments))
-    with _cache_lock:
-        _cache[key] = result
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return result
+    """``parse_document(text)``, memoised: unchanged definitions of a JSON file and repeated
+    requests on an unchanged document never parse twice (the parser never raises)."""
+    return parse_document(text, ParseOptions(comments=comments))
 
 
 def uri_to_path(uri: str) -> Path | None:

@@ -37,23 +37,6 @@ class Span:
         end_column = end - (text.rfind("\n", 0, end) + 1) + 1
         return Span(start, end, line, column, end_line, end_column)
 
-    def cover(self, other: Span) -> Span:
-        """The smallest span holding both ``self`` and ``other``."""
-        first = self if self.start <= other.start else other
-        last = self if self.end >= other.end else other
-        return Span(first.start, last.end, first.line, first.column, last.end_line, last.end_column)
-
-    def shifted(self, offset: int, line_delta: int = 0) -> Span:
-        """The same span moved by ``offset`` characters and ``line_delta`` lines."""
-        return Span(
-            self.start + offset,
-            self.end + offset,
-            self.line + line_delta,
-            self.column,
-            self.end_line + line_delta,
-            self.end_column,
-        )
-
 
 #: The span of nodes built by hand or by ``from_json`` (no source text).
 NO_SPAN = Span(0, 0, 1, 1, 1, 1)

@@ -329,7 +329,7 @@ class _Compiler(Visitor[Fn]):
                                  self.visit(node.args[2]))
             return lambda ctx: then(ctx) if test(ctx) else other(ctx)
         args = [self.visit(a) for a in node.args]
-        impl = self.guarded(functions.GLOBALS[node.name], node)
+        impl = self.guarded(functions.GLOBAL_IMPLS[node.name], node)
         if not args:
             return lambda ctx: impl(ctx)
         if len(args) == 1:
@@ -351,7 +351,7 @@ class _Compiler(Visitor[Fn]):
         plain = [None if s else self.visit(a) for s, a in zip(scoped, node.args)]
         element_fns = [self.element_fn(a) if s else None for s, a in zip(scoped, node.args)]
         missing = [None] * sum(1 for p in spec.params[len(node.args):] if p.element_scope)
-        impl = self.guarded(functions.METHODS[node.name], node)
+        impl = self.guarded(functions.METHOD_IMPLS[node.name], node)
         if not any(scoped) and len(plain) <= 1:
             if not plain:
                 def call0(ctx: Context) -> Any:
