@@ -6,6 +6,7 @@ The public API (everything else is internal):
   :func:`from_json`, :func:`load_definitions`, the :mod:`ast <pqltools.syntax.ast>` node classes
 * analysis: :func:`lint`, :func:`classify`
 * runtime: :func:`evaluate`, :func:`evaluate_value`, :func:`compile`, :func:`segment`
+* engines: :func:`to_sql` (and ``segment(..., engine="duckdb"|"spark")``)
 * errors and diagnostics: :class:`PQLError` and subclasses, :class:`Diagnostic`,
   :class:`Severity`, :class:`Span`
 
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
     from pqltools.analysis.lint import lint
     from pqltools.definitions import Definition, load_definitions
     from pqltools.runtime.compiler import Program, compile, evaluate, evaluate_value
-    from pqltools.runtime.membership import segment
+    from pqltools.engines.api import to_sql
+    from pqltools.engines.run import segment
     from pqltools.syntax.pqljson import from_json, to_json
     from pqltools.syntax.printer import format
 
@@ -55,7 +57,8 @@ _LAZY = {
     "Program": "pqltools.runtime.compiler",
     "evaluate": "pqltools.runtime.compiler",
     "evaluate_value": "pqltools.runtime.compiler",
-    "segment": "pqltools.runtime.membership",
+    "segment": "pqltools.engines.run",
+    "to_sql": "pqltools.engines.api",
 }
 
 __all__ = [
@@ -88,6 +91,7 @@ __all__ = [
     "parse_document",
     "segment",
     "to_json",
+    "to_sql",
 ]
 
 

@@ -14,10 +14,10 @@ Ranges:
   configuration and schema files, ``pql/json``, ``--fix`` safety, internal errors)
 * ``PQL1xx`` lint rules, ``PQL2xx`` schema-aware lint rules, ``PQL3xx`` evaluation-method
   (eligibility) rules
-* ``PQL4xx`` findings on Segmentation API request bodies (schedules, segment and export jobs,
-  ad-hoc activation; :mod:`pqltools.jobs`)
-* ``PQL5xx`` evaluation errors (:mod:`pqltools.runtime` and the engines); until 0.1 they were
-  numbered PQL300 and PQL310-PQL320, inside the eligibility range (see :data:`RENUMBERED`)
+* ``PQL5xx`` findings on Segmentation Service request bodies (schedules, ad-hoc activation,
+  segment and export jobs: :mod:`pqltools.jobs`)
+* ``PQL4xx`` evaluation errors of the interpreter (:mod:`pqltools.runtime`); until 0.1 they
+  were numbered PQL300 and PQL310-PQL320, inside the eligibility range (see :data:`RENUMBERED`)
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ class Category(str, enum.Enum):
     LINT = "lint"
     SCHEMA = "schema"
     ELIGIBILITY = "eligibility"
-    REQUEST = "request"
     EVALUATION = "evaluation"
+    REQUEST = "request"
 
     @property
     def is_rule(self) -> bool:
@@ -51,8 +51,9 @@ class Category(str, enum.Enum):
 
 SYNTAX, INPUT, CONFIGURATION, TOOL = (Category.SYNTAX, Category.INPUT, Category.CONFIGURATION,
                                       Category.TOOL)
-LINT, SCHEMA, ELIGIBILITY = Category.LINT, Category.SCHEMA, Category.ELIGIBILITY
-REQUEST, EVALUATION = Category.REQUEST, Category.EVALUATION
+LINT, SCHEMA, ELIGIBILITY, EVALUATION = (Category.LINT, Category.SCHEMA, Category.ELIGIBILITY,
+                                         Category.EVALUATION)
+REQUEST = Category.REQUEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,19 +115,21 @@ _TABLE = (
          "The schema file is unusable",
          "The XDM/JSON schema named by `schema` cannot be read or is not a schema."),
     Code("PQL093", "invalid-request-body", INPUT,
-         "A Segmentation API request body the job commands cannot run",
-         "The message names the file, line and column of the first problem; `pql lint` "
-         "reports the same problems of a body as PQL401-PQL407 findings."),
-    Code("PQL094", "invalid-data", INPUT,
-         "A data argument that names nothing readable",
-         "The profiles (and events) given to a job command are not a readable NDJSON or JSON "
-         "file or directory."),
+         "A Segmentation Service request body the job commands cannot run",
+         "A segment job, export job, schedule or ad-hoc activation body that is not JSON, is "
+         "not of the expected shape or misses a required field; the message names the file, "
+         "line, column and the JSON path (docs/jobs.md)."),
+    Code("PQL094", "invalid-profile-data", INPUT,
+         "Profile data that a job command cannot read",
+         "The `--profiles` file or folder is missing, of an unknown format, or holds a record "
+         "that is not a profile; the message names the file and the line or row."),
     Code("PQL095", "invalid-pqljson", INPUT,
          "A pql/json expression that is not a valid PQL tree",
          "The message starts with the JSON path of the problem (docs/pqljson.md)."),
-    Code("PQL096", "undefined-segment", INPUT,
-         "A segment job names a segment the given definitions do not define",
-         "Every id of the job's `segments` must be a definition of `--definitions` (or `*`)."),
+    Code("PQL096", "undefined-job-segment", INPUT,
+         "A segment job names a segment that no definition defines",
+         "Every `segmentId` of a segment job request must be defined in the files given with "
+         "`--definitions`; the job fails with this error and the segment's place."),
     Code("PQL097", "fix-reverted", TOOL,
          "Fixes were not applied because they would have broken the file",
          "`--fix` re-lints after every round; a round that adds syntax errors is undone and "
@@ -192,55 +195,61 @@ _TABLE = (
          "`occurs` applied to a field that is not a date or date-time"),
     Code("PQL301", "requested-method-not-eligible", ELIGIBILITY,
          "evaluationInfo asks for streaming or edge, but the expression is not eligible"),
-    # ---- request bodies (pqltools.jobs)
-    Code("PQL401", "invalid-request-field", REQUEST,
-         "A request body field that Adobe's API documentation does not accept",
-         "An empty `name`, an unknown schedule `type` or `state`, a missing required field or a "
-         "value of the wrong JSON type; the finding points at the field."),
-    Code("PQL402", "schedule-segments", REQUEST,
-         "A schedule's `properties.segments` that is empty, malformed or redundant",
-         "Empty (the schedule evaluates nothing), an item that is not a segment id, an id "
-         "listed twice, or `*` beside other ids."),
-    Code("PQL403", "invalid-cron", REQUEST,
-         "A schedule whose cron expression Adobe cannot run",
-         "Adobe's schedules use the 6- or 7-field Quartz format (seconds first, `?` in exactly "
-         "one of day-of-month and day-of-week); the finding points at the bad field."),
-    Code("PQL404", "schedule-too-frequent", REQUEST,
-         "A schedule that fires more than once in 24 hours",
-         "Adobe runs a segmentation schedule at most once a day."),
-    Code("PQL405", "activation-destinations", REQUEST,
-         "Ad-hoc activation `activationInfo` without usable destinations or audiences",
-         "No destination, an empty destination id, a destination that maps to no audience "
-         "array, an empty or repeated audience id."),
-    Code("PQL406", "activation-over-limit", REQUEST,
-         "More audiences in one ad-hoc activation job than Adobe accepts",
-         "Adobe allows at most 80 audiences in one ad-hoc activation job; the job fails."),
-    Code("PQL407", "activation-export-ids", REQUEST,
-         "`exportIds` in an ad-hoc activation body",
-         "Only version 1 of the ad-hoc activation API reads `exportIds`; version 2 ignores it "
-         "(and an id must be a string or number).", Severity.INFO),
-    # ---- evaluation: the interpreter (and the engines)
-    Code("PQL500", "evaluation-error", EVALUATION,
+    # ---- evaluation: the interpreter
+    Code("PQL400", "evaluation-error", EVALUATION,
          "The input cannot be evaluated",
          "A profile that is not a JSON object, events that are not a list of objects, a "
          "timestamp that cannot be read, or a function given a value it cannot take; the "
          "message points at the expression that read it."),
-    Code("PQL510", "cannot-evaluate", EVALUATION,
+    Code("PQL410", "cannot-evaluate", EVALUATION,
          "A construct that cannot be evaluated offline",
          "`$2` and higher parameters, `@{...}` decision context data, more `^` than there are "
          "element levels, or a lambda with the wrong number of parameters."),
-    Code("PQL511", "invalid-regex", EVALUATION,
+    Code("PQL411", "invalid-regex", EVALUATION,
          "A literal regular expression that RE2 cannot run",
          "`matches` and `regexGroup` use RE2 (no backreferences or lookaround), as Adobe's "
          "engines do; the pattern is checked when the expression is compiled."),
-    Code("PQL514", "too-deep-to-compile", EVALUATION,
+    Code("PQL414", "too-deep-to-compile", EVALUATION,
          "The expression is nested too deeply to compile",
          "Split the expression; the parser's `limits.max-depth` normally stops "
          "such input first (PQL006)."),
-    Code("PQL520", "invalid-segment-set", EVALUATION,
+    Code("PQL430", "not-compilable-to-sql", EVALUATION,
+         "A construct the SQL engines (DuckDB, Spark) refuse to compile",
+         "The message names the construct and points at it; docs/engines.md lists every "
+         "refusal. Nothing falls back to Python: evaluate such a definition with "
+         "`--engine python`."),
+    Code("PQL420", "invalid-segment-set", EVALUATION,
          "Segment definitions that cannot be evaluated together",
          "`pqltools.segment` (and `pql eval --definitions`) refuse two definitions with one id "
          "and `inSegment` references that form a cycle."),
+)
+
+_TABLE += (
+    # ---- request bodies: pql lint on Segmentation Service API payloads (pqltools.jobs)
+    Code("PQL501", "request-field", REQUEST,
+         "A request body field is missing, of the wrong type or breaks a documented constraint",
+         "For example a schedule with an empty `name` or a `type` or `state` the Schedules API "
+         "does not accept; the message names the JSON path."),
+    Code("PQL502", "schedule-segments", REQUEST,
+         "A schedule's `properties.segments` is empty, malformed or redundant",
+         "Segment ids must be strings, each listed once; `\"*\"` already means every segment.",
+         Severity.WARNING),
+    Code("PQL503", "invalid-cron", REQUEST,
+         "A schedule's cron expression is malformed",
+         "Adobe's schedules use Quartz-style cron (seconds first, `?` for day of month or day "
+         "of week); the message points at the field that is wrong."),
+    Code("PQL504", "schedule-too-frequent", REQUEST,
+         "A schedule fires more than once in 24 hours",
+         "The Segmentation Service runs a schedule at most once a day."),
+    Code("PQL505", "invalid-activation", REQUEST,
+         "An ad-hoc activation body's `activationInfo` is malformed",
+         "Each destination id maps to a non-empty array of distinct audience ids."),
+    Code("PQL506", "too-many-activation-audiences", REQUEST,
+         "An ad-hoc activation names more audiences than one request may",
+         "Split the activation into several requests."),
+    Code("PQL507", "activation-export-ids", REQUEST,
+         "`exportIds` in an ad-hoc activation body is ignored or malformed",
+         "Version 2 of the ad-hoc activation API does not read `exportIds`.", Severity.WARNING),
 )
 
 #: code -> row, in code order.
@@ -248,13 +257,13 @@ CODES: dict[str, Code] = {row.code: row for row in sorted(_TABLE, key=lambda r: 
 
 #: Old code -> new code(s), for codes that were renumbered or merged.
 RENUMBERED: dict[str, str] = {
-    "PQL300": "PQL500",
-    "PQL310": "PQL510",
-    "PQL311": "PQL511",
+    "PQL300": "PQL400",
+    "PQL310": "PQL410",
+    "PQL311": "PQL411",
     "PQL312": "PQL101, PQL102",
     "PQL313": "PQL103",
-    "PQL314": "PQL514",
-    "PQL320": "PQL520",
+    "PQL314": "PQL414",
+    "PQL320": "PQL420",
 }
 
 _BY_NAME = {row.name: row for row in _TABLE}

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
-from pqltools.cli import main
-from pqltools.cli.eval_cmd import _compile_sources, _read_lines, _Run
+from pqltools.cli import eval_cmd, eval_lines, main
+from pqltools.cli.eval_cmd import _compile_sources
+from pqltools.cli.eval_lines import LineEvaluator, ranges
 from pqltools.cli.inputs import Source
 from pqltools.runtime.context import make_clock
 
@@ -207,16 +210,72 @@ class _Sink(io.StringIO):
 
 
 def test_memory_stays_flat_as_input_grows() -> None:
-    segments = _compile_sources([Source("<expression>", "age > 40 and xEvent.count() = 5")])
+    segments, _ = _compile_sources([Source("<expression>", "age > 40 and xEvent.count() = 5")])
     peaks = []
     for count in (400, 4_000):
-        run = _Run(segments, make_clock(NOW), "events", None, None, None, True, False)
-        run.out = _Sink()
+        evaluator = LineEvaluator(segments, make_clock(NOW), "events", None, "membership")
+        sink = _Sink()
         tracemalloc.start()
-        for line in _read_lines(_GeneratedProfiles(count)):  # type: ignore[arg-type]
-            run.line(line, "<generated>")
+        failures = sum(evaluator.line(number, raw, sink.write) is not None
+                       for number, raw in enumerate(_GeneratedProfiles(count), 1))
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
-        assert run.failures == 0
+        assert failures == 0
     # ten times the input (about 1.8 MB instead of 0.18 MB) must not need more memory
     assert peaks[1] < peaks[0] * 1.5 + 100_000
+
+
+def _mixed_lines() -> bytes:
+    """Profiles with and without ids, blank lines, bad JSON, bad UTF-8 and a bad timestamp."""
+    lines = []
+    for i in range(60):
+        if i % 13 == 5:
+            lines.append(b"{not json")
+        elif i % 17 == 3:
+            lines.append(b'{"_id": "u\xff"}')
+        elif i % 11 == 7:
+            lines.append(b"")
+        elif i % 19 == 2:
+            lines.append(json.dumps({"_id": f"t{i}", "age": 50, "events": [
+                {"eventType": "buy", "timestamp": "yesterday"}]}).encode())
+        else:
+            row: dict[str, object] = {"age": i, "events": [
+                {"eventType": "buy", "timestamp": f"2024-05-{1 + i % 14:02d}T00:00:00Z"}]}
+            if i % 3:
+                row["_id"] = f"p{i}"
+            lines.append(json.dumps(row).encode())
+    return b"\n".join(lines) + b"\r\n"
+
+
+QUERY = 'age >= 20 and xEvent[timestamp occurs < 7 days before now].count() > 0'
+
+
+def test_worker_processes_give_the_single_process_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "p.ndjson"
+    path.write_bytes(_mixed_lines())
+    for output in ([], ["--membership"], ["--value"]):
+        args = (QUERY, str(path), "--now", NOW, *output)
+        serial = _run(*args, "--jobs", "1")
+        assert serial[0] == 1 and "not valid UTF-8" in serial[2] and "line:" in serial[1]
+        with monkeypatch.context() as patch:
+            patch.setattr(eval_cmd, "PARALLEL_BYTES", 0)
+            patch.setattr(eval_cmd, "evaluate_file", _small_pieces)
+            assert _run(*args, "--jobs", "2") == serial
+
+
+def _small_pieces(*args: object, **kwargs: object) -> object:
+    """``evaluate_file`` in pieces of about 97 bytes: many ranges, lines split across none."""
+    return eval_lines.evaluate_file(*args, chunk=97)  # type: ignore[arg-type]
+
+
+def test_ranges_cover_the_file_in_whole_lines(tmp_path: Path) -> None:
+    data = _mixed_lines()
+    path = tmp_path / "p.ndjson"
+    path.write_bytes(data)
+    pieces = list(ranges(str(path), len(data), 50))
+    assert len(pieces) > 5
+    assert pieces[0][1] == 0 and pieces[-1][2] == len(data)
+    for (_, _, end, _), (_, start, _, first) in itertools.pairwise(pieces):
+        assert start == end and data[start - 1:start] == b"\n"
+        assert first == data[:start].count(b"\n") + 1

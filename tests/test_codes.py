@@ -29,8 +29,8 @@ RANGES = {
     codes.Category.LINT: range(100, 200),
     codes.Category.SCHEMA: range(200, 300),
     codes.Category.ELIGIBILITY: range(300, 400),
-    codes.Category.REQUEST: range(400, 500),
-    codes.Category.EVALUATION: range(500, 600),
+    codes.Category.EVALUATION: range(400, 500),
+    codes.Category.REQUEST: range(500, 600),
 }
 
 

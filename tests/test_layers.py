@@ -23,6 +23,7 @@ LAYERS: list[tuple[int, str]] = [
     (0, "pqltools.version"),
     (0, "pqltools.fileio"),
     (0, "pqltools.catalog"),
+    (0, "pqltools.limits"),
     (1, "pqltools.syntax"),
     (1, "pqltools.grammar"),
     (2, "pqltools.definitions"),
@@ -37,6 +38,7 @@ LAYERS: list[tuple[int, str]] = [
     (9, "pqltools.cli"),
     (9, "pqltools.__main__"),
     (10, "pqltools.bench"),
+    (10, "pqltools.fuzz"),
 ]
 
 NAMES = {0: "base", 1: "syntax", 2: "input", 3: "analysis", 4: "runtime", 5: "engines",

@@ -25,11 +25,18 @@ reported and skipped.
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
 import random
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from pqltools.runtime.compiler import compile as compile_pql
@@ -57,8 +64,13 @@ _EVENT = ("commerce.purchases", "web.webpagedetails.pageViews", "commerce.produc
 def generate_profiles(count: int, *, events_per_profile: int = 10,
                       seed: int = 7) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """``count`` (profile, events) pairs with every field the two segments read present."""
+    return list(iter_profiles(count, events_per_profile=events_per_profile, seed=seed))
+
+
+def iter_profiles(count: int, *, events_per_profile: int = 10,
+                  seed: int = 7) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """:func:`generate_profiles` one at a time (for files larger than memory)."""
     rng = random.Random(seed)
-    out = []
     for i in range(count):
         profile = {
             "_id": f"p{i}",
@@ -71,8 +83,7 @@ def generate_profiles(count: int, *, events_per_profile: int = 10,
             moment = NOW - timedelta(minutes=rng.randint(0, 60 * 24 * 60))
             events.append({"eventType": rng.choice(_EVENT),
                            "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%SZ")})
-        out.append((profile, events))
-    return out
+        yield profile, events
 
 
 # ---------------------------------------------------------------- the floor: hand-written
@@ -115,6 +126,14 @@ CASES = {
 
 
 # ---------------------------------------------------------------- engines
+
+_FLOOR = "hand-written Python (floor)"
+#: The goals of issue 9, as a fraction of the hand-written function's speed.
+GOALS = {
+    ("profile-only", "pqltools Program.bind"): 0.6,
+    ("profile-only", "pqltools Program.evaluate"): 0.4,
+    ("events", "pqltools Program.bind"): 0.5,
+}
 
 
 Runner = Callable[[Iterable[tuple[dict[str, Any], list[dict[str, Any]]]]], int]
@@ -196,6 +215,106 @@ def _measure(engines: list[tuple[str, Runner, list[Any], int]], rounds: int
     return best
 
 
+# ---------------------------------------------------------------- end to end: pql eval on NDJSON
+
+_NDJSON_EVENTS = 3  # events per profile line (10 would make a 1M-profile file about 1 GB)
+
+
+def _write_ndjson(path: Path, count: int) -> int:
+    with path.open("w", encoding="utf-8") as out:
+        for profile, events in iter_profiles(count, events_per_profile=_NDJSON_EVENTS):
+            out.write(json.dumps({**profile, "events": events}) + "\n")
+    return path.stat().st_size
+
+
+def _pql_eval_cli(path: Path, pql: str, jobs: int | None) -> int:
+    """``pql eval`` as its user runs it; the number of ids printed."""
+    argv = [sys.executable, "-m", "pqltools", "eval", "-e", pql, str(path),
+            "--now", NOW.isoformat(), "--no-progress"]
+    if jobs is not None:
+        argv += ["--jobs", str(jobs)]
+    done = subprocess.run(argv, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"pql eval failed: {done.stderr.decode(errors='replace')[-400:]}")
+    return done.stdout.count(b"\n")
+
+
+def _previous_loop(path: Path, pql: str) -> int:
+    """What ``pql eval`` did per line before issue 9, replicated in process (no click, no pipe).
+
+    Decode with replacement and strip, ``json.loads`` the text, build the membership records of
+    every profile, then print the qualifying ids.
+    """
+    from pqltools.runtime.context import make_clock
+    from pqltools.runtime.membership import compiled_segment, membership_for, profile_id
+
+    segments = [compiled_segment("expression", "<expression>", compile_pql(pql))]
+    now = make_clock(NOW)
+    out = io.StringIO()
+    with path.open("rb") as stream:
+        for number, raw in enumerate(stream, 1):
+            text = raw.decode("utf-8", "replace").strip()
+            if not text:
+                continue
+            profile = json.loads(text)
+            pid = profile_id(profile, None) or f"line:{number}"
+            events = profile.pop("events", None)
+            result = membership_for(segments, profile, events, now, None)
+            if result["ups"].get("expression", {}).get("status") in ("realized", "existing"):
+                out.write(pid + "\n")
+    return out.getvalue().count("\n")
+
+
+def _hand_loop(path: Path, factory: Callable[[], Callable[..., bool]]) -> int:
+    """The floor: ``json.loads`` each line and call the hand-written function."""
+    fn = factory()
+    out = io.StringIO()
+    loads = json.loads
+    with path.open("rb") as stream:
+        for raw in stream:
+            profile = loads(raw)
+            if fn(profile, profile.pop("events", None)):
+                out.write(profile["_id"] + "\n")
+    return out.getvalue().count("\n")
+
+
+def _ndjson(count: int, rounds: int, cases: list[str]) -> int:
+    """Time ``pql eval`` end to end on an NDJSON file of ``count`` profiles; 1 on disagreement."""
+    status = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "profiles.ndjson"
+        started = time.perf_counter()
+        size = _write_ndjson(path, count)
+        print(f"\n== pql eval end to end: {count:,} profiles ({_NDJSON_EVENTS} events each, "
+              f"{size / 1e6:,.0f} MB of NDJSON, written in {time.perf_counter() - started:.1f} s),"
+              f" output to a pipe, {os.cpu_count()} cores")
+        for case in cases:
+            pql, _, factory = CASES[case]
+            engines: list[tuple[str, Callable[[], int]]] = [
+                ("pql eval (all cores)", partial(_pql_eval_cli, path, pql, None)),
+                ("pql eval --jobs 1", partial(_pql_eval_cli, path, pql, 1)),
+                ("previous per-line loop", partial(_previous_loop, path, pql)),
+                ("hand-written loop (floor)", partial(_hand_loop, path, factory)),
+            ]
+            best: dict[str, tuple[float, int]] = {}
+            for _ in range(rounds):
+                for label, run in engines:
+                    start = time.perf_counter()
+                    matched = run()
+                    elapsed = time.perf_counter() - start
+                    if label not in best or elapsed < best[label][0]:
+                        best[label] = (elapsed, matched)
+            print(f"  {case}:")
+            floor_seconds, expected = best["hand-written loop (floor)"]
+            for label, (seconds, matched) in best.items():
+                agree = matched == expected
+                status = status if agree else 1
+                print(f"    {label:<28} {count / seconds:>12,.0f} profiles/s  ({seconds:6.2f} s, "
+                      f"{floor_seconds / seconds:5.2f} of the floor, {matched:,} ids"
+                      f"{'' if agree else ' — DISAGREES'})")
+    return status
+
+
 def main(argv: list[str]) -> int:
     """Run the benchmark and print a table per case; 1 if engines disagree."""
     parser = argparse.ArgumentParser(prog="python -m pqltools.bench eval",
@@ -208,6 +327,11 @@ def main(argv: list[str]) -> int:
                              "the Rust binding runs at most 2, cel-python once)")
     parser.add_argument("--case", choices=sorted(CASES), action="append",
                         help="only this case (repeatable)")
+    parser.add_argument("--ndjson-count", type=int, default=1_000_000,
+                        help="profiles for the end-to-end `pql eval` run on an NDJSON file "
+                             "(default 1000000; 0 skips it)")
+    parser.add_argument("--ndjson-repeat", type=int, default=1,
+                        help="rounds of the end-to-end run (default 1)")
     args = parser.parse_args(argv)
     data = generate_profiles(args.count)
     slow_n = min(args.cel_python_count or args.count, args.count)
@@ -219,7 +343,7 @@ def main(argv: list[str]) -> int:
         engines: list[tuple[str, Runner | str, list[Any], int]] = [
             ("pqltools Program.bind", _pql_bound(pql), data, args.repeat),
             ("pqltools Program.evaluate", _pql_evaluate(pql), data, args.repeat),
-            ("hand-written Python (floor)", _hand(factory), data, args.repeat),
+            (_FLOOR, _hand(factory), data, args.repeat),
             ("cel (Rust, PyO3)", _cel_rust(cel_text), data, min(2, args.repeat)),
             ("cel-python CompiledRunner", _cel_python(cel_text), data[:slow_n], 1),
         ]
@@ -242,12 +366,16 @@ def main(argv: list[str]) -> int:
             rates[label] = rate
             print(f"  {label:<30} {rate:>12,.0f} profiles/s  ({size:,} in {seconds:.3f} s, "
                   f"{matched:,} qualify{'' if agree else ' — DISAGREES with the floor'})")
-        ours = rates.get("pqltools Program.bind")
-        if ours:
-            print("  ratios for pqltools Program.bind:")
+        floor_rate = rates.get(_FLOOR)
+        if floor_rate:
+            print("  speed relative to the hand-written function (1.00 = as fast):")
             for label, rate in rates.items():
-                if label != "pqltools Program.bind":
-                    print(f"    vs {label:<28} {ours / rate:8.2f}x")
+                if label != _FLOOR:
+                    goal = GOALS.get((case, label))
+                    print(f"    {label:<30} {rate / floor_rate:6.2f}"
+                          + (f"   (goal >= {goal})" if goal is not None else ""))
+    if args.ndjson_count > 0:
+        status |= _ndjson(args.ndjson_count, args.ndjson_repeat, args.case or list(CASES))
     return status
 
 

@@ -18,20 +18,28 @@ from typing import IO, Any
 
 import click
 
+from pqltools.cli.eval_lines import (
+    LineEvaluator,
+    Output,
+    Settings,
+    default_jobs,
+    evaluate_file,
+)
 from pqltools.cli.inputs import EXIT_USAGE, Source, read_sources
 from pqltools.errors import PQLError
 from pqltools.runtime.compiler import compile as compile_pql
-from pqltools.runtime.context import Clock, make_clock
+from pqltools.runtime.context import make_clock
 from pqltools.runtime.membership import (
     CompiledSegment,
     compiled_segment,
-    membership_for,
     order_segments,
     profile_id,
 )
 
 #: Inputs larger than this show a progress bar when standard error is a terminal.
 PROGRESS_BYTES = 1 << 20
+#: Files larger than this are split between worker processes (one per core, ``--jobs``).
+PARALLEL_BYTES = 16 << 20
 
 
 class InputError(click.ClickException):
@@ -94,8 +102,14 @@ class EventIndex:
         self._file.close()
 
 
-def _compile_sources(sources: list[Source]) -> list[CompiledSegment]:
+def _compile_sources(sources: list[Source]) -> tuple[list[CompiledSegment], dict[str, bool]]:
+    """Compile every query (all errors reported, then exit 2) in dependency order.
+
+    Also returns, per segment id, whether its text may hold ``--`` comments (for workers, which
+    compile the texts again).
+    """
     segments = []
+    comments: dict[str, bool] = {}
     failed = False
     for index, source in enumerate(sources):
         try:
@@ -109,10 +123,11 @@ def _compile_sources(sources: list[Source]) -> list[CompiledSegment]:
         seg_id = (definition.id or definition.name if definition is not None else None) or (
             "expression" if len(sources) == 1 else f"expression{index + 1}")
         segments.append(compiled_segment(seg_id, source.label, program))
+        comments[seg_id] = source.comments
     if failed:
         sys.exit(EXIT_USAGE)
     try:
-        return order_segments(segments)
+        return order_segments(segments), comments
     except PQLError as exc:
         raise InputError(str(exc)) from None
 
@@ -134,12 +149,11 @@ def _load_previous(path: Path) -> dict[str, Any]:
     return previous
 
 
-def _open_profiles(name: str) -> tuple[IO[bytes], int | None]:
+def _open_profiles(name: str) -> IO[bytes]:
     if name == "-":
-        return sys.stdin.buffer, None
-    path = Path(name)
+        return sys.stdin.buffer
     try:
-        return path.open("rb"), os.path.getsize(path)
+        return Path(name).open("rb")
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
 
@@ -170,10 +184,13 @@ def _open_profiles(name: str) -> tuple[IO[bytes], int | None]:
               help="Treat QUERY as PQL text even if a file of that name exists.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar (default: on a terminal, for inputs over 1 MB).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for a PROFILES file over 16 MB (default: one per core; "
+                   "1: evaluate in this process).")
 def eval_command(query: str, profiles: str, events_key: str, events_file: Path | None,
                  identity_key: str, id_key: str | None, now: str | None, membership: bool,
                  previous: Path | None, values: bool, as_expression: bool,
-                 progress: bool | None) -> None:
+                 progress: bool | None, jobs: int | None) -> None:
     """Evaluate QUERY (PQL text, a .pql file or a segment-definition .json) over PROFILES.
 
     PROFILES is NDJSON, one profile per line ("-" or omitted: standard input). Prints the id of
@@ -186,103 +203,86 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
     sources = list(read_sources([query], as_expression=as_expression))
     if not sources:
         raise click.UsageError(f"{query}: no PQL expression found")
-    segments = _compile_sources(sources)
+    segments, comments = _compile_sources(sources)
     try:
         clock = make_clock(now)
     except PQLError as exc:
         raise click.BadParameter(str(exc), param_hint="--now") from None
     prior = _load_previous(previous) if previous is not None else None
-    index = EventIndex(events_file, identity_key) if events_file is not None else None
-    stream, size = _open_profiles(profiles)
+    output: Output = "values" if values else "membership" if membership else "ids"
+    name = "<stdin>" if profiles == "-" else profiles
+    size = None if profiles == "-" else _file_size(profiles)
     show = progress if progress is not None else (
         size is not None and size > PROGRESS_BYTES and sys.stderr.isatty())
-    run = _Run(segments, clock, events_key, index, id_key, prior, membership, values)
+    workers = jobs or default_jobs()
+    if (workers > 1 and size is not None and size > PARALLEL_BYTES and events_file is None
+            and prior is None):
+        settings = Settings(tuple((seg.id, seg.label, seg.program.text, comments[seg.id])
+                                  for seg in segments), clock.now, events_key, id_key, output)
+        failures = _evaluate_parallel(profiles, size, settings, workers, show)
+        sys.exit(1 if failures else 0)
+    index = EventIndex(events_file, identity_key) if events_file is not None else None
+    evaluator = LineEvaluator(segments, clock, events_key, id_key, output,
+                              index.events_for if index is not None else None, prior)
+    stream = _open_profiles(profiles)
+    failures = 0
     try:
         if index is not None:
             for message in index.errors:
-                run.fail(message)
-        if show and size is not None:
-            with click.progressbar(length=size, label="evaluating", file=sys.stderr) as bar:
-                for line in _read_lines(stream):
-                    run.line(line, profiles)
-                    bar.update(line.size)
-        else:
-            for line in _read_lines(stream):
-                run.line(line, profiles)
+                failures += 1
+                click.echo(message, err=True)
+        failures += _evaluate_stream(evaluator, stream, name, size if show else None)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
         if index is not None:
             index.close()
-    sys.exit(1 if run.failures else 0)
+    sys.exit(1 if failures else 0)
 
 
-class _Run:
-    """State of one ``pql eval`` run: what to evaluate and how to print it."""
+def _file_size(name: str) -> int:
+    try:
+        return os.path.getsize(name)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
 
-    def __init__(self, segments: list[CompiledSegment], clock: Clock, events_key: str,
-                 index: EventIndex | None, id_key: str | None, prior: dict[str, Any] | None,
-                 membership: bool, values: bool) -> None:
-        self.segments = segments
-        self.clock = clock
-        self.events_key = events_key
-        self.index = index
-        self.id_key = id_key
-        self.prior = prior
-        self.membership = membership
-        self.values = values
-        self.failures = 0
-        self.out = sys.stdout
 
-    def fail(self, message: str) -> None:
-        """Report one unusable line and carry on."""
-        self.failures += 1
-        click.echo(message, err=True)
+def _evaluate_stream(evaluator: LineEvaluator, stream: IO[bytes], name: str,
+                     progress_size: int | None) -> int:
+    """Evaluate every line of ``stream`` in this process; the number of unusable lines."""
+    write = sys.stdout.write
+    line = evaluator.line
+    failures = 0
+    bar = (click.progressbar(length=progress_size, label="evaluating", file=sys.stderr)
+           if progress_size is not None else None)
+    try:
+        for number, raw in enumerate(stream, 1):
+            problem = line(number, raw, write)
+            if problem is not None:
+                failures += 1
+                click.echo(f"{name}:{number}{problem}", err=True)
+            if bar is not None:
+                bar.update(len(raw))
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    return failures
 
-    def line(self, line: _Line, name: str) -> None:
-        """Evaluate one NDJSON line and print its result."""
-        if not line.text:
-            return
-        where = f"{'<stdin>' if name == '-' else name}:{line.number}"
-        try:
-            profile = json.loads(line.text)
-        except ValueError as exc:
-            self.fail(f"{where}: not valid JSON: {exc}")
-            return
-        except RecursionError:
-            self.fail(f"{where}: JSON nested too deeply")
-            return
-        if not isinstance(profile, dict):
-            self.fail(f"{where}: a profile must be a JSON object, got "
-                      f"{type(profile).__name__}")
-            return
-        pid = profile_id(profile, self.id_key) or f"line:{line.number}"
-        events = profile.pop(self.events_key, None)
-        if self.index is not None:
-            events = (events if isinstance(events, list) else []) + self.index.events_for(pid)
-        try:
-            self._emit(pid, profile, events)
-        except PQLError as exc:
-            self.fail(f"{where} (profile {pid}): {exc}")
 
-    def _emit(self, pid: str, profile: dict[str, Any], events: Any) -> None:
-        if self.values:
-            for seg in self.segments:
-                value = seg.program.evaluate_value(profile, events, now=self.clock)
-                record = {"id": pid, "value": value}
-                if len(self.segments) > 1:
-                    record["segment"] = seg.id
-                self.out.write(json.dumps(record) + "\n")
-            return
-        previous = None
-        if self.prior is not None:
-            previous = self.prior.get(pid, {})
-        result = membership_for(self.segments, profile, events, self.clock, previous)
-        if self.membership:
-            self.out.write(json.dumps({"id": pid, "segmentMembership": result}) + "\n")
-            return
-        entries = result.get("ups", {})
-        for seg in self.segments:
-            if entries.get(seg.id, {}).get("status") in ("realized", "existing"):
-                self.out.write(pid if len(self.segments) == 1 else f"{pid}\t{seg.id}")
-                self.out.write("\n")
+def _evaluate_parallel(path: str, size: int, settings: Settings, jobs: int,
+                       show: bool) -> int:
+    """Evaluate a large file in ``jobs`` worker processes; the number of unusable lines."""
+    failures = 0
+    bar = click.progressbar(length=size, label="evaluating", file=sys.stderr) if show else None
+    try:
+        for text, problems, done in evaluate_file(path, size, settings, jobs):
+            sys.stdout.write(text)
+            for number, problem in problems:
+                failures += 1
+                click.echo(f"{path}:{number}{problem}", err=True)
+            if bar is not None:
+                bar.update(done)
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    return failures

@@ -269,7 +269,7 @@ _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 @click.command("rule")
 @click.argument("code")
 def rule_command(code: str) -> None:
-    """Explain one code (PQL001, PQL101, PQL500... or a rule name like null-comparison)."""
+    """Explain one code (PQL001, PQL101, PQL400... or a rule name like null-comparison)."""
     from pqltools.analysis.rules._docs import code_markdown
 
     text = code_markdown(code)

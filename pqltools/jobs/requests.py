@@ -5,7 +5,7 @@ Each reader takes the JSON text of a body and returns a typed request, or raises
 CLI). :func:`check_body` returns every problem as :class:`~pqltools.errors.Diagnostic` data
 instead, for ``pql lint`` (schedules and ad-hoc activation bodies included).
 
-Codes: ``PQL093`` a body the job commands cannot run; ``PQL401``-``PQL409`` findings of
+Codes: ``PQL093`` a body the job commands cannot run; ``PQL501``-``PQL509`` findings of
 ``pql lint`` on request bodies (docs/jobs.md lists them).
 """
 
@@ -351,7 +351,7 @@ def check_body(body: Body) -> list[Diagnostic] | None:
     if check is None:
         return None
     check(body)
-    # the generic checks report with PQL093 (what the job commands exit on); lint says PQL401
+    # the generic checks report with PQL093 (what the job commands exit on); lint says PQL501
     return [_lint_code(d) for d in body.problems]
 
 
@@ -372,11 +372,11 @@ def _check_schedule(body: Body) -> None:
     v = body.value
     name = body.get(v, (), "name", (str,), "a string", required=True)
     if name is not None and not name.strip():
-        body.report(("name",), "`name` is empty", code="PQL401")
+        body.report(("name",), "`name` is empty", code="PQL501")
     kind = body.get(v, (), "type", (str,), "a string", required=True)
     if kind is not None and kind not in SCHEDULE_TYPES:
         body.report(("type",), f"schedule type {kind!r} is not one of "
-                    + ", ".join(SCHEDULE_TYPES), code="PQL401")
+                    + ", ".join(SCHEDULE_TYPES), code="PQL501")
     props = body.get(v, (), "properties", (dict,), "an object", None, required=True)
     if kind == "batch_segmentation" and isinstance(props, dict):
         segments = body.get(props, ("properties",), "segments", (list,), "an array", None,
@@ -385,7 +385,7 @@ def _check_schedule(body: Body) -> None:
     state = body.get(v, (), "state", (str,), "a string")
     if state is not None and state not in SCHEDULE_STATES:
         body.report(("state",), f"state {state!r} is not one of " + ", ".join(SCHEDULE_STATES),
-                    code="PQL401")
+                    code="PQL501")
     cron = body.get(v, (), "schedule", (str,), "a cron expression string")
     if cron is not None:
         from pqltools.jobs.cron import check_cron
@@ -400,20 +400,20 @@ def _check_schedule_segments(body: Body, segments: list[Any] | None) -> None:
     where: Where = ("properties", "segments")
     if not segments:
         body.report(where, "`properties.segments` is empty: the schedule evaluates nothing "
-                    '(use ["*"] for every segment)', code="PQL402", severity=Severity.WARNING)
+                    '(use ["*"] for every segment)', code="PQL502", severity=Severity.WARNING)
     seen: set[str] = set()
     for i, seg in enumerate(segments):
         if not isinstance(seg, str) or not seg.strip():
             body.report(where + (i,), "a `properties.segments` item must be a segment id "
-                        "string (or \"*\")", code="PQL402")
+                        "string (or \"*\")", code="PQL502")
         elif seg in seen:
-            body.report(where + (i,), f"segment {seg!r} is listed twice", code="PQL402",
+            body.report(where + (i,), f"segment {seg!r} is listed twice", code="PQL502",
                         severity=Severity.WARNING)
         else:
             seen.add(seg)
     if "*" in seen and len(seen) > 1:
         body.report(where, '"*" already includes every segment; the other ids are redundant',
-                    code="PQL402", severity=Severity.WARNING)
+                    code="PQL502", severity=Severity.WARNING)
 
 
 def _check_activation(body: Body) -> None:
@@ -424,26 +424,26 @@ def _check_activation(body: Body) -> None:
     if isinstance(info, dict):
         if not info:
             body.report(("activationInfo",), "`activationInfo` names no destination",
-                        code="PQL405")
+                        code="PQL505")
         for dest, ids in info.items():
             where: Where = ("activationInfo", dest)
             if not dest.strip():
-                body.report(where, "a destination id is empty", code="PQL405")
+                body.report(where, "a destination id is empty", code="PQL505")
             if not isinstance(ids, list):
                 body.report(where, f"destination {dest!r} must map to an array of audience ids, "
-                            f"not {_json_type(ids)}", code="PQL405")
+                            f"not {_json_type(ids)}", code="PQL505")
                 continue
             if not ids:
-                body.report(where, f"destination {dest!r} activates no audience", code="PQL405",
+                body.report(where, f"destination {dest!r} activates no audience", code="PQL505",
                             severity=Severity.WARNING)
             seen: set[str] = set()
             for i, seg in enumerate(ids):
                 if not isinstance(seg, str) or not seg.strip():
                     body.report(where + (i,), "an audience id must be a non-empty string",
-                                code="PQL405")
+                                code="PQL505")
                 elif seg in seen:
                     body.report(where + (i,), f"audience {seg!r} is listed twice for "
-                                f"destination {dest!r}", code="PQL405",
+                                f"destination {dest!r}", code="PQL505",
                                 severity=Severity.WARNING)
                 else:
                     seen.add(seg)
@@ -451,19 +451,19 @@ def _check_activation(body: Body) -> None:
         if len(audiences) > ACTIVATION_LIMIT:
             body.report(("activationInfo",), f"{len(audiences)} audiences in one ad-hoc "
                         f"activation job: Adobe allows at most {ACTIVATION_LIMIT} (the job "
-                        "fails)", code="PQL406")
+                        "fails)", code="PQL506")
     export_ids = body.get(v, (), "exportIds", (list,), "an array of export job ids")
     if export_ids is not None:
         body.report(("exportIds",), "`exportIds` is only read by version 1 of the ad-hoc "
-                    "activation API; version 2 ignores it", code="PQL407",
+                    "activation API; version 2 ignores it", code="PQL507",
                     severity=Severity.INFO)
         for i, item in enumerate(export_ids):
             if not isinstance(item, (str, int)) or isinstance(item, bool):
                 body.report(("exportIds", i), "an export job id must be a string or number",
-                            code="PQL407")
+                            code="PQL507")
 
 
 def _lint_code(d: Diagnostic) -> Diagnostic:
     if d.code != "PQL093":
         return d
-    return Diagnostic("PQL401", d.message, d.severity, d.span, d.fix, d.help)
+    return Diagnostic("PQL501", d.message, d.severity, d.span, d.fix, d.help)

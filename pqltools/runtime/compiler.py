@@ -113,7 +113,7 @@ class _Compiler(Visitor[Fn]):
 
     # ------------------------------------------------------------ helpers
 
-    def error(self, message: str, node: ast.Node, code: str = "PQL510") -> PQLValidationError:
+    def error(self, message: str, node: ast.Node, code: str = "PQL410") -> PQLValidationError:
         """A compile-time error at ``node``."""
         return PQLValidationError([Diagnostic(code, message, Severity.ERROR, node.span)],
                                   self.text)
@@ -226,13 +226,27 @@ class _Compiler(Visitor[Fn]):
         kind = self.scopes.resolution(node).kind
         return (0, node.id) if kind is NameKind.ELEMENT_FIELD else None
 
+    def _profile_path(self, node: ast.Node) -> tuple[str, ...] | None:
+        """The names of ``a.b.c`` when ``node`` is a path that can only start at the profile."""
+        if isinstance(node, ast.Name):
+            return (node.id,) if self._is_profile_name(node) else None
+        if isinstance(node, ast.Attribute):
+            path = ast.dotted_path(node)
+            root: ast.Expr = node
+            while isinstance(root, ast.Attribute):
+                root = root.receiver
+            if path is not None and self._is_profile_name(root):
+                return path
+        return None
+
+    def _is_profile_name(self, node: ast.Expr) -> bool:
+        """Whether ``node`` is a bare name that the resolver binds to a field of the profile."""
+        return isinstance(node, ast.Name) and (
+            self.scopes.resolution(node).kind is NameKind.PROFILE_FIELD)
+
     def visit_Attribute(self, node: ast.Attribute) -> Fn:
-        path = ast.dotted_path(node)
-        root: ast.Expr = node
-        while isinstance(root, ast.Attribute):
-            root = root.receiver
-        if path is not None and isinstance(root, ast.Name) and (
-                self.scopes.resolution(root).kind is NameKind.PROFILE_FIELD):
+        path = self._profile_path(node)
+        if path is not None:
             return _profile_path(path)
         return _path(self.visit(node.receiver), (node.name,))
 
@@ -290,11 +304,17 @@ class _Compiler(Visitor[Fn]):
             return self._pattern_compare(node, left)
         right_node = node.right
         if node.op in ("in", "notIn"):
-            return _membership(left, self.visit(right_node), right_node, node.op == "notIn")
+            return _membership(left, self.visit(right_node), right_node, node.op == "notIn",
+                               self._profile_path(node.left))
         if isinstance(right_node, (ast.String, ast.Number, ast.Boolean)):
             field = self._element_field(node.left)
             if field is not None and node.op in ("=", "!="):
                 return _element_compare_constant(node.op, *field, right_node.value)
+            path = self._profile_path(node.left)
+            if path is not None:
+                fused = _profile_compare_constant(path, node.op, right_node.value)
+                if fused is not None:
+                    return fused
             return _compare_constant(node.op, left, right_node.value)
         right = self.visit(right_node)
         op = node.op
@@ -306,7 +326,7 @@ class _Compiler(Visitor[Fn]):
             try:
                 regex = build(node.right.value)
             except RegexError as exc:
-                raise self.error(str(exc), node.right, "PQL511") from None
+                raise self.error(str(exc), node.right, "PQL411") from None
             return _pattern_test(left, lambda ctx: regex, node.op == "like")
         right = self.visit(node.right)
 
@@ -339,13 +359,15 @@ class _Compiler(Visitor[Fn]):
 
     def visit_MethodCall(self, node: ast.MethodCall) -> Fn:
         spec = catalog.METHODS[node.name]  # known: check_calls ran before compiling
+        if node.name == "count" and not node.args and isinstance(node.receiver, ast.Filter):
+            return self._filter(node.receiver, count=True)  # counted without building the list
         receiver = self.visit(node.receiver)
         if node.name in ("matches", "regexGroup") and node.args and isinstance(
                 node.args[0], ast.String):
             try:
                 compile_regex(node.args[0].value)
             except RegexError as exc:
-                raise self.error(str(exc), node.args[0], "PQL511") from None
+                raise self.error(str(exc), node.args[0], "PQL411") from None
         scoped = [bool(p and p.element_scope)
                   for p in (spec.param_for(i) for i in range(len(node.args)))]
         plain = [None if s else self.visit(a) for s, a in zip(scoped, node.args)]
@@ -368,15 +390,44 @@ class _Compiler(Visitor[Fn]):
         return call
 
     def visit_Filter(self, node: ast.Filter) -> Fn:
+        return self._filter(node, count=False)
+
+    def _filter(self, node: ast.Filter, *, count: bool) -> Fn:
+        """``a[cond]``: the matching elements, or with ``count`` how many (``a[cond].count()``)."""
         receiver = self.visit(node.receiver)
         cond = node.condition
         # `a[x and y]`, the usual event filter, tests both conjuncts in the loop itself: one
         # closure call less per element
-        if isinstance(cond, ast.BoolOp) and cond.op == "and" and len(cond.values) == 2:
-            first, second = (self.scoped_test(v) for v in cond.values)
-        else:
-            first, second = self.scoped_test(cond), None
+        parts = cond.values if (isinstance(cond, ast.BoolOp) and cond.op == "and"
+                                and len(cond.values) == 2) else (cond,)
+        inline = self._inline_element_test(parts[0])
+        first = self.scoped_test(parts[0]) if inline is None else None
+        second = self.scoped_test(parts[1]) if len(parts) == 2 else None
+        if inline is not None:
+            return _filter_inline(receiver, *inline, second, count)
+        assert first is not None
+        listed = self._filter_closure(receiver, first, second)
+        if count:
+            return lambda ctx: len(listed(ctx))
+        return listed
 
+    def _inline_element_test(self, node: ast.Node) -> tuple[str, str, Any] | None:
+        """``(name, op, literal)`` for a ``field = literal`` (or ``!=``) on the filtered element."""
+        if not (isinstance(node, ast.Compare) and node.op in ("=", "!=")
+                and isinstance(node.right, (ast.String, ast.Number, ast.Boolean))):
+            return None
+        self.frames.append(_Elem(self.depth))
+        try:
+            field = self._element_field(node.left)
+            depth = self.depth - 1
+        finally:
+            self.frames.pop()
+        if field is None or field[0] != depth:
+            return None
+        return field[1], node.op, node.right.value
+
+    def _filter_closure(self, receiver: Fn, first: Callable[[Context], bool],
+                        second: Callable[[Context], bool] | None) -> Fn:
         def filtered(ctx: Context) -> Any:
             items = receiver(ctx)
             if items is None:
@@ -568,10 +619,17 @@ class _Compiler(Visitor[Fn]):
             if w is None:
                 return False
             try:
-                if type(v) is str:  # the usual ISO-8601 event time, parsed inline (hot path)
-                    moment = parse_iso(v)
-                    ms = (round(moment.timestamp() * 1000) if moment.tzinfo is not None
-                          else to_millis(v))
+                if type(v) is str:  # the usual ISO-8601 event time, parsed once per profile
+                    stamps = ctx.stamps
+                    if stamps is None:
+                        stamps = ctx.stamps = {}
+                        ms = None
+                    else:
+                        ms = stamps.get(v)
+                    if ms is None:
+                        moment = parse_iso(v)
+                        ms = stamps[v] = (round(moment.timestamp() * 1000)
+                                          if moment.tzinfo is not None else to_millis(v))
                 elif type(v) is list:
                     return any(_in(to_millis(x), w) for x in v if x is not None)
                 else:
@@ -668,8 +726,8 @@ class _Compiler(Visitor[Fn]):
         span, text = node.span, self.text
 
         def chain(ctx: Context) -> bool:
-            stamped = _stamped_events(functions.elements(events(ctx)), field, span, text)
-            times = [t for t, _ in stamped]
+            stamped, times = _stamped_events(ctx, functions.elements(events(ctx)), field, span,
+                                             text)
             saved = [ctx.vars.get(n, _MISSING) for n in labels]
             elems = ctx.elems
             elems.append(None)
@@ -833,6 +891,109 @@ def _compare_constant(op: str, left: Fn, constant: Any) -> Fn:
     return lambda ctx: compare(op, left(ctx), constant)
 
 
+def _profile_compare_constant(names: tuple[str, ...], op: str, constant: Any) -> Fn | None:
+    """``a.b.c OP literal`` from the profile in one closure: the path read inline (the hot case).
+
+    Paths of one to three names with ``=``/``!=`` (any literal) or an ordering against a number;
+    None for anything else (the general closures handle it).
+    """
+    if len(names) > 3 or (op not in ("=", "!=") and not is_number(constant)):
+        return None
+    a, b, c = (*names, "", "")[:3]
+    steps = len(names)
+    kind = type(constant)
+    if op in ("=", "!="):
+        negate = op == "!="
+        if steps == 1:
+            def equals1(ctx: Context) -> bool:
+                v = ctx.profile.get(a)
+                if type(v) is kind:
+                    same: bool = v == constant
+                    return same != negate
+                return compare(op, v, constant)
+            return equals1
+
+        def equals(ctx: Context) -> bool:
+            v = ctx.profile.get(a)
+            if type(v) is dict:
+                v = v.get(b)
+            elif v is not None:
+                v = get_field(v, b)
+            if steps == 3:
+                if type(v) is dict:
+                    v = v.get(c)
+                elif v is not None:
+                    v = get_field(v, c)
+            if type(v) is kind:
+                same: bool = v == constant
+                return same != negate
+            return compare(op, v, constant)
+        return equals
+    relation = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+
+    def ordered(ctx: Context) -> bool:
+        v = ctx.profile.get(a)
+        if steps > 1:
+            if type(v) is dict:
+                v = v.get(b)
+            elif v is not None:
+                v = get_field(v, b)
+            if steps == 3:
+                if type(v) is dict:
+                    v = v.get(c)
+                elif v is not None:
+                    v = get_field(v, c)
+        if type(v) is int or type(v) is float:
+            return bool(relation(v, constant))
+        return compare(op, v, constant)
+    return ordered
+
+
+def _filter_inline(receiver: Fn, name: str, op: str, constant: Any,
+                   rest: Callable[[Context], bool] | None, count: bool) -> Fn:
+    """``items[name = literal (and rest)]`` with the literal test inlined in the loop.
+
+    The element's field, else the profile's (the element-first rule of :meth:`_Compiler._plan`).
+    Returns the matching elements, or their number with ``count``.
+    """
+    kind = type(constant)
+    negate = op == "!="
+
+    def filtered(ctx: Context) -> Any:
+        items = receiver(ctx)
+        if items is None:
+            return 0 if count else []
+        if type(items) is not list:
+            items = [items]
+        profile = ctx.profile
+        elems = ctx.elems
+        elems.append(None)
+        out = []
+        found = 0
+        try:
+            for item in items:
+                v = item.get(name) if type(item) is dict else None
+                if v is None:
+                    v = profile.get(name)
+                if type(v) is kind:
+                    if (v == constant) == negate:
+                        continue
+                elif not compare(op, v, constant):
+                    continue
+                if rest is not None:
+                    elems[-1] = item
+                    if not rest(ctx):
+                        continue
+                if count:
+                    found += 1
+                else:
+                    out.append(item)
+        finally:
+            elems.pop()
+        return found if count else out
+    return filtered
+
+
 def _element_compare_constant(op: str, depth: int, name: str, constant: Any) -> Fn:
     """``field = "literal"`` inside a filter, with the element lookup inlined (the hot loop)."""
     kind = type(constant)
@@ -849,11 +1010,25 @@ def _element_compare_constant(op: str, depth: int, name: str, constant: Any) -> 
     return element_compare
 
 
-def _membership(left: Fn, right: Fn, right_node: ast.Expr, negate: bool) -> Fn:
+def _membership(left: Fn, right: Fn, right_node: ast.Expr, negate: bool,
+                path: tuple[str, ...] | None = None) -> Fn:
     if isinstance(right_node, ast.ListLiteral) and right_node.items and all(
             isinstance(i, ast.String) for i in right_node.items):
         strings = frozenset(i.value for i in right_node.items)  # type: ignore[attr-defined]
         container = right(None)  # type: ignore[arg-type]
+        if path is not None and len(path) == 2:
+            a, b = path
+
+            def path_in_strings(ctx: Context) -> bool:
+                v = ctx.profile.get(a)
+                if type(v) is dict:
+                    v = v.get(b)
+                elif v is not None:
+                    v = get_field(v, b)
+                if type(v) is str:
+                    return (v in strings) != negate
+                return in_list(v, container, negate)
+            return path_in_strings
 
         def in_strings(ctx: Context) -> bool:
             v = left(ctx)
@@ -907,9 +1082,21 @@ def _static_reference(ref: ast.Node) -> bool:
         isinstance(a, ast.Number) for a in ref.args)
 
 
-def _stamped_events(events: list[Any], field: tuple[str, ...], span: Span,
-                    text: str | None) -> list[tuple[int, Any]]:
-    """``(epoch ms, event)`` sorted by time (stable); an event without a usable time is an error."""
+def _stamped_events(ctx: Context, events: list[Any], field: tuple[str, ...], span: Span,
+                    text: str | None) -> tuple[list[tuple[int, Any]], list[int]]:
+    """``(epoch ms, event)`` sorted by time (stable), and the times alone.
+
+    An event without a usable time is an error. The profile's own events (``xEvent``) are
+    stamped and sorted once per context and timestamp field, however many chains read them.
+    """
+    shared = events is ctx.events
+    if shared and ctx.chains is not None:
+        cached = ctx.chains.get(field)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+    stamps = ctx.stamps
+    if stamps is None:
+        stamps = ctx.stamps = {}
     stamped = []
     for index, event in enumerate(events):
         v: Any = event
@@ -919,12 +1106,27 @@ def _stamped_events(events: list[Any], field: tuple[str, ...], span: Span,
             raise evaluation_error(f"chain: event {index} has no `{'.'.join(field)}` to order "
                                    "it by", span, text)
         try:
-            stamped.append((to_millis(v), event))
+            if type(v) is str:
+                ms = stamps.get(v)
+                if ms is None:
+                    ms = stamps[v] = to_millis(v)
+            else:
+                ms = to_millis(v)
         except TimestampError as exc:
             raise evaluation_error(f"chain: event {index} `{'.'.join(field)}`: {exc}",
                                    span, text) from None
-    stamped.sort(key=lambda pair: pair[0])
-    return stamped
+        stamped.append((ms, event))
+    stamped.sort(key=_first)
+    result = (stamped, [t for t, _ in stamped])
+    if shared:
+        if ctx.chains is None:
+            ctx.chains = {}
+        ctx.chains[field] = result
+    return result
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
 
 
 class _bound:
@@ -1010,13 +1212,27 @@ class Program:
     single-threaded evaluator that reuses one state and one clock.
     """
 
-    __slots__ = ("_root", "_test", "text", "tree")
+    __slots__ = ("_clock", "_root", "_test", "text", "tree")
 
     def __init__(self, text: str, tree: ast.Node, root: Fn, test: Callable[[Context], bool]):
         self.text = text
         self.tree = tree
         self._root = root
         self._test = test
+        #: the last ``now`` given and its clock, replaced as one tuple (thread-safe), so that a
+        #: loop passing the same ``now`` object skips converting it
+        self._clock: tuple[object, Clock | None] = (None, None)
+
+    def _clock_for(self, now: str | datetime | int | Clock | None) -> Clock:
+        if type(now) is Clock:
+            return now
+        last, clock = self._clock
+        if last is now and clock is not None:
+            return clock
+        clock = make_clock(now)
+        if now is not None:
+            self._clock = (now, clock)
+        return clock
 
     def __repr__(self) -> str:
         return f"Program({self.text!r})"
@@ -1035,16 +1251,34 @@ class Program:
         ``segments`` overrides stored ``segmentMembership`` for ``inSegment`` (audience id ->
         member?). Raises :class:`~pqltools.errors.PQLEvaluationError` for unusable input.
         """
-        _check_profile(profile)
-        ctx = Context(profile, events, make_clock(now), segments)  # type: ignore[arg-type]
-        return bool(self._run(self._test, ctx))
+        if type(profile) is not dict:
+            _check_profile(profile)
+        last, clock = self._clock
+        if last is not now or clock is None:
+            clock = self._clock_for(now)
+        try:
+            return self._test(Context(profile, events, clock, segments))  # type: ignore[arg-type]
+        except RecursionError:
+            raise _too_deep(self.text) from None
+
+    def evaluate_in(self, ctx: Context) -> bool:
+        """Whether the profile of ``ctx`` qualifies: for several programs on one profile.
+
+        :func:`~pqltools.runtime.membership.membership_for` gives every segment the same context,
+        so the profile's events are checked once and their timestamps parsed once (and sorted
+        once per ``chain`` timestamp field) however many segments read them.
+        """
+        try:
+            return self._test(ctx)
+        except RecursionError:
+            raise _too_deep(self.text) from None
 
     def evaluate_value(self, profile: Mapping[str, Any], events: list[Any] | None = None, *,
                        now: str | datetime | int | Clock | None = None,
                        segments: Mapping[str, bool] | None = None) -> Any:
         """The expression's value (number, string, list, map, object or null) as plain JSON."""
         _check_profile(profile)
-        ctx = Context(profile, events, make_clock(now), segments)  # type: ignore[arg-type]
+        ctx = Context(profile, events, self._clock_for(now), segments)  # type: ignore[arg-type]
         return to_json_value(self._run(self._root, ctx))
 
     def bind(self, *, now: str | datetime | int | Clock | None = None
@@ -1062,10 +1296,7 @@ class Program:
                            segments: Mapping[str, bool] | None = None) -> bool:
             if type(profile) is not dict:
                 _check_profile(profile)
-            ctx.events = events
-            ctx.checked = False
-            ctx.profile = profile
-            ctx.segments = segments
+            ctx.reset(profile, events, segments)
             try:
                 return test(ctx)
             except BaseException as exc:
@@ -1100,7 +1331,7 @@ def compile(expression: str | ast.Node, *, limits: Limits | None = None,
         root = compiler.visit(tree)
         test = compiler.test(tree)
     except RecursionError:
-        raise PQLValidationError([Diagnostic("PQL514", "the expression is nested too deeply to "
+        raise PQLValidationError([Diagnostic("PQL414", "the expression is nested too deeply to "
                                              "compile", Severity.ERROR, tree.span)], text) from None
     return Program(text if text is not None else "", tree, root, test)
 

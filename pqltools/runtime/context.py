@@ -65,9 +65,15 @@ class Context:
 
     ``segments`` overrides stored membership for ``inSegment`` (segment-of-segments within one
     :func:`~pqltools.runtime.membership.segment` run).
+
+    One context serves every program evaluated on the same profile (all segments of a
+    membership run), so what is derived from the profile's events is derived once: ``stamps``
+    holds the epoch milliseconds of each timestamp string already parsed, ``chains`` the events
+    of a ``chain`` stamped and sorted by its timestamp field.
     """
 
-    __slots__ = ("checked", "clock", "elems", "events", "profile", "segments", "vars")
+    __slots__ = ("chains", "checked", "clock", "elems", "events", "profile", "segments", "stamps",
+                 "vars")
 
     def __init__(self, profile: dict[str, Any], events: Any, clock: Clock,
                  segments: Mapping[str, bool] | None = None) -> None:
@@ -79,9 +85,21 @@ class Context:
         self.vars: dict[str, Any] = {}
         self.elems: list[Any] = []
         self.segments = segments
+        self.stamps: dict[str, int] | None = None
+        self.chains: dict[tuple[str, ...], Any] | None = None
+
+    def reset(self, profile: dict[str, Any], events: Any,
+              segments: Mapping[str, bool] | None = None) -> None:
+        """Reuse this context for another profile (same clock)."""
+        self.profile = profile
+        self.events = events
+        self.checked = False
+        self.segments = segments
+        self.stamps = None
+        self.chains = None
 
 
 def evaluation_error(message: str, span: Span = NO_SPAN, text: str | None = None,
-                     code: str = "PQL500") -> PQLEvaluationError:
+                     code: str = "PQL400") -> PQLEvaluationError:
     """A :class:`PQLEvaluationError` with one diagnostic at ``span``."""
     return PQLEvaluationError([Diagnostic(code, message, Severity.ERROR, span)], text)

@@ -24,7 +24,7 @@ from typing import Any
 from pqltools.definitions import Definition
 from pqltools.errors import NO_SPAN, Diagnostic, PQLValidationError, Severity
 from pqltools.runtime.compiler import Program, compile
-from pqltools.runtime.context import Clock, evaluation_error, make_clock
+from pqltools.runtime.context import Clock, Context, evaluation_error, make_clock
 from pqltools.runtime.functions import MEMBER_STATUSES
 from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
 from pqltools.syntax import ast
@@ -135,7 +135,7 @@ def _visit(start: str, compiled: dict[str, CompiledSegment], state: dict[str, in
 
 
 def _run_error(message: str) -> PQLValidationError:
-    return PQLValidationError([Diagnostic("PQL520", message, Severity.ERROR, NO_SPAN)])
+    return PQLValidationError([Diagnostic("PQL420", message, Severity.ERROR, NO_SPAN)])
 
 
 def profile_id(profile: Mapping[str, Any], key: str | None = None) -> str | None:
@@ -212,17 +212,38 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
     """The new ``segmentMembership`` of one profile (see the module docstring)."""
     if previous is None and isinstance(profile, Mapping):
         previous = profile.get("segmentMembership")
+    return membership_record(_answers(segments, profile, events, clock), previous, clock.now)
+
+
+def _answers(segments: list[CompiledSegment], profile: Any, events: Any,
+             clock: Clock) -> dict[str, bool]:
+    """Segment id -> qualifies, in dependency order, for one profile.
+
+    One context serves every segment: events are checked, timestamps parsed and chains sorted
+    once per profile.
+    """
+    results: dict[str, bool] = {}
+    if not segments:
+        return results
+    if type(profile) is not dict:
+        segments[0].program.evaluate(profile, events, now=clock)  # raises the usual error
+    context = Context(profile, events, clock, results)
+    for seg in segments:
+        results[seg.id] = seg.program.evaluate_in(context)
+    return results
+
+
+def membership_record(results: Mapping[str, bool], previous: Any, now: int) -> dict[str, Any]:
+    """The new ``segmentMembership`` from this run's answers (segment id -> qualifies, in run
+    order) and the previous membership; shared by the interpreter and the SQL engines."""
     previous = previous if isinstance(previous, Mapping) else {}
     key = namespace_key(previous)
     old = previous.get(key)
     old = old if isinstance(old, Mapping) else {}
-    results: dict[str, bool] = {}
-    stamp = iso(clock.now)
+    stamp = iso(now)
     out_ns: dict[str, Any] = {}
-    for seg in segments:
-        qualifies = seg.program.evaluate(profile, events, now=clock, segments=results)
-        results[seg.id] = qualifies
-        prior = old.get(seg.id)
+    for seg_id, qualifies in results.items():
+        prior = old.get(seg_id)
         before = _status(prior)
         was_member = before in MEMBER_STATUSES
         if qualifies or was_member:
@@ -230,17 +251,28 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
             entry = {"status": status, "lastQualificationTime": stamp}
             if isinstance(prior, Mapping) and "timestamp" in prior:
                 entry["timestamp"] = stamp
-            out_ns[seg.id] = entry
-        elif before == "exited" and not _expired(prior, clock.now):
-            out_ns[seg.id] = copy.deepcopy(dict(prior))  # type: ignore[arg-type]
-    out_ns.update(_carried(old, clock.now, skip=results))
+            out_ns[seg_id] = entry
+        elif before == "exited" and not _expired(prior, now):
+            out_ns[seg_id] = copy.deepcopy(dict(prior))  # type: ignore[arg-type]
+    out_ns.update(_carried(old, now, skip=results))
     out: dict[str, Any] = {}
     for ns, entries in previous.items():
         if ns != key:
-            out[ns] = _carried(entries, clock.now) if isinstance(entries, Mapping) \
+            out[ns] = _carried(entries, now) if isinstance(entries, Mapping) \
                 else copy.deepcopy(entries)
     out[key] = out_ns
     return out
+
+
+def qualifying(segments: list[CompiledSegment], profile: Any, events: Any,
+               clock: Clock) -> list[str]:
+    """The ids of the ``segments`` (in dependency order) that ``profile`` qualifies for.
+
+    What :func:`membership_for` decides, without building membership records: for callers that
+    only need the answer (``pql eval`` printing ids).
+    """
+    return [seg_id for seg_id, member in _answers(segments, profile, events, clock).items()
+            if member]
 
 
 def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],
@@ -256,6 +288,9 @@ def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[Compile
     yielded lazily, one per profile, in input order. Raises
     :class:`~pqltools.errors.PQLValidationError` for a dependency cycle and
     :class:`~pqltools.errors.PQLEvaluationError` for an unusable profile.
+
+    This is the reference interpreter; :func:`pqltools.segment` (``pqltools.engines.run``)
+    adds the SQL engines.
     """
     if isinstance(definitions, list) and definitions and isinstance(definitions[0],
                                                                     CompiledSegment):

@@ -8,6 +8,7 @@ linear time). Nothing outside this module ever sees a Lark object.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import pickle
@@ -26,6 +27,7 @@ from lark.grammar import Rule
 from lark.lexer import TerminalDef
 
 from pqltools.errors import Diagnostic, Edit, Fix, PQLSyntaxError, Severity, Span
+from pqltools.limits import parse_int_text
 from pqltools.syntax import ast
 
 __all__ = ["Comment", "ParseOptions", "ParseResult", "grammar_text", "parse", "parse_document"]
@@ -94,8 +96,47 @@ def grammar_text() -> str:
 # ----------------------------------------------------------------------------- spans
 
 
+def _tok_offsets(t: Token) -> tuple[int, int]:
+    """``(start, end)`` of a token, also for one whose end Lark dropped.
+
+    Lark's ``Token.__deepcopy__`` keeps only the start of a token, and the error recovery copies
+    the parser state (``InteractiveParser.copy``) to try repairs, so rules reduced in a trial see
+    tokens whose ``end_pos``/``end_line``/``end_column`` are None.
+    """
+    start = t.start_pos if t.start_pos is not None else 0
+    end = t.end_pos if t.end_pos is not None else start + len(t.value)
+    return start, end
+
+
+def _trial(ip: Any) -> Any:
+    """A copy of Lark's interactive parser to try a repair on, without building anything.
+
+    Lark's default copy deep-copies the value stack: every AST node built so far and every token
+    (losing their end positions), so each repair attempt cost time proportional to everything
+    parsed before it. The copy here shares the (immutable) values and runs no callbacks: a trial
+    only asks whether the tokens fit, as Lark's own ``accepts`` does.
+    """
+    try:
+        trial = ip.copy(deepcopy_values=False)
+    except TypeError:  # pragma: no cover - Lark older than 1.2 copies deeply
+        trial = ip.copy()
+    conf = copy.copy(trial.parser_state.parse_conf)
+    conf.callbacks = {}
+    trial.parser_state.parse_conf = conf
+    return trial
+
+
 def _tok_span(t: Token) -> Span:
-    return Span(t.start_pos, t.end_pos, t.line, t.column, t.end_line, t.end_column)  # type: ignore[arg-type]
+    start, end = _tok_offsets(t)
+    line = t.line if t.line is not None else 1
+    column = t.column if t.column is not None else 1
+    if t.end_line is not None and t.end_column is not None:
+        return Span(start, end, line, column, t.end_line, t.end_column)
+    value = str(t.value)
+    newlines = value.count("\n")
+    end_column = (column + len(value) if not newlines
+                  else len(value) - value.rfind("\n"))
+    return Span(start, end, line, column, line + newlines, end_column)
 
 
 def _span(first: Any, last: Any) -> Span:
@@ -155,7 +196,7 @@ class _Builder(lark.Transformer):  # type: ignore[type-arg]
                 return _ESCAPES[esc]
             if len(esc) == 5:
                 return chr(int(esc[1:], 16))
-            start = tok.start_pos + 1 + m.start()
+            start = _tok_offsets(tok)[0] + 1 + m.start()
             self._error(
                 E_ESCAPE,
                 f"unknown escape `\\{esc}` in a string",
@@ -173,18 +214,24 @@ class _Builder(lark.Transformer):  # type: ignore[type-arg]
         tok = c[0]
         text = tok.value
         value: int | float
-        try:
-            if text.isdigit():
-                value = int(text)
-            else:
-                value = float(text)
-                if math.isinf(value):
-                    raise ValueError
-        except ValueError:
-            self._error(E_LITERAL, f"number `{_clip(text)}` is out of range", tok.start_pos,
-                        tok.end_pos)
-            value = 0
+        found = parse_int_text(text) if text.isdigit() else float(text)
+        if found is None or math.isinf(found):
+            self._out_of_range(tok)
+            found = 0
+        value = found
         return ast.Number(value, span=_tok_span(tok))
+
+    def _out_of_range(self, tok: Token) -> None:
+        self._error(E_LITERAL, f"number `{_clip(str(tok.value))}` is out of range (numbers are "
+                    "limited to the range of a double, ±1.8e308)", *_tok_offsets(tok))
+
+    def _int(self, tok: Token) -> int:
+        """The value of an INT token (``occurs`` amounts, ``COUNT(n)``), range-checked."""
+        value = parse_int_text(tok.value)
+        if value is None:
+            self._out_of_range(tok)
+            return 0
+        return value
 
     def boolean(self, c: list[Any]) -> ast.Boolean:
         return ast.Boolean(c[0].value.lower() == "true", span=_tok_span(c[0]))
@@ -214,7 +261,7 @@ class _Builder(lark.Transformer):  # type: ignore[type-arg]
         position = int(digits) if len(digits) < 10 else 0
         if position < 1:
             self._error(E_LITERAL, f"`{_clip(tok.value)}` is not a parameter; parameters are "
-                        "numbered from `$1` (the profile)", tok.start_pos, tok.end_pos)
+                        "numbered from `$1` (the profile)", *_tok_offsets(tok))
             position = 1
         return ast.Param(position, span=_tok_span(tok))
 
@@ -325,7 +372,7 @@ class _Builder(lark.Transformer):  # type: ignore[type-arg]
             return ast.RelativeTime(None, None, None, direction.value.lower(), ref,
                                     span=_span(direction, ref))
         cmp, amount, unit, direction, ref = c
-        return ast.RelativeTime(cmp.value, int(amount.value), _UNITS[unit.value.lower()],
+        return ast.RelativeTime(cmp.value, self._int(amount), _UNITS[unit.value.lower()],
                                 direction.value.lower(), ref, span=_span(cmp, ref))
 
     def at_time(self, c: list[Any]) -> ast.AtTime:
@@ -352,7 +399,7 @@ class _Builder(lark.Transformer):  # type: ignore[type-arg]
         return ("where", c[1], c[0], c[2])
 
     def count_clause(self, c: list[Any]) -> tuple[str, Any, Token, Token]:
-        return ("count", int(c[1].value), c[0], c[2])
+        return ("count", self._int(c[1]), c[0], c[2])
 
     def step(self, c: list[Any]) -> ast.ChainStep:
         label = c[0]
@@ -361,7 +408,7 @@ class _Builder(lark.Transformer):  # type: ignore[type-arg]
         for kind, value, kw, rpar in c[2:]:
             if kind in clauses:
                 self._error(E_SYNTAX, f"step `{label.value}` has a second `{kw.value}` clause",
-                            kw.start_pos, rpar.end_pos,
+                            _tok_offsets(kw)[0], _tok_offsets(rpar)[1],
                             help="each of WHAT, WHEN, COUNT and WHERE may appear once per step")
             clauses[kind] = value
             last = rpar
@@ -477,6 +524,10 @@ def _bracket_problem(text: str) -> tuple[str, int, str] | None:
     return None
 
 
+#: Parser states one level of nesting can push at most (``x.all(`` pushes 4, a chain step ~12).
+_STATES_PER_LEVEL = 12
+
+
 class _Recovery:
     """Lark ``on_error`` handler: records a diagnostic per problem and repairs or skips input."""
 
@@ -488,6 +539,8 @@ class _Recovery:
         self.gave_up = False
         # Merged runs of bad tokens do not count as separate errors, so bound the work too.
         self.budget = max(1000, 20 * options.max_errors)
+        # A repair trial may reduce the whole parser stack: bound their number, not just errors.
+        self.trials = 4 * options.max_errors
         self._brackets: tuple[str, int, str] | None | bool = False
 
     def brackets(self) -> tuple[str, int, str] | None:
@@ -496,11 +549,15 @@ class _Recovery:
             self._brackets = _bracket_problem(self.text)
         return self._brackets  # type: ignore[return-value]
 
+    def _merges(self, start: int) -> bool:
+        """Whether a problem at ``start`` extends the previous diagnostic (a run of bad input)."""
+        return bool(self.diagnostics and self.last_end >= 0
+                    and not self.text[self.last_end:start].strip()
+                    and self.diagnostics[-1].code in (E_SYNTAX, E_CHARACTER))
+
     def add(self, code: str, message: str, start: int, end: int, *, help: str | None = None,
             fix: Fix | None = None, merge: bool = True) -> None:
-        if (merge and self.diagnostics and self.last_end >= 0
-                and not self.text[self.last_end:start].strip()
-                and self.diagnostics[-1].code in (E_SYNTAX, E_CHARACTER)):
+        if merge and self._merges(start):
             prev = self.diagnostics[-1]
             span = Span.from_offsets(self.text, prev.span.start, max(end, prev.span.end))
             self.diagnostics[-1] = Diagnostic(prev.code, prev.message, prev.severity, span,
@@ -514,6 +571,16 @@ class _Recovery:
         self.budget -= 1
         if len(self.diagnostics) >= self.options.max_errors or self.budget <= 0:
             self.gave_up = True
+            return False
+        stack = len(e.interactive_parser.parser_state.state_stack)
+        if stack > _STATES_PER_LEVEL * self.options.max_depth + 100:
+            # Each repair costs time proportional to the parser's stack, and a stack this deep
+            # can only end in a tree deeper than max_depth: stop here, in linear time.
+            pos = e.pos_in_stream if isinstance(e, UnexpectedCharacters) else (
+                _tok_offsets(e.token)[0] if isinstance(e, UnexpectedToken) else 0)
+            self.add(E_LIMIT, f"expression is nested more than {self.options.max_depth} levels "
+                     "deep", pos or 0, pos or 0, merge=False,
+                     help="simplify the expression or raise the max_depth limit")
             return False
         if isinstance(e, UnexpectedCharacters):
             return self._characters(e)
@@ -587,7 +654,7 @@ class _Recovery:
         tok = Token(type_, value, start_pos=pos, line=1, column=1, end_line=1, end_column=1,
                     end_pos=pos)
         try:
-            ip.copy().feed_token(tok)  # type: ignore[no-untyped-call]
+            _trial(ip).feed_token(tok)
         except UnexpectedInput:
             return
         ip.feed_token(tok)
@@ -596,8 +663,8 @@ class _Recovery:
     def _token(self, e: UnexpectedToken) -> bool:
         tok = e.token
         text = self.text
-        expected = set(e.accepts or e.expected)
         if tok.type == "$END":
+            expected = set(e.accepts or e.expected)
             start = len(text.rstrip())
             problem = self.brackets()
             if problem and problem[0] == "unclosed":
@@ -613,7 +680,14 @@ class _Recovery:
                 self.add(E_SYNTAX, f"the expression ends too early; expected "
                          f"{_describe_expected(expected)}", max(0, start - 1), start)
             return False
-        start, end = tok.start_pos or 0, tok.end_pos or 0
+        start, end = _tok_offsets(tok)
+        if self._merges(start):
+            # a run of bad tokens makes one diagnostic, whose message is already written: skip
+            # Lark's `accepts` (a trial parse per terminal, each as long as the parser's stack)
+            self.add(E_SYNTAX, "", start, end)
+            self.last_end = end
+            return self._repair(e, set(e.expected))
+        expected = set(e.accepts or e.expected)
         message, help_, fix = self._explain(tok, expected)
         self.add(E_SYNTAX if not message.startswith("unmatched") else E_BRACKET, message,
                  start, end, help=help_, fix=fix)
@@ -622,7 +696,7 @@ class _Recovery:
 
     def _explain(self, tok: Token, expected: set[str]) -> tuple[str, str | None, Fix | None]:
         text = self.text
-        start, end = tok.start_pos or 0, tok.end_pos or 0
+        start, end = _tok_offsets(tok)
         before = text[max(0, start - 200) : start].rstrip()  # bounded: errors can be many
         if tok.type == "EQ" and before.endswith("="):
             return ("`==` is not PQL; equality is a single `=`", "write `=`",
@@ -670,6 +744,8 @@ class _Recovery:
     def _repair(self, e: UnexpectedToken, expected: set[str]) -> bool:
         ip = e.interactive_parser
         tok = e.token
+        if self.trials <= 0:
+            return True  # repairs only help the first errors; past them, drop tokens cheaply
         candidates: list[Token] = []
         for closer, value in (("RPAR", ")"), ("RSQB", "]"), ("RBRACE", "}")):
             if closer in expected:
@@ -679,7 +755,8 @@ class _Recovery:
             candidates.append(Token("NAME", ""))
         for cand in candidates:
             placeholder = Token.new_borrow_pos(cand.type, cand.value, tok)
-            trial = ip.copy()  # type: ignore[no-untyped-call]
+            self.trials -= 1
+            trial = _trial(ip)
             try:
                 trial.feed_token(placeholder)
                 trial.feed_token(tok)
@@ -727,7 +804,7 @@ def _load_cached(path: Path, digest: str) -> lark.Lark | None:
                 return None  # stale: the grammar or Lark changed since the cache was built
             # our own file, shipped in the package beside the grammar (same trust as the code)
             data = pickle.load(f)
-        return lark.Lark._load_from_dict(data["data"], data["memo"], transformer=_BUILDER)  # type: ignore[no-any-return]
+        return lark.Lark._load_from_dict(data["data"], data["memo"], transformer=_BUILDER)  # type: ignore[no-untyped-call,no-any-return]
     except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError,
             AttributeError, LarkError):
         return None
