@@ -8,6 +8,7 @@ wrong".
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -85,6 +86,23 @@ class Fix:
         for edit in sorted(self.edits, key=lambda e: e.start, reverse=True):
             out = out[: edit.start] + edit.replacement + out[edit.end :]
         return out
+
+
+def apply_fixes(text: str, fixes: Iterable[Fix]) -> str:
+    """``text`` with the edits of all ``fixes`` applied at once.
+
+    Every offset refers to ``text`` as given (the fixes of one lint run), so edits are applied
+    from the end; applying the fixes one after another would move later offsets. Raises
+    :class:`ValueError` when two edits overlap (or insert at one point).
+    """
+    edits = sorted((e for fix in fixes for e in fix.edits), key=lambda e: (e.start, e.end))
+    for first, second in zip(edits, edits[1:]):
+        if second.start < first.end or second.start == first.start:
+            raise ValueError(f"edits overlap: {first} and {second}")
+    out = text
+    for edit in reversed(edits):
+        out = out[: edit.start] + edit.replacement + out[edit.end :]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
