@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from itertools import pairwise
 from dataclasses import dataclass, field
 
 
@@ -96,7 +97,7 @@ def apply_fixes(text: str, fixes: Iterable[Fix]) -> str:
     :class:`ValueError` when two edits overlap (or insert at one point).
     """
     edits = sorted((e for fix in fixes for e in fix.edits), key=lambda e: (e.start, e.end))
-    for first, second in zip(edits, edits[1:]):
+    for first, second in pairwise(edits):
         if second.start < first.end or second.start == first.start:
             raise ValueError(f"edits overlap: {first} and {second}")
     out = text

@@ -21,10 +21,10 @@ import pytest
 import yaml
 
 from pqltools import catalog
-from pqltools.syntax import ast
-from pqltools.syntax.parser import parse
 from pqltools.errors import PQLEvaluationError, PQLSyntaxError, PQLValidationError
 from pqltools.runtime.compiler import compile as compile_pql
+from pqltools.syntax import ast
+from pqltools.syntax.parser import parse
 
 HERE = Path(__file__).parent / "conformance"
 ERRORS = {"syntax": PQLSyntaxError, "validation": PQLValidationError,
