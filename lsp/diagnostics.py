@@ -7,13 +7,11 @@ runs it over each region of a snapshot and maps spans into the document.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
-from dataclasses import dataclass
 
 from lsprotocol import types
 from pqltools_lsp.documents import Region, Snapshot, parsed
+from pqltools_lsp.memo import Memo
 from pqltools_lsp.settings import ConfigResult
 
 from pqltools.analysis.lint import lint_source
@@ -56,38 +54,19 @@ def analyse(snapshot: Snapshot, config: ConfigResult) -> list[LocatedDiagnostic]
     return found
 
 
-@dataclass(frozen=True, eq=False)
-class _LintJob:
-    """One source to lint, compared by ``key``: (expression, comments, configuration, schema
-    stamp, definition, file). Editing one definition of a JSON file re-lints only that one."""
-
-    key: tuple[object, ...]
-    region: Region
-    config: ConfigResult
-    filename: str
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _LintJob) and self.key == other.key
+#: Lint results by (expression, comments, configuration, definition, file): editing one
+#: definition of a JSON file re-lints only that one.
+#: Lint results by (expression, comments, configuration, schema, definition, file).
+_LINTED: Memo[tuple[object, ...], list[Diagnostic]] = Memo(256)
 
 
 def _lint(region: Region, config: ConfigResult, filename: str) -> list[Diagnostic]:
-    definition = region.definition
-    fingerprint = json.dumps(definition.raw, sort_keys=True, default=str) \
-        if definition is not None else None
-    key = (region.text, region.comments, id(config.config), _schema_stamp(config), fingerprint,
-           filename)
-    return _linted(_LintJob(key, region, config, filename))
-
-
-@functools.lru_cache(maxsize=256)
-def _linted(job: _LintJob) -> list[Diagnostic]:
-    region = job.region
-    return lint_source(region.text, comments=region.comments, config=job.config.config,
-                       schema=None, definition=region.definition, filename=job.filename,
-                       parsed=parsed(region.text, region.comments))
+    key = (region.text, region.comments, id(config.config), _schema_stamp(config),
+           region.fingerprint, filename)
+    return _LINTED.get(key, lambda: lint_source(
+        region.text, comments=region.comments, config=config.config, schema=None,
+        definition=region.definition, filename=filename,
+        parsed=parsed(region.text, region.comments)))
 
 
 def _schema_stamp(config: ConfigResult) -> float | None:
@@ -103,7 +82,7 @@ def _schema_stamp(config: ConfigResult) -> float | None:
 
 def forget_lint_results() -> None:
     """Drop cached lint results (the configuration or the schema changed)."""
-    _linted.cache_clear()
+    _LINTED.clear()
 
 
 def document_offsets(region: Region | None, diag: Diagnostic) -> tuple[int, int]:

@@ -7,6 +7,7 @@ The public API (everything else is internal):
 * analysis: :func:`lint`, :func:`classify`
 * runtime: :func:`evaluate`, :func:`evaluate_value`, :func:`compile`, :func:`segment`
 * engines: :func:`to_sql` (and ``segment(..., engine="duckdb"|"spark")``)
+* streaming: :func:`stream` (the membership simulator, docs/streaming.md)
 * errors and diagnostics: :class:`PQLError` and subclasses, :class:`Diagnostic`,
   :class:`Severity`, :class:`Span`
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from pqltools.runtime.compiler import Program, compile, evaluate, evaluate_value
     from pqltools.engines.api import to_sql
     from pqltools.engines.run import segment
+    from pqltools.streaming import stream
     from pqltools.syntax.pqljson import from_json, to_json
     from pqltools.syntax.printer import format
 
@@ -59,6 +61,7 @@ _LAZY = {
     "evaluate_value": "pqltools.runtime.compiler",
     "segment": "pqltools.engines.run",
     "to_sql": "pqltools.engines.api",
+    "stream": "pqltools.streaming",
 }
 
 __all__ = [
@@ -90,6 +93,7 @@ __all__ = [
     "parse",
     "parse_document",
     "segment",
+    "stream",
     "to_json",
     "to_sql",
 ]

@@ -218,6 +218,11 @@ _TABLE = (
          "The message names the construct and points at it; docs/engines.md lists every "
          "refusal. Nothing falls back to Python: evaluate such a definition with "
          "`--engine python`."),
+    Code("PQL440", "invalid-stream-record", EVALUATION,
+         "A record of the `pql stream` input that the simulator cannot use",
+         "An event, profile update or tick that is not a JSON object, lacks its kind or time, or "
+         "arrives out of order beyond the allowed lateness; the message names the file and "
+         "line (docs/streaming.md)."),
     Code("PQL420", "invalid-segment-set", EVALUATION,
          "Segment definitions that cannot be evaluated together",
          "`pqltools.segment` (and `pql eval --definitions`) refuse two definitions with one id "

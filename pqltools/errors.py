@@ -39,6 +39,12 @@ class Span:
         end_column = end - (text.rfind("\n", 0, end) + 1) + 1
         return Span(start, end, line, column, end_line, end_column)
 
+    def cover(self, other: Span) -> Span:
+        """The smallest span holding both ``self`` and ``other``."""
+        first = self if self.start <= other.start else other
+        last = self if self.end >= other.end else other
+        return Span(first.start, last.end, first.line, first.column, last.end_line, last.end_column)
+
 
 #: The span of nodes built by hand or by ``from_json`` (no source text).
 NO_SPAN = Span(0, 0, 1, 1, 1, 1)

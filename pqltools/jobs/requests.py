@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pqltools.definitions import locate_strings, request_kind
-from pqltools.errors import DefinitionError, Diagnostic, Severity, Span
+from pqltools.errors import NO_SPAN, DefinitionError, Diagnostic, Severity, Span
 
 __all__ = [
     "MEMBER_STATUSES_DEFAULT",
@@ -47,7 +47,7 @@ Where = tuple[Any, ...]
 class RequestError(DefinitionError):
     """A request body the job commands cannot run, with the place of the problem."""
 
-    def __init__(self, message: str, *, path: str, span: Span = Span(0, 0, 1, 1, 1, 1),
+    def __init__(self, message: str, *, path: str, span: Span = NO_SPAN,
                  text: str | None = None, code: str = "PQL093") -> None:
         super().__init__(message, path=path, span=span, code=code, text=text)
 
@@ -118,7 +118,8 @@ def _json_type(value: Any) -> str:
         return "a boolean"
     if isinstance(value, (int, float)):
         return "a number"
-    return {str: "a string", list: "an array", dict: "an object"}.get(type(value), "a value")
+    names: dict[type, str] = {str: "a string", list: "an array", dict: "an object"}
+    return names.get(type(value), "a value")
 
 
 def parse_body(source: str, text: str | None = None) -> Body:
@@ -175,6 +176,11 @@ def parse_segment_job_request(body: Body) -> SegmentJobRequest:
     value = body.value
     where: Where = ()
     schema_name = "_xdm.context.profile"
+    kind = request_kind(value)
+    if kind not in (None, "segment job request"):
+        body.report((), "a segment job request is an array of {\"segmentId\": ...} objects; "
+                    f"this is {_a(kind)} {kind} body")
+        body.fail()
     if isinstance(value, dict):
         schema = body.get(value, (), "schema", (dict,), "an object", {})
         schema_name = body.get(schema, ("schema",), "name", (str,), "a string", schema_name)
@@ -183,9 +189,7 @@ def parse_segment_job_request(body: Body) -> SegmentJobRequest:
     elif isinstance(value, list):
         items = value
     else:
-        kind = request_kind(value)
-        body.report((), "a segment job request is an array of {\"segmentId\": ...} objects"
-                    + (f"; this is {kind} body" if kind else ""))
+        body.report((), "a segment job request is an array of {\"segmentId\": ...} objects")
         items = None
     ids: list[str] = []
     if items is not None and not items:
@@ -305,11 +309,11 @@ def parse_export_request(body: Body) -> ExportRequest:
     event_fields: tuple[str, ...] | None = None
     ev_from = ev_to = None
     if events is not None:
-        where = ("additionalFields", "eventList")
-        event_fields = _field_list(body, events, where, "fields") or ()
-        ev_filter = body.get(events, where, "filter", (dict,), "an object", {})
-        ev_from = parse_time(body, ev_filter, where + ("filter",), "fromIngestTimestamp")
-        ev_to = parse_time(body, ev_filter, where + ("filter",), "toIngestTimestamp")
+        at: Where = ("additionalFields", "eventList")
+        event_fields = _field_list(body, events, at, "fields") or ()
+        ev_filter = body.get(events, at, "filter", (dict,), "an object", {})
+        ev_from = parse_time(body, ev_filter, at + ("filter",), "fromIngestTimestamp")
+        ev_to = parse_time(body, ev_filter, at + ("filter",), "toIngestTimestamp")
     destination = body.get(v, (), "destination", (dict,), "an object", {}, required=True)
     dataset = body.get(destination, ("destination",), "datasetId", (str,), "a string", "",
                        required="destination" in v)
@@ -378,9 +382,9 @@ def _check_schedule(body: Body) -> None:
         body.report(("type",), f"schedule type {kind!r} is not one of "
                     + ", ".join(SCHEDULE_TYPES), code="PQL501")
     props = body.get(v, (), "properties", (dict,), "an object", None, required=True)
-    if kind == "batch_segmentation" and isinstance(props, dict):
+    if isinstance(props, dict):
         segments = body.get(props, ("properties",), "segments", (list,), "an array", None,
-                            required=True)
+                            required=kind == "batch_segmentation")
         _check_schedule_segments(body, segments)
     state = body.get(v, (), "state", (str,), "a string")
     if state is not None and state not in SCHEDULE_STATES:

@@ -34,6 +34,7 @@ __all__ = [
     "NAMESPACE",
     "CompiledSegment",
     "compile_segments",
+    "membership_record",
     "namespace_key",
     "profile_id",
     "segment",
@@ -235,7 +236,12 @@ def _answers(segments: list[CompiledSegment], profile: Any, events: Any,
 
 def membership_record(results: Mapping[str, bool], previous: Any, now: int) -> dict[str, Any]:
     """The new ``segmentMembership`` from this run's answers (segment id -> qualifies, in run
-    order) and the previous membership; shared by the interpreter and the SQL engines."""
+    order) and the previous membership; shared by the interpreter and the SQL engines.
+
+    The ``ups`` namespace is found case-insensitively and written back under the input's
+    casing; an entry that had a ``timestamp`` gets the new one; exited entries more than 30
+    days old are dropped in every namespace.
+    """
     previous = previous if isinstance(previous, Mapping) else {}
     key = namespace_key(previous)
     old = previous.get(key)
