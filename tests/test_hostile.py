@@ -579,3 +579,34 @@ def test_from_json_numbers_beyond_the_range(kind: str, value: object) -> None:
     node = {"nodeType": "literal", "literalType": kind, "value": value}
     with pytest.raises(pqltools.PQLError, match="out of range"):
         pqltools.from_json(node)
+
+
+# ------------------------------------------------------------------ unknown rule codes
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ("PQL999", "'PQL999' is not a pqltools code; did you mean"),
+    ("PQL12", None), ("PQL1", None), ("ALL", None), ("PQL120", None),
+    ("PQL7", "'PQL7' is not a pqltools code"),
+    ("PQL312", "'PQL312' was renumbered: use PQL101, PQL102"),
+])
+def test_select_refuses_unknown_codes(option: str, message: str | None) -> None:
+    code, out, err = _pql("lint", "--select", option, "a = 1")
+    if message is None:
+        assert code == 0, err
+    else:
+        assert code == 2 and message in err
+        assert "All checks passed" not in out
+
+
+@pytest.mark.parametrize("table", [
+    'select = ["PQL999"]', 'ignore = ["PQL98"]', '[severity]\nPQL998 = "error"',
+    '[per-file-ignores]\n"*.pql" = ["PQL997"]',
+])
+def test_config_refuses_unknown_codes(table: str, tmp_path: Path) -> None:
+    from pqltools.analysis.config import Config, ConfigError
+
+    path = tmp_path / "pqltools.toml"
+    path.write_text(table + "\n")
+    with pytest.raises(ConfigError, match="is not a pqltools code"):
+        Config.from_file(path)
