@@ -28,10 +28,11 @@ from pqltools.cli.eval_lines import (
 from pqltools.cli.inputs import EXIT_USAGE, Source, read_sources
 from pqltools.errors import PQLError
 from pqltools.runtime.compiler import compile as compile_pql
-from pqltools.runtime.context import make_clock
+from pqltools.runtime.context import Clock, make_clock
 from pqltools.runtime.membership import (
     CompiledSegment,
     compiled_segment,
+    membership_for,
     order_segments,
     profile_id,
 )
@@ -197,10 +198,21 @@ def _open_profiles(name: str) -> IO[bytes]:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes for a PROFILES file over 16 MB (default: one per core; "
                    "1: evaluate in this process).")
+@click.option("--engine", type=click.Choice(["python", "duckdb", "spark"]), default="python",
+              show_default=True,
+              help="Where to evaluate: the interpreter, or one SQL query on DuckDB or Spark "
+                   "(PROFILES: a path or glob of NDJSON or Parquet files; docs/engines.md).")
+@click.option("--count", is_flag=True,
+              help="Print only the number of qualifying profiles (per definition).")
+@click.option("-o", "--output", "output_file", type=click.Path(dir_okay=True, path_type=Path),
+              default=None,
+              help='Write {"id", "segmentMembership"} records to FILE.parquet or FILE.ndjson '
+                   "(SQL engines: built in SQL; Spark writes a directory).")
 def eval_command(query: str, profiles: str, events_key: str, events_file: Path | None,
                  identity_key: str, id_key: str | None, now: str | None, membership: bool,
                  previous: Path | None, values: bool, as_expression: bool,
-                 progress: bool | None, jobs: int | None) -> None:
+                 progress: bool | None, jobs: int | None, engine: str = "python",
+                 count: bool = False, output_file: Path | None = None) -> None:
     """Evaluate QUERY (PQL text, a .pql file or a segment-definition .json) over PROFILES.
 
     PROFILES is NDJSON, one profile per line ("-" or omitted: standard input). Prints the id of
@@ -219,6 +231,10 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
     except PQLError as exc:
         raise click.BadParameter(str(exc), param_hint="--now") from None
     prior = _load_previous(previous) if previous is not None else None
+    if engine != "python" or count or output_file is not None:
+        _engine_run(engine, segments, profiles, clock, events_key, events_file, id_key, prior,
+                    membership, values, count, output_file)
+        return
     output: Output = "values" if values else "membership" if membership else "ids"
     name = "<stdin>" if profiles == "-" else profiles
     size = None if profiles == "-" else _file_size(profiles)
@@ -277,6 +293,12 @@ def _evaluate_stream(evaluator: LineEvaluator, stream: IO[bytes], name: str,
         if bar is not None:
             bar.render_finish()
     return failures
+
+
+    if count:
+        for seg_id, n in counts.items():
+            click.echo(f"{n}" if len(counts) == 1 else f"{seg_id}\t{n}")
+    sys.exit(1 if failures else 0)
 
 
 def _evaluate_parallel(path: str, size: int, settings: Settings, jobs: int,

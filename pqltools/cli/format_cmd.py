@@ -254,7 +254,14 @@ def _convert_definitions(inp: _Input, to: str) -> Any:
     return converted[0]
 
 
-def _convert_one(inp: _Input, to: str, width: int) -> str:
+def _convert_one(inp: _Input, to: str, width: int, dialect: str = "duckdb",
+                 now: str | None = None) -> str:
+    if to == "sql":
+        from pqltools.cli.sql_cmd import convert_to_sql
+        try:
+            return convert_to_sql(inp.label, inp.text, inp.path, dialect, now)
+        except PQLError as error:
+            raise _SourceError(error, Source(inp.label, inp.text, path=inp.path)) from None
     if inp.is_json and not inp.is_expression or inp.is_expression and _is_pqljson(inp.text):
         try:
             obj = json.loads(inp.text)
@@ -286,12 +293,21 @@ def _dump(obj: Any) -> str:
 
 @click.command("convert")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--to", "to", type=click.Choice(["json", "text"]), required=True,
-              help="Target format: pql/json or (canonical) pql/text.")
+@click.option("--to", "to", type=click.Choice(["json", "text", "sql"]), required=True,
+              help="Target format: pql/json, (canonical) pql/text, or the SQL of the batch "
+                   "engines (with --dialect).")
+@click.option("--dialect", type=click.Choice(["duckdb", "spark"]), default="duckdb",
+              show_default=True, help="SQL dialect for --to sql.")
+@click.option("--now", default=None,
+              help="Evaluation time for --to sql (time windows become literals; default: now).")
 @click.option("--width", default=88, show_default=True, type=click.IntRange(20),
               help="Line width for pql/text output (definition values stay on one line).")
-def convert_command(inputs: tuple[str, ...], to: str, width: int) -> None:
-    """Convert PQL between pql/text and pql/json (docs/pqljson.md).
+def convert_command(inputs: tuple[str, ...], to: str, width: int, dialect: str,
+                    now: str | None) -> None:
+    """Convert PQL between pql/text and pql/json (docs/pqljson.md), or show its SQL.
+
+    ``--to sql --dialect duckdb|spark`` prints the SQL the batch engines run (docs/engines.md);
+    column types are guessed from how the expression uses each path.
 
     INPUTS are PQL expressions, pql/json trees, .pql files, segment-definition .json files or `-`.
     A definition file is printed back as JSON with each `expression` converted and its `format`
@@ -301,7 +317,7 @@ def convert_command(inputs: tuple[str, ...], to: str, width: int) -> None:
     failed = unusable = False
     for inp in _read_inputs(inputs, allow_expressions=True):
         try:
-            click.echo(_convert_one(inp, to, width))
+            click.echo(_convert_one(inp, to, width, dialect, now))
         except _SourceError as wrapped:
             _report(wrapped.error, wrapped.source)
             failed = True

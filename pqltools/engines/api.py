@@ -49,7 +49,7 @@ def _duckdb(segments: list[CompiledSegment], profiles: Any, clock: Clock,
             previous: Mapping[str, Mapping[str, Any]] | None, id_key: str | None,
             events_key: str) -> Iterator[dict[str, Any]]:
     from pqltools.engines import duckdb_engine as dd
-    source = dd.open_source(profiles, segments, events_key=events_key)
+    source = dd.open_source(profiles, segments, events_key=events_key, id_key=id_key)
     try:
         extra = membership_columns(source.profile, source.rows is None, previous is not None,
                                    id_key)

@@ -404,6 +404,8 @@ class SqlCompiler(Visitor[Val]):
             return Val(exp.null(), NULL)
         if not (isinstance(a.type, Scalar) and a.type.is_number and isinstance(b.type, Scalar)
                 and b.type.is_number):
+            if isinstance(a.type, Scalar) and isinstance(b.type, Scalar):
+                return Val(exp.null(), NULL)  # arithmetic on a non-number is null (§5)
             raise self.refuse(node, f"`{node.op}` on a {describe(a.type)} and a "
                               f"{describe(b.type)}")
         both_int = a.type == BIGINT and b.type == BIGINT
@@ -465,16 +467,28 @@ class SqlCompiler(Visitor[Val]):
         if tb == STRING and ta != STRING:
             coerced = self._coerce_literal(node, ta, b)
             if coerced is None:
-                return Val(_false(), BOOLEAN, False)
+                return self._unequal(op, a, b)
             right_sql, tb = coerced
         same = (ta.is_number and tb.is_number) or ta == tb
         if not same:
-            return Val(_false(), BOOLEAN, False)
+            return self._unequal(op, a, b)
         if op in _ORDER_OPS and ta == BOOLEAN:
             return Val(_false(), BOOLEAN, False)
         cls = {"=": exp.EQ, "!=": exp.NEQ, **_ORDER_OPS}[op]
         return Val(cls(this=a.sql, expression=right_sql), BOOLEAN,
                    a.nullable or b.nullable)
+
+    def _unequal(self, op: str, a: Val, b: Val) -> Val:
+        """Two defined values of types PQL never finds equal: ``!=`` is true, the rest false."""
+        if op != "!=":
+            return Val(_false(), BOOLEAN, False)
+        defined = [exp.Not(this=exp.Is(this=v.sql.copy(), expression=exp.Null()))
+                   for v in (a, b) if v.nullable]
+        if not defined:
+            return Val(exp.true(), BOOLEAN, False)
+        out = defined[0] if len(defined) == 1 else exp.And(this=defined[0],
+                                                            expression=defined[1])
+        return Val(out, BOOLEAN, False)
 
     def _coerce_literal(self, node: ast.Node, left: Scalar, right: Val
                         ) -> tuple[exp.Expression, Scalar] | None:
@@ -543,6 +557,10 @@ class SqlCompiler(Visitor[Val]):
         if not isinstance(pattern_node, ast.String):
             raise self.refuse(pattern_node, "a pattern that is not a string literal")
         pattern = pattern_node.value
+        if like and self.d.name == "spark" and pattern.count("%") > 2:
+            raise self.refuse(pattern_node, "a `like` pattern with more than two `%` wildcards "
+                              "(Spark matches it with a backtracking regular expression whose "
+                              "time grows as a power of the input's length)")
         if not like:
             try:
                 compile_regex(pattern)

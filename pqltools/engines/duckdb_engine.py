@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pqltools.engines.plan import ROW_COLUMN, Plan, needed_names, plan_query
+from pqltools.engines.plan import ROW_COLUMN, Plan, check_profile, needed_names, plan_query
 from pqltools.engines.schema import (
     conform,
     duckdb_type_name,
@@ -96,10 +96,9 @@ def _is_parquet(paths: Sequence[str]) -> bool:
 
 
 def open_source(profiles: Any, segments: Sequence[CompiledSegment], *, events_key: str = "events",
-                events: Any = None, identity_key: str = "profileId",
-                con: Any = None) -> DuckDBSource:
+                con: Any = None, id_key: str | None = None) -> DuckDBSource:
     """The profiles of ``segment()`` as a DuckDB relation (see the module docstring)."""
-    names = needed_names(segments)
+    names = needed_names(segments) | set(id_key.split(".") if id_key else ())
     if hasattr(profiles, "types") and hasattr(profiles, "columns") and hasattr(profiles, "query"):
         return _relation_source(profiles, names, events_key, con)
     con = con or connect()
@@ -121,13 +120,20 @@ def _relation_source(rel: Any, names: set[str], events_key: str, con: Any) -> Du
 
 
 def _json_source(con: Any, paths: list[str], names: set[str], events_key: str) -> DuckDBSource:
-    top = sorted(names | {events_key})
+    # DuckDB column names are case-insensitive: one column per spelling, ignoring case
+    by_case: dict[str, str] = {}
+    for name in sorted(names | {events_key}):
+        by_case.setdefault(name.lower(), name)
+    top = list(by_case.values())
     raw = con.read_json(paths, columns={n: "JSON" for n in top},
                         format="newline_delimited")
     import duckdb
-    aggregates = [duckdb.FunctionExpression("json_group_structure", duckdb.ColumnExpression(
-        _quote(n))) for n in top]
-    structures = raw.aggregate(aggregates).fetchone()
+    aggregates = [duckdb.FunctionExpression("json_group_structure", duckdb.ColumnExpression(n))
+                  for n in top]
+    try:
+        structures = raw.aggregate(aggregates).fetchall()[0]
+    except duckdb.Error as exc:
+        raise _stopped(exc) from None
     columns: dict[str, SqlType] = {}
     for name, structure in zip(top, structures):
         t = prune(from_json_structure(structure), names)
@@ -144,10 +150,6 @@ def _json_source(con: Any, paths: list[str], names: set[str], events_key: str) -
     return DuckDBSource(con, rel, Struct.of(columns), events_t, events_key)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _split(item: Any) -> tuple[Any, Any]:
     if isinstance(item, tuple) and len(item) == 2:
         return item[0], item[1]
@@ -158,11 +160,7 @@ def _python_source(con: Any, profiles: Iterable[Any], names: set[str]) -> DuckDB
     rows: list[tuple[dict[str, Any], list[Any] | None]] = []
     for item in profiles:
         profile, events = _split(item)
-        if not isinstance(profile, Mapping):
-            raise evaluation_error("a profile must be a JSON object")
-        if events is not None:
-            if not isinstance(events, list) or not all(isinstance(e, Mapping) for e in events):
-                raise evaluation_error("events must be a list of JSON objects")
+        check_profile(profile, events)
         rows.append((dict(profile), events))
     profile_t = prune(infer_rows(p for p, _ in rows), names)
     events_t = infer_rows({"e": e} for _, e in rows).get("e")
@@ -199,10 +197,37 @@ def plan_for(source: DuckDBSource, segments: Sequence[CompiledSegment], clock: C
 
 def run_plan(source: DuckDBSource, plan: Plan) -> Iterator[tuple[Any, ...]]:
     """The plan's rows, in source order."""
+    return run_sql(source, plan.query)
+
+
+def run_sql(source: DuckDBSource, query: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` (a sqlglot SELECT reading the source as ``pql_profiles``)."""
     import duckdb
-    sql = plan.sql("duckdb")
     try:
-        yield from source.relation.query(SOURCE_TABLE, sql).iter_rows()
+        yield from source.relation.query(SOURCE_TABLE, query.sql(dialect="duckdb")).iter_rows()
     except duckdb.Error as exc:  # a failure at run time, in PQL's words
-        message = str(exc).split("Error: ", 1)[-1]
-        raise evaluation_error(f"the duckdb engine stopped: {message}") from None
+        raise _stopped(exc) from None
+
+
+def copy_to(source: DuckDBSource, query: Any, path: str, fmt: str) -> None:
+    """Write ``query``'s rows to ``path`` (``parquet`` or ``json``: NDJSON) inside DuckDB."""
+    import duckdb
+    from sqlglot import exp
+    rel = source.relation.query(SOURCE_TABLE, query.sql(dialect="duckdb"))
+    try:
+        if fmt == "parquet":
+            rel.write_parquet(path)
+            return
+        view = "pql_output"
+        rel.create_view(view)
+        copy = exp.Copy(this=exp.table_(view), kind=False, files=[exp.Literal.string(path)],
+                        params=[exp.CopyParameter(this=exp.var("FORMAT"),
+                                                  expression=exp.var("json"))])
+        source.con.execute(copy.sql(dialect="duckdb"))
+    except duckdb.Error as exc:
+        raise _stopped(exc) from None
+
+
+def _stopped(exc: Exception) -> Exception:
+    message = str(exc).split("Error: ", 1)[-1]
+    return evaluation_error(f"the duckdb engine stopped: {message}")

@@ -92,6 +92,12 @@ class _Guess:
                 inner = self.path(node.receiver, event_vars, in_events)
                 self.note(node.args[0], DOUBLE, event_vars,
                           in_events or inner == ("events", ()))
+        if isinstance(node, ast.MethodCall) and node.args:
+            self.walk(node.receiver, event_vars, in_events)
+            inner = self.path(node.receiver, event_vars, in_events)
+            for arg in node.args:
+                self.walk(arg, event_vars, in_events or inner == ("events", ()))
+            return
         if isinstance(node, ast.Filter):
             self.walk(node.receiver, event_vars, in_events)
             inner = self.path(node.receiver, event_vars, in_events)

@@ -21,7 +21,7 @@ from pqltools.engines.types import NULL, ListOf, SqlType, Struct, prune
 from pqltools.runtime.context import Clock
 from pqltools.runtime.membership import CompiledSegment, compile_segments, order_segments
 
-__all__ = ["EVENTS_COLUMN", "ROW_COLUMN", "Plan", "compile_run", "needed_names",
+__all__ = ["EVENTS_COLUMN", "ROW_COLUMN", "Plan", "check_profile", "compile_run", "needed_names",
            "plan_query", "segment_column"]
 
 #: The column holding a profile's events (``xEvent``) in the relation the query reads.
@@ -56,10 +56,23 @@ def compile_run(definitions: Iterable[Definition] | Mapping[str, str] | list[Com
 
 def needed_names(segments: Sequence[CompiledSegment]) -> set[str]:
     """Every field name some definition of the run can read (the scan's projection)."""
-    names: set[str] = set()
+    from pqltools.runtime.membership import ID_FIELDS
+    # ids and the stored membership: membership output reads them
+    names: set[str] = {*ID_FIELDS, "segmentMembership", "ups", "status", "lastQualificationTime"}
     for seg in segments:
         names |= referenced_names(seg.program.tree)
+        names.add(seg.id)
     return names
+
+
+def check_profile(profile: Any, events: Any) -> None:
+    """The interpreter's input checks: a profile is an object, events a list of objects."""
+    from pqltools.runtime.context import evaluation_error
+    if not isinstance(profile, Mapping):
+        raise evaluation_error("a profile must be a JSON object")
+    if events is not None and (not isinstance(events, list)
+                               or not all(isinstance(e, Mapping) for e in events)):
+        raise evaluation_error("events must be a list of JSON objects")
 
 
 def segment_column(index: int) -> str:
@@ -68,7 +81,7 @@ def segment_column(index: int) -> str:
 
 
 def plan_query(segments: Sequence[CompiledSegment], dialect: str, profile: SqlType,
-               events: SqlType, clock: Clock, source: str,
+               events: SqlType, clock: Clock, source: str | exp.Expression,
                extra: Sequence[tuple[str, exp.Expression]] = (), *,
                events_column: str = EVENTS_COLUMN, order_by: str | None = None,
                values: bool = False) -> Plan:
@@ -103,7 +116,10 @@ def plan_query(segments: Sequence[CompiledSegment], dialect: str, profile: SqlTy
             condition = result.value.sql
         select.append(exp.alias_(condition.copy(), column, quoted=True))
         columns.append(column)
-    query = exp.select(*select).from_(exp.table_(source, alias=PROFILE_ALIAS))
+    relation = exp.table_(source, alias=PROFILE_ALIAS) if isinstance(source, str) \
+        else exp.Subquery(this=source, alias=exp.TableAlias(this=exp.to_identifier(
+            PROFILE_ALIAS)))
+    query = exp.select(*select).from_(relation)
     if order_by is not None:
         query = query.order_by(exp.column(exp.to_identifier(order_by, quoted=True),
                                           table=exp.to_identifier(PROFILE_ALIAS)))

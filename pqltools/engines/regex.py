@@ -35,6 +35,27 @@ class _Java:
         self.p = pattern
         self.i = 0
         self.out: list[str] = []
+        # per open group: [repeats something inside, has an alternation]
+        self.groups: list[list[bool]] = [[False, False]]
+        self.closed: list[bool] | None = None
+        self.unbounded = 0
+
+    def _quantifier(self, text: str) -> str:
+        """A repetition; refused on a group that repeats or alternates inside (Java's
+        backtracking takes exponential time there, RE2 is linear)."""
+        repeats = text not in ("?", "??")
+        if repeats and self.closed is not None and (self.closed[0] or self.closed[1]):
+            raise Untranslatable("a repeated group that itself repeats or alternates (Java's "
+                                 "backtracking matcher can take exponential time on it)")
+        self.groups[-1][0] = True
+        self.closed = None
+        if text[:1] in "*+" or (text.startswith("{") and text.rstrip("?").endswith(",}")):
+            self.unbounded += 1
+            if self.unbounded > 2:
+                raise Untranslatable("more than two unbounded repetitions (Java's "
+                                     "backtracking matcher can take polynomial time in the "
+                                     "input's length on them; RE2 is linear)")
+        return text
 
     def run(self) -> str:
         p = self.p
@@ -56,11 +77,31 @@ class _Java:
                 self.i += 1
             elif c == "(":
                 self.out.append(self._group())
+                self.groups.append([False, False])
+                self.closed = None
+                continue
+            elif c == ")":
+                inner = self.groups.pop() if len(self.groups) > 1 else [False, False]
+                self.groups[-1][0] |= inner[0]
+                self.closed = inner
+                self.out.append(c)
+                self.i += 1
+                continue
             elif c == "{":
-                self.out.append(self._repeat())
+                self.out.append(self._quantifier(self._repeat()))
+            elif c in "*+?":
+                lazy = p[self.i + 1:self.i + 2] == "?"
+                self.out.append(self._quantifier(c + ("?" if lazy else "")))
+                self.i += 2 if lazy else 1
+                continue
+            elif c == "|":
+                self.groups[-1][1] = True
+                self.out.append(c)
+                self.i += 1
             else:
                 self.out.append(c)
                 self.i += 1
+            self.closed = None
         return "".join(self.out)
 
     def _escape(self, in_class: bool) -> str:

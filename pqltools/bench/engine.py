@@ -1,0 +1,167 @@
+"""``python -m pqltools.bench engine``: the SQL engines against hand-written SQL and the interpreter.
+
+Generates (once, cached in ``--dir``) N profiles with ten events each as Parquet (the two segments
+of ``python -m pqltools.bench eval``: profile-only and events), then for each segment measures,
+in the same run:
+
+* ``pql eval --engine duckdb --count`` as a subprocess (end to end: start-up, compile, scan);
+* hand-written DuckDB SQL for the same question over the same file (the reference);
+* the interpreter (``Program.bind``, the fastest way it runs) over a sample of the profiles
+  already decoded into Python objects, and ``pql eval --count`` over the same sample as NDJSON;
+* with ``--spark``, ``pql eval --engine spark --count`` (local mode, end to end).
+
+Every engine must count the same qualifying profiles (on the sample for the interpreter), else
+the run fails. Prints seconds and profiles per second, and the ratios the issue asks for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pqltools.bench.eval import EVENT_PQL, NOW, PROFILE_PQL
+
+__all__ = ["main"]
+
+NOW_ISO = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+_HAND = {
+    "profile-only": ("person.name.firstName = 'John' AND homeAddress.countryCode IN "
+                     "('US', 'CA', 'GB') AND (person.age >= 21 OR loyalty.tier <> 'none')"),
+    "events": ("homeAddress.countryCode = 'US' AND len(list_filter(events, lambda e: "
+               "e.eventType = 'commerce.purchases' AND e.timestamp > TIMESTAMPTZ "
+               "'2025-05-16 12:00:00+00' AND e.timestamp <= TIMESTAMPTZ "
+               "'2025-06-15 12:00:00+00')) >= 2"),
+}
+_PQL = {"profile-only": PROFILE_PQL, "events": EVENT_PQL}
+
+
+def _generate(con: Any, path: Path, count: int, events: int) -> None:
+    # data generation only (deterministic from the row number); the engine's SQL is compiled
+    con.execute(f"""
+        COPY (
+          SELECT 'p' || i AS _id,
+            {{'name': {{'firstName': (['John','Jane','Joe','Mary','Ana','Li'])[(1 + hash(i) % 6)::BIGINT]}},
+             'age': (14 + hash(i * 7) % 67)::BIGINT}} AS person,
+            {{'countryCode': (['US','CA','GB','FR','DE','JP'])[(1 + hash(i * 3) % 6)::BIGINT]}}
+              AS homeAddress,
+            {{'tier': (['none','silver','gold'])[(1 + hash(i * 5) % 3)::BIGINT]}} AS loyalty,
+            list_transform(range({events}), lambda j: {{
+              'eventType': (['commerce.purchases','web.webpagedetails.pageViews',
+                             'commerce.productViews'])[(1 + hash(i * 31 + j) % 3)::BIGINT],
+              'timestamp': TIMESTAMPTZ '{NOW_ISO}' - to_minutes((hash(i * 17 + j) % 86400)::BIGINT)
+            }}) AS events
+          FROM range({count}) t(i)
+        ) TO '{path}' (FORMAT parquet)""")
+
+
+def _timed(fn: Any, rounds: int) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(rounds):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def _cli(args: list[str]) -> int:
+    out = subprocess.run([sys.executable, "-c", "from pqltools.cli import main; main()", *args],
+                         check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.strip())
+
+
+def _interpreter_rows(con: Any, path: Path) -> list[tuple[dict[str, Any], list[Any]]]:
+    rows = []
+    for row in con.execute(f"SELECT to_json(t) FROM '{path}' t").fetchall():
+        profile = json.loads(row[0])
+        events = profile.pop("events") or []
+        for e in events:  # ISO-8601 strings, as profiles arrive in JSON
+            e["timestamp"] = e["timestamp"].replace(" ", "T")
+        rows.append((profile, events))
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    """Run the benchmark; exit code 1 when two engines count differently."""
+    parser = argparse.ArgumentParser(prog="python -m pqltools.bench engine")
+    parser.add_argument("--profiles", type=int, default=2_000_000)
+    parser.add_argument("--events", type=int, default=10)
+    parser.add_argument("--sample", type=int, default=50_000,
+                        help="profiles the interpreter evaluates (its rate is per profile)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/pqltools-bench-engine"))
+    parser.add_argument("--spark", action="store_true", help="also time Spark local mode")
+    args = parser.parse_args(argv)
+
+    import duckdb
+
+    from pqltools.engines.duckdb_engine import connect
+    from pqltools.runtime.compiler import compile as compile_pql
+    args.dir.mkdir(parents=True, exist_ok=True)
+    con = connect()
+    data = args.dir / f"profiles-{args.profiles}x{args.events}.parquet"
+    sample = args.dir / f"sample-{args.sample}x{args.events}.parquet"
+    for path, n in ((data, args.profiles), (sample, args.sample)):
+        if not path.exists():
+            print(f"generating {path} ...", flush=True)
+            _generate(con, path, n, args.events)
+    sample_json = sample.with_suffix(".ndjson")
+    rows = _interpreter_rows(con, sample)
+    if not sample_json.exists():
+        with sample_json.open("w") as out:
+            for profile, events in rows:
+                out.write(json.dumps({**profile, "events": events}) + "\n")
+    print(f"{args.profiles:,} profiles x {args.events} events ({data.stat().st_size >> 20} MB "
+          f"Parquet); interpreter on {args.sample:,}; best of {args.rounds}; "
+          f"{os.cpu_count()} cores")
+    failed = False
+    for name, pql in _PQL.items():
+        hand_sql = f"SELECT count(*) FROM '{data}' WHERE {_HAND[name]}"
+        t_hand, n_hand = _timed(lambda: con.execute(hand_sql).fetchall()[0][0], args.rounds)
+        cli = ["eval", "--engine", "duckdb", "--count", "--now", NOW_ISO, "-e", pql, str(data)]
+        t_cli, n_cli = _timed(lambda: _cli(cli), args.rounds)
+        program = compile_pql(pql)
+        bound = program.bind(now=NOW_ISO)
+        t_interp, n_interp = _timed(lambda: sum(1 for p, e in rows if bound(p, e)), 1)
+        cli_py = ["eval", "--count", "--now", NOW_ISO, "-e", pql, str(sample_json)]
+        t_interp_cli, n_interp_cli = _timed(lambda: _cli(cli_py), 1)
+        n_sample_sql = con.execute(
+            f"SELECT count(*) FROM '{sample}' WHERE {_HAND[name]}").fetchall()[0][0]
+        rate_cli = args.profiles / t_cli
+        rate_hand = args.profiles / t_hand
+        rate_interp = args.sample / t_interp
+        rate_interp_cli = args.sample / t_interp_cli
+        print(f"\n{name}: {pql}")
+        print(f"  pql eval --engine duckdb --count  {t_cli:8.2f} s  {rate_cli:14,.0f} /s  "
+              f"({n_cli:,} qualify)")
+        print(f"  hand-written DuckDB SQL           {t_hand:8.2f} s  {rate_hand:14,.0f} /s  "
+              f"({n_hand:,})")
+        print(f"  interpreter (Program.bind)        {'':8}    {rate_interp:14,.0f} /s  "
+              f"({n_interp:,} of {args.sample:,})")
+        print(f"  pql eval --count (python, NDJSON) {'':8}    {rate_interp_cli:14,.0f} /s  "
+              f"({n_interp_cli:,} of {args.sample:,})")
+        if args.spark:
+            spark_cli = ["eval", "--engine", "spark", "--count", "--now", NOW_ISO, "-e", pql,
+                         str(data)]
+            t_spark, n_spark = _timed(lambda: _cli(spark_cli), 1)
+            print(f"  pql eval --engine spark --count   {t_spark:8.2f} s  "
+                  f"{args.profiles / t_spark:14,.0f} /s  ({n_spark:,})")
+            failed |= n_spark != n_hand
+        print(f"  engine vs hand-written: {t_cli / t_hand:.2f}x the time; engine vs "
+              f"interpreter: {rate_cli / rate_interp:.1f}x (bind), "
+              f"{rate_cli / rate_interp_cli:.1f}x (pql eval) profiles/s")
+        if n_cli != n_hand or n_interp != n_sample_sql or n_interp_cli != n_sample_sql:
+            print("  MISMATCH between engines", file=sys.stderr)
+            failed = True
+    del duckdb
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,153 @@
+"""``pql eval --engine duckdb|spark``: the run as one SQL query (docs/engines.md).
+
+PROFILES is a path or glob of NDJSON or Parquet files. ``--count`` prints how many profiles
+qualify (computed by the engine: one number, or ``id<TAB>count`` lines for several
+definitions); ``-o FILE.parquet|FILE.ndjson`` writes ``{"id", "segmentMembership"}`` records
+built in SQL (Spark writes a directory of part files); otherwise the ids of qualifying profiles
+or, with ``--membership``, the membership records are printed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from sqlglot import exp
+
+from pqltools.errors import PQLError
+from pqltools.runtime.context import Clock
+from pqltools.runtime.membership import CompiledSegment
+
+__all__ = ["run_engine"]
+
+OUTPUT_SUFFIXES = (".parquet", ".ndjson", ".jsonl", ".json")
+
+
+def run_engine(engine: str, segments: Sequence[CompiledSegment], profiles: str, *,
+               clock: Clock, events_key: str, id_key: str | None,
+               prior: dict[str, Any] | None, membership: bool, count: bool,
+               output: Path | None, out: IO[str]) -> None:
+    """Evaluate ``segments`` over ``profiles`` on a SQL engine and print or write the result."""
+    if profiles == "-":
+        raise click.UsageError(f"--engine {engine} reads files: give PROFILES as a path or glob "
+                               "of NDJSON or Parquet files, not standard input")
+    if output is not None and not output.name.lower().endswith(OUTPUT_SUFFIXES):
+        raise click.UsageError("-o/--output must end in .parquet or .ndjson")
+    try:
+        if engine == "duckdb":
+            _DuckDB(segments, profiles, clock, events_key, id_key).run(
+                prior, membership, count, output, out)
+        else:
+            _Spark(segments, profiles, clock, events_key, id_key).run(
+                prior, membership, count, output, out)
+    except PQLError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1 if exc.diagnostics and exc.diagnostics[0].code != "PQL900" else 2)
+
+
+class _Engine:
+    dialect = ""
+
+    def __init__(self, segments: Sequence[CompiledSegment], profiles: str, clock: Clock,
+                 events_key: str, id_key: str | None) -> None:
+        self.segments = list(segments)
+        self.clock = clock
+        self.id_key = id_key
+        self.events_key = events_key
+        self.source = self.open(profiles, events_key)
+
+    @property
+    def keys(self) -> dict[str, Any]:
+        return {"events_key": self.events_key, "id_key": self.id_key}
+
+    def open(self, profiles: str, events_key: str) -> Any:
+        raise NotImplementedError
+
+    def plan(self, extra: list[tuple[str, exp.Expression]]) -> Any:
+        raise NotImplementedError
+
+    def rows(self, query: exp.Select) -> Any:
+        raise NotImplementedError
+
+    def write(self, query: exp.Select, output: Path) -> None:
+        raise NotImplementedError
+
+    def run(self, prior: dict[str, Any] | None, membership: bool, count: bool,
+            output: Path | None, out: IO[str]) -> None:
+        from pqltools.engines.api import id_expression, membership_columns, records
+        from pqltools.engines.output import count_select, membership_select, previous_columns
+        ids = [s.id for s in self.segments]
+        if count:
+            plan = self.plan([])
+            (row,) = list(self.rows(count_select(plan.query, plan.columns)))
+            for seg_id, n in zip(ids, row):
+                out.write(f"{n}\n" if len(ids) == 1 else f"{seg_id}\t{n}\n")
+            return
+        id_sql = id_expression(self.source.profile, self.id_key)
+        if output is not None:
+            extra = [("__pql_id", id_sql)] + previous_columns(self.source.profile, ids,
+                                                               self.dialect, self.clock)
+            plan = self.plan(extra)
+            seg_columns = plan.columns[len(extra):]
+            self.write(membership_select(plan.query, ids, seg_columns, self.dialect,
+                                         self.clock), output)
+            return
+        extra = membership_columns(self.source.profile, True, True, self.id_key)
+        plan = self.plan(extra)
+        rows = list(self.rows(plan.query))
+        pids = [row[1] for row in rows]
+        for pid, record in zip(pids, records(plan.segment_ids, len(extra), rows, None,
+                                             self.clock, prior, self.id_key)):
+            if membership:
+                out.write(json.dumps({"id": pid, "segmentMembership": record}) + "\n")
+                continue
+            entries = record.get("ups", {})
+            for seg_id in ids:
+                if entries.get(seg_id, {}).get("status") in ("realized", "existing"):
+                    out.write(f"{pid}\n" if len(ids) == 1 else f"{pid}\t{seg_id}\n")
+
+
+class _DuckDB(_Engine):
+    dialect = "duckdb"
+
+    def open(self, profiles: str, events_key: str) -> Any:
+        from pqltools.engines import duckdb_engine as dd
+        return dd.open_source(profiles, self.segments, **self.keys)
+
+    def plan(self, extra: list[tuple[str, exp.Expression]]) -> Any:
+        from pqltools.engines import duckdb_engine as dd
+        return dd.plan_for(self.source, self.segments, self.clock, extra)
+
+    def rows(self, query: exp.Select) -> Any:
+        from pqltools.engines import duckdb_engine as dd
+        return dd.run_sql(self.source, query)
+
+    def write(self, query: exp.Select, output: Path) -> None:
+        from pqltools.engines import duckdb_engine as dd
+        fmt = "parquet" if output.name.lower().endswith(".parquet") else "json"
+        dd.copy_to(self.source, query, str(output), fmt)
+
+
+class _Spark(_Engine):
+    dialect = "spark"
+
+    def open(self, profiles: str, events_key: str) -> Any:
+        from pqltools.engines import spark_engine as se
+        return se.open_source(profiles, self.segments, **self.keys)
+
+    def plan(self, extra: list[tuple[str, exp.Expression]]) -> Any:
+        from pqltools.engines import spark_engine as se
+        return se.plan_for(self.source, self.segments, self.clock, extra)
+
+    def rows(self, query: exp.Select) -> Any:
+        from pqltools.engines import spark_engine as se
+        return se.run_sql(self.source, query)
+
+    def write(self, query: exp.Select, output: Path) -> None:
+        from pqltools.engines import spark_engine as se
+        fmt = "parquet" if output.name.lower().endswith(".parquet") else "json"
+        se.write_to(self.source, query, str(output), fmt)
