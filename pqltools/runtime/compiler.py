@@ -99,14 +99,9 @@ class _Elem:
     depth: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Var:
-    """A variable binding visible to the nodes compiled inside it."""
-
-    name: str
-
-
-_Frame = _Elem | _Var
+#: Variables need no frame: the resolver (analysis/scope) says which names are variables, and
+#: they are read from ``ctx.vars`` by name.
+_Frame = _Elem
 
 
 class _Compiler(Visitor[Fn]):
@@ -213,7 +208,7 @@ class _Compiler(Visitor[Fn]):
         if not 1 <= len(node.params) <= 2:
             raise self.error(f"a lambda here takes one parameter (the element) or two (key and "
                              f"group), not {len(node.params)}", node)
-        body = self.scoped(node.body, *(_Var(p) for p in node.params))
+        body = self.visit(node.body)
         params = node.params
 
         def per_element(ctx: Context, item: Any, key: Any) -> Any:
@@ -511,16 +506,10 @@ class _Compiler(Visitor[Fn]):
     def _bindings(self, bindings: tuple[ast.Binding, ...]) -> list[tuple[str, Fn, Fn | None]]:
         """Compile bindings left to right, each seeing the variables declared before it."""
         compiled = []
-        pushed = 0
-        try:
-            for b in bindings:
-                source = self.visit(b.source)
-                self.frames.append(_Var(b.var))
-                pushed += 1
-                condition = self.test(b.condition) if b.condition is not None else None
-                compiled.append((b.var, source, condition))
-        finally:
-            del self.frames[len(self.frames) - pushed:]
+        for b in bindings:
+            source = self.visit(b.source)
+            condition = self.test(b.condition) if b.condition is not None else None
+            compiled.append((b.var, source, condition))
         return compiled
 
     def _enumerate(self, node: ast.Node, bindings: tuple[ast.Binding, ...],
@@ -533,7 +522,7 @@ class _Compiler(Visitor[Fn]):
         """
         compiled = self._bindings(bindings)
         names = [name for name, _, _ in compiled]
-        body = self.scoped(value, *(_Var(n) for n in names)) if value is not None else None
+        body = self.visit(value) if value is not None else None
         limit = self.limits.max_combinations
         span, text = node.span, self.text
 
@@ -615,7 +604,7 @@ class _Compiler(Visitor[Fn]):
 
     def visit_Let(self, node: ast.Let) -> Fn:
         value = self.visit(node.value)
-        body = self.scoped(node.body, _Var(node.name))
+        body = self.visit(node.body)
         names = (node.name,)
 
         def let(ctx: Context) -> Any:
@@ -627,7 +616,7 @@ class _Compiler(Visitor[Fn]):
         # A query written as a function of the profile: `(Profile) => Profile.homeAddress...`
         if len(node.params) > 1:
             raise self.error("a top-level lambda takes one parameter, the profile", node)
-        body = self.scoped(node.body, *(_Var(p) for p in node.params))
+        body = self.visit(node.body)
         names = node.params
 
         def query(ctx: Context) -> Any:
@@ -728,23 +717,17 @@ class _Compiler(Visitor[Fn]):
         events = self.visit(node.events)
         field = tuple(node.timestamp_field.split("."))
         steps = []
-        pushed = 0
-        try:
-            for step in node.steps:
-                what = self.scoped_test(step.what) if step.what is not None else None
-                where = self.scoped_test(step.where) if step.where is not None else None
-                when = None
-                if step.when is not None:
-                    self.frames.append(_Elem(self.depth))
-                    try:
-                        when = self.window(step.when)
-                    finally:
-                        self.frames.pop()
-                steps.append((step.label, what, when, step.count or 1, where))
-                self.frames.append(_Var(step.label))
-                pushed += 1
-        finally:
-            del self.frames[len(self.frames) - pushed:]
+        for step in node.steps:
+            what = self.scoped_test(step.what) if step.what is not None else None
+            where = self.scoped_test(step.where) if step.where is not None else None
+            when = None
+            if step.when is not None:
+                self.frames.append(_Elem(self.depth))
+                try:
+                    when = self.window(step.when)
+                finally:
+                    self.frames.pop()
+            steps.append((step.label, what, when, step.count or 1, where))
         labels = [s[0] for s in steps]
         span, text = node.span, self.text
 
