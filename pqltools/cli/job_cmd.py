@@ -180,6 +180,8 @@ def run_command(request: Path, definitions: tuple[Path, ...], profiles: str, eng
         job = parse_segment_job_request(body)
     except RequestError as exc:
         fail(exc)
+    for warning in body.problems:  # errors were raised above; what is left are warnings
+        click.echo(warning.render(body.text or "", str(request)), err=True)
     defs, errors = find_definitions(definitions)
     previous = load_previous(membership)
     where = ("segments",) if isinstance(body.value, dict) else ()

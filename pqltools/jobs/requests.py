@@ -201,7 +201,7 @@ def parse_segment_job_request(body: Body) -> SegmentJobRequest:
         elif seg is not None:
             if seg in ids:
                 body.report(where + (i, "segmentId"), f"segment {seg!r} is named twice",
-                            severity=Severity.WARNING)
+                            code="PQL501", severity=Severity.WARNING)
             else:
                 ids.append(seg)
     body.fail()
