@@ -76,10 +76,17 @@ class Limits:
 
     ``max_combinations`` caps the tuples one ``select``/``exists``/``forall``/``sum ... over``
     with several variables may enumerate per evaluation (the cross product of two 5,000-event
-    lists is 25 million).
+    lists is 25 million). ``max_cost`` caps the elements that filters and list methods nested
+    inside another iteration may visit per evaluation (``a[b[c[...]]]`` costs n^k), in the
+    spirit of cel-go's cost budget; docs/limits.md.
     """
 
     max_combinations: int = 2_000_000
+    max_cost: int = 10_000_000
+
+
+#: Key of the remaining cost budget in ``Context.vars`` (no PQL name can hold a NUL).
+_BUDGET = "\x00cost"
 
 
 # ---------------------------------------------------------------- scopes
@@ -110,6 +117,10 @@ class _Compiler(Visitor[Fn]):
         self.limits = limits
         self.scopes = scopes
         self.frames: list[_Frame] = []
+        #: how many iterations enclose the node being compiled (filters, element functions)
+        self.loops = 0
+        #: whether some nested iteration charges the cost budget
+        self.charged = False
 
     # ------------------------------------------------------------ helpers
 
@@ -154,8 +165,37 @@ class _Compiler(Visitor[Fn]):
                 raise evaluation_error(str(exc), span, text) from None
         return run
 
+    def charge(self, receiver: Fn, node: ast.Node) -> Fn:
+        """``receiver``, charging the cost budget with its length when it is iterated inside
+        another iteration (where costs multiply); unchanged at the top level."""
+        if not self.loops:
+            return receiver
+        self.charged = True
+        limit = self.limits.max_cost
+        span, text = node.span, self.text
+
+        def charged(ctx: Context) -> Any:
+            items = receiver(ctx)
+            variables = ctx.vars
+            left = variables.get(_BUDGET, limit) - (len(items) if type(items) is list else 1)
+            if left < 0:
+                raise evaluation_error(
+                    f"this expression visits more than {limit:,} elements for one profile "
+                    "(nested filters or list functions multiply); narrow it, or raise "
+                    "Limits.max_cost (docs/limits.md)", span, text)
+            variables[_BUDGET] = left
+            return items
+        return charged
+
     def element_fn(self, node: ast.Expr) -> functions.ElementFn:
         """An element-scoped argument: a lambda binds its parameters, anything else the element."""
+        self.loops += 1
+        try:
+            return self._element_fn(node)
+        finally:
+            self.loops -= 1
+
+    def _element_fn(self, node: ast.Expr) -> functions.ElementFn:
         if isinstance(node, ast.Lambda):
             return self._lambda_element(node)
         body = self.scoped(node, _Elem(self.depth))
@@ -349,7 +389,7 @@ class _Compiler(Visitor[Fn]):
                                  self.visit(node.args[2]))
             return lambda ctx: then(ctx) if test(ctx) else other(ctx)
         args = [self.visit(a) for a in node.args]
-        impl = self.guarded(functions.GLOBALS[node.name], node)
+        impl = self.guarded(functions.GLOBAL_IMPLS[node.name], node)
         if not args:
             return lambda ctx: impl(ctx)
         if len(args) == 1:
@@ -362,6 +402,8 @@ class _Compiler(Visitor[Fn]):
         if node.name == "count" and not node.args and isinstance(node.receiver, ast.Filter):
             return self._filter(node.receiver, count=True)  # counted without building the list
         receiver = self.visit(node.receiver)
+        if any(p.element_scope for p in spec.params):
+            receiver = self.charge(receiver, node)
         if node.name in ("matches", "regexGroup") and node.args and isinstance(
                 node.args[0], ast.String):
             try:
@@ -373,7 +415,7 @@ class _Compiler(Visitor[Fn]):
         plain = [None if s else self.visit(a) for s, a in zip(scoped, node.args)]
         element_fns = [self.element_fn(a) if s else None for s, a in zip(scoped, node.args)]
         missing = [None] * sum(1 for p in spec.params[len(node.args):] if p.element_scope)
-        impl = self.guarded(functions.METHODS[node.name], node)
+        impl = self.guarded(functions.METHOD_IMPLS[node.name], node)
         if not any(scoped) and len(plain) <= 1:
             if not plain:
                 def call0(ctx: Context) -> Any:
@@ -394,7 +436,7 @@ class _Compiler(Visitor[Fn]):
 
     def _filter(self, node: ast.Filter, *, count: bool) -> Fn:
         """``a[cond]``: the matching elements, or with ``count`` how many (``a[cond].count()``)."""
-        receiver = self.visit(node.receiver)
+        receiver = self.charge(self.visit(node.receiver), node)
         cond = node.condition
         # `a[x and y]`, the usual event filter, tests both conjuncts in the loop itself: one
         # closure call less per element
@@ -457,10 +499,12 @@ class _Compiler(Visitor[Fn]):
     def scoped_test(self, node: ast.Node) -> Callable[[Context], bool]:
         """Compile a Boolean ``node`` inside a new element scope."""
         self.frames.append(_Elem(self.depth))
+        self.loops += 1
         try:
             return self.test(node)
         finally:
             self.frames.pop()
+            self.loops -= 1
 
     # ------------------------------------------------------------ binders
 
@@ -600,8 +644,8 @@ class _Compiler(Visitor[Fn]):
         depth, name = field if field is not None else (-1, "")
         window = self.window(node.phrase)
         span, text = node.subject.span, self.text
-        parse_iso = datetime.fromisoformat
-        cache = window if isinstance(window, _ClockWindow) else None
+        if field is not None and isinstance(window, _ClockWindow):
+            return _element_occurs(depth, name, window, span, text)
 
         def occurs(ctx: Context) -> bool:
             if field is not None:
@@ -613,33 +657,12 @@ class _Compiler(Visitor[Fn]):
                 v = subject(ctx)
             if v is None:
                 return False
-            # the cached window is read without a call: this runs once per event
-            entry = cache.entry if cache is not None else None
-            w = entry[1] if entry is not None and entry[0] is ctx.clock else window(ctx)
+            w = window(ctx)
             if w is None:
                 return False
-            try:
-                if type(v) is str:  # the usual ISO-8601 event time, parsed once per profile
-                    stamps = ctx.stamps
-                    if stamps is None:
-                        stamps = ctx.stamps = {}
-                        ms = None
-                    else:
-                        ms = stamps.get(v)
-                    if ms is None:
-                        moment = parse_iso(v)
-                        ms = stamps[v] = (round(moment.timestamp() * 1000)
-                                          if moment.tzinfo is not None else to_millis(v))
-                elif type(v) is list:
-                    return any(_in(to_millis(x), w) for x in v if x is not None)
-                else:
-                    ms = to_millis(v)
-            except (TimestampError, ValueError) as exc:
-                raise evaluation_error(f"`occurs` needs a timestamp: {_timestamp_problem(v, exc)}",
-                                       span, text) from None
-            if len(w) == 1:
-                return w[0][0] <= ms <= w[0][1]
-            return _in(ms, w)
+            if type(v) is not str:
+                return _occurs_other(v, w, span, text)
+            return _in(_iso_millis(ctx, v, span, text), w)
         return occurs
 
     def window(self, phrase: ast.Node) -> WindowFn:
@@ -1052,6 +1075,75 @@ def _pattern_test(left: Fn, regex: Callable[[Context], Any], full: bool) -> Fn:
     return matches
 
 
+def _element_occurs(depth: int, name: str, cache: _ClockWindow, span: Span,
+                    text: str | None) -> Fn:
+    """``timestamp occurs <window>`` on a filtered element, the window depending on the clock
+    alone: the usual event test, once per event, so the general closure's branches are left out.
+    """
+    parse_iso = datetime.fromisoformat
+
+    def element_occurs(ctx: Context) -> bool:
+        element = ctx.elems[depth]
+        v = element.get(name) if type(element) is dict else None
+        if v is None:
+            v = ctx.profile.get(name)
+            if v is None:
+                return False
+        clock, w = cache.entry
+        if clock is not ctx.clock:
+            w = cache(ctx)
+        if w is None:
+            return False
+        if type(v) is not str:
+            return _occurs_other(v, w, span, text)
+        # _iso_millis, inlined: this runs once per event
+        stamps = ctx.stamps
+        if stamps is None:
+            stamps = ctx.stamps = {}
+        ms = stamps.get(v)
+        if ms is None:
+            try:
+                moment = parse_iso(v)
+                ms = stamps[v] = (round(moment.timestamp() * 1000)
+                                  if moment.tzinfo is not None else to_millis(v))
+            except (TimestampError, ValueError) as exc:
+                raise evaluation_error(f"`occurs` needs a timestamp: {_timestamp_problem(v, exc)}",
+                                       span, text) from None
+        if len(w) == 1:
+            lo, hi = w[0]
+            return lo <= ms <= hi
+        return _in(ms, w)
+    return element_occurs
+
+
+def _iso_millis(ctx: Context, v: str, span: Span, text: str | None) -> int:
+    """Epoch milliseconds of an ISO-8601 event time, parsed once per profile (``ctx.stamps``)."""
+    stamps = ctx.stamps
+    if stamps is None:
+        stamps = ctx.stamps = {}
+    ms = stamps.get(v)
+    if ms is None:
+        try:
+            moment = datetime.fromisoformat(v)
+            ms = stamps[v] = (round(moment.timestamp() * 1000) if moment.tzinfo is not None
+                              else to_millis(v))
+        except (TimestampError, ValueError) as exc:
+            raise evaluation_error(f"`occurs` needs a timestamp: {_timestamp_problem(v, exc)}",
+                                   span, text) from None
+    return ms
+
+
+def _occurs_other(v: Any, w: Window, span: Span, text: str | None) -> bool:
+    """``occurs`` on a value that is not a string: epoch millis, a date, or a list of times."""
+    try:
+        if type(v) is list:
+            return any(_in(to_millis(x), w) for x in v if x is not None)
+        return _in(to_millis(v), w)
+    except TimestampError as exc:
+        raise evaluation_error(f"`occurs` needs a timestamp: {_timestamp_problem(v, exc)}",
+                               span, text) from None
+
+
 def _in(ms: int, window: Window) -> bool:
     if len(window) == 1:
         lo, hi = window[0]
@@ -1320,6 +1412,14 @@ class Program:
         return evaluate_bound
 
 
+def _budgeted(fn: Fn) -> Fn:
+    """``fn`` starting each evaluation with a full cost budget."""
+    def run(ctx: Context) -> Any:
+        ctx.vars.pop(_BUDGET, None)
+        return fn(ctx)
+    return run
+
+
 def compile(expression: str | ast.Node, *, limits: Limits | None = None,
             comments: bool = False) -> Program:
     """Compile PQL text (or a parsed tree) once into a :class:`Program`.
@@ -1341,6 +1441,8 @@ def compile(expression: str | ast.Node, *, limits: Limits | None = None,
         compiler = _Compiler(text, limits or Limits(), resolve(tree, text))
         root = compiler.visit(tree)
         test = compiler.test(tree)
+        if compiler.charged:
+            root, test = _budgeted(root), _budgeted(test)
     except RecursionError:
         raise PQLValidationError([Diagnostic("PQL414", "the expression is nested too deeply to "
                                              "compile", Severity.ERROR, tree.span)], text) from None
