@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from lsprotocol import types
 from pqltools_lsp.diagnostics import Finding, document_offsets, to_lsp
@@ -78,7 +77,7 @@ def _json_noqa(snapshot: Snapshot, region: Region, code: str) -> types.TextEdit 
     if found is None:
         return None
     owner, (obj_start, _obj_end) = found
-    spans: dict[tuple[Any, ...], tuple[int, int]] = snapshot.cache["json_spans"]
+    spans = snapshot.json_spans
     own = region.definition.raw.get("pqltools") if region.definition is not None else None
     noqa = own.get("noqa") if isinstance(own, dict) else None
     if isinstance(noqa, list) and owner + ("pqltools", "noqa") in spans:

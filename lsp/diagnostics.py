@@ -7,7 +7,6 @@ runs it over each region of a snapshot and maps spans into the document.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict
@@ -65,10 +64,8 @@ _lock = threading.Lock()
 
 def _lint(region: Region, config: ConfigResult, filename: str) -> list[Diagnostic]:
     definition = region.definition
-    fingerprint = json.dumps(definition.raw, sort_keys=True, default=str) \
-        if definition is not None else None
-    key = (region.text, region.comments, id(config.config), _schema_stamp(config), fingerprint,
-           filename)
+    key = (region.text, region.comments, id(config.config), _schema_stamp(config),
+           region.fingerprint, filename)
     with _lock:
         hit = _LINTED.get(key)
         if hit is not None:

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pqltools_lsp.memo import Memo
+
 from pqltools.analysis.scope import resolve
 from pqltools.syntax import ast
 
 __all__ = ["Variable", "Variables"]
+
+#: id(tree) -> (tree, its variables); the tree is kept so that its id is not reused.
+_RESOLVED: Memo[int, tuple[ast.Node, Variables]] = Memo(1024)
 
 
 @dataclass(eq=False)
@@ -54,7 +59,12 @@ class Variables:
 
     @classmethod
     def of(cls, tree: ast.Node, text: str) -> Variables:
-        """Resolve every binder and chain label of ``tree`` (parsed from ``text``)."""
+        """Resolve every binder and chain label of ``tree`` (parsed from ``text``), memoised
+        per tree (trees are immutable and parses are memoised per text)."""
+        return _RESOLVED.get(id(tree), lambda: (tree, cls._resolve(tree, text)))[1]
+
+    @classmethod
+    def _resolve(cls, tree: ast.Node, text: str) -> Variables:
         scopes = resolve(tree, text)
         found = [Variable(b.name, b.kind, (b.span.start, b.span.end),
                           [(r.span.start, r.span.end) for r in b.references],
