@@ -9,10 +9,11 @@ region and converts at the edges, so no feature knows which kind of document it 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,13 @@ from pqltools_lsp.incremental import parse_clauses
 from pqltools_lsp.memo import Memo
 from pqltools_lsp.positions import LineIndex
 
-from pqltools.definitions import LIST_KEYS, Definition, load_definitions, locate_strings
+from pqltools.definitions import (
+    LIST_KEYS,
+    Definition,
+    _decoded_offsets,  # the offsets map of a definition
+    load_definitions,
+    locate_strings,
+)
 from pqltools.errors import DefinitionError, Diagnostic, Span
 from pqltools.syntax.parser import ParseOptions, ParseResult, parse_document
 
@@ -211,8 +218,18 @@ class Snapshot:
 
     @classmethod
     def build(cls, uri: str, text: str, version: int | None = None, *,
-              language_id: str | None = None, encoding: str = "utf-16") -> Snapshot:
-        """Split ``text`` into regions according to what kind of document it is."""
+              language_id: str | None = None, encoding: str = "utf-16",
+              previous: Snapshot | None = None) -> Snapshot:
+        """Split ``text`` into regions according to what kind of document it is.
+
+        With the ``previous`` snapshot of the same document, an edit inside one definition's
+        expression string of a JSON file reuses every other definition (moved by the length
+        change) instead of reading the whole file again.
+        """
+        if previous is not None and previous.uri == uri and previous.encoding == encoding:
+            reused = _edited_in_place(previous, text, version)
+            if reused is not None:
+                return reused
         snap = cls(uri, text, version, encoding)
         if not is_json(uri, language_id, text):
             snap.regions = [Region(text, comments=True)]
@@ -261,6 +278,95 @@ class Snapshot:
         if spans is None:
             spans = self.cache["json_spans"] = locate_strings(self.text)
         return spans
+
+
+def _edited_in_place(previous: Snapshot, text: str, version: int | None) -> Snapshot | None:
+    """``previous`` updated for ``text`` when the edit stays inside one pql/text expression
+    string of a JSON definition file and changes no quote, escape or line break; else None."""
+    old = previous.text
+    if not previous.regions or previous.problems or previous.regions[0].definition is None:
+        return None
+    limit = min(len(old), len(text))
+    prefix = _longest(lambda k: old[:k] == text[:k], limit)
+    suffix = _longest(lambda k: old[len(old) - k:] == text[len(text) - k:], limit - prefix)
+    old_end, new_end = len(old) - suffix, len(text) - suffix
+    removed, inserted = old[prefix:old_end], text[prefix:new_end]
+    if any(c in _UNSAFE or c < " " for c in removed + inserted):
+        return None
+    backslashes = len(text[:prefix]) - len(text[:prefix].rstrip("\\"))
+    if backslashes % 2:
+        return None  # the edit follows a backslash: an escape changed
+    delta = len(inserted) - len(removed)
+    target = None
+    for i, region in enumerate(previous.regions):
+        d = region.definition
+        if d is None or d.value_span is None or d.format != "pql/text":
+            continue
+        if d.value_span.start < prefix and old_end < d.value_span.end:
+            target = i
+            break
+    if target is None:
+        return None
+    line_start = text.rfind("\n", 0, prefix) + 1
+    line_end = text.find("\n", prefix)
+    line_end = len(text) if line_end == -1 else line_end
+    regions: list[Region] = []
+    for i, region in enumerate(previous.regions):
+        d = region.definition
+        assert d is not None
+        if i == target:
+            assert d.value_span is not None
+            start, end = d.value_span.start, d.value_span.end + delta
+            token = text[start:end]
+            try:
+                expression = json.loads(token)
+            except ValueError:
+                return None
+            raw = dict(d.raw)
+            if isinstance(raw.get("expression"), dict):
+                raw["expression"] = {**raw["expression"], "value": expression}
+            moved = dataclasses.replace(
+                d, expression=expression, raw=raw, source_text=text,
+                value_span=Span.from_offsets(text, start, end),
+                _offsets=_decoded_offsets(token[1:-1]))
+            regions.append(Region(expression, region.comments, moved))
+            continue
+        span = d.value_span
+        if span is not None and span.start >= old_end:
+            span = (Span.from_offsets(text, span.start + delta, span.end + delta)
+                    if line_start <= span.start + delta <= line_end
+                    else Span(span.start + delta, span.end + delta, span.line, span.column,
+                              span.end_line, span.end_column))
+        elif span is not None and span.end > prefix:
+            return None  # an enclosing pql/json object: read the file again
+        kept = Region(region.text, region.comments,
+                      dataclasses.replace(d, value_span=span, source_text=text))
+        if "fingerprint" in region.__dict__:  # the definition's JSON did not change
+            kept.__dict__["fingerprint"] = region.__dict__["fingerprint"]
+        regions.append(kept)
+    snap = Snapshot(previous.uri, text, version, previous.encoding, regions)
+    spans = previous.cache.get("json_spans")
+    if spans is not None:
+        snap.cache["json_spans"] = {
+            path: (a + delta, b + delta) if a >= old_end else (a, b + delta) if b > prefix
+            else (a, b) for path, (a, b) in spans.items()}
+    return snap
+
+
+_UNSAFE = frozenset('"\\')
+
+
+def _longest(same: Callable[[int], bool], limit: int) -> int:
+    """The largest ``k <= limit`` with ``same(k)`` (``same`` holds up to some k, then not):
+    a binary search of string slice comparisons, which run at C speed."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if same(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def is_json(uri: str, language_id: str | None, text: str) -> bool:

@@ -29,10 +29,8 @@ def _variable_at(snapshot: Snapshot,
     if found is None:
         return None
     region, at = found
-    tree = region.parse.expr
-    if tree is None:
-        return None
-    var = Variables.of(tree, region.text).at(at)
+    variables = Variables.of_region(region)
+    var = variables.at(at) if variables is not None else None
     return (region, var) if var is not None else None
 
 

@@ -59,6 +59,15 @@ class _Protocol(LanguageServerProtocol):
     belongs) without answering, which leaves the client waiting forever for that request.
     """
 
+    #: the id of the ``initialize`` request :mod:`pqltools_lsp.startup` already answered
+    already_answered: Any = None
+
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        if msg_id is not None and msg_id == self.already_answered:
+            self.already_answered = None  # answered before pygls was loaded: not twice
+            return
+        super()._send_response(msg_id, result, error)
+
     def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
         if self._workspace is None and method_name != types.INITIALIZE:
             self._send_response(msg_id, None, JsonRpcServerNotInitialized(
@@ -161,7 +170,7 @@ class PQLLanguageServer(LanguageServer):
                     and cached.encoding == self.encoding:
                 return cached
             snap = Snapshot.build(uri, doc.text, doc.version, language_id=doc.language_id,
-                                  encoding=self.encoding)
+                                  encoding=self.encoding, previous=cached)
             self._snapshots[uri] = snap
             return snap
 
@@ -551,6 +560,24 @@ def create_server() -> PQLLanguageServer:
         return navigation.rename(snap, params.position, params.new_name)
 
     return server
+
+
+def announced_capabilities(client: dict[str, Any]) -> dict[str, Any]:
+    """The ``capabilities`` pygls answers ``initialize`` with, for a client's capabilities
+    (``python -m pqltools_lsp.startup`` records them; see :mod:`pqltools_lsp.startup`)."""
+    from pygls.capabilities import ServerCapabilitiesBuilder
+
+    server = create_server()
+    protocol = server.protocol
+    caps = protocol._converter.structure(client, types.ClientCapabilities)
+    features = protocol.fm
+    built = ServerCapabilitiesBuilder(
+        caps, set({**features.features, **features.builtin_features}.keys()),
+        features.feature_options, list(features.commands.keys()),
+        server._text_document_sync_kind, server._notebook_document_sync,
+        ServerCapabilitiesBuilder.choose_position_encoding(caps)).build()  # type: ignore[no-untyped-call]
+    announced: dict[str, Any] = protocol._converter.unstructure(built)
+    return announced
 
 
 def serve(tcp: tuple[str, int] | None = None) -> None:

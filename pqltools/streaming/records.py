@@ -32,8 +32,8 @@ from pqltools.runtime.timephrases import TimestampError, to_millis
 
 __all__ = ["Record", "StreamInputError", "parse_duration", "parse_record", "read_records"]
 
-#: The code of stream input errors (pqltools.codes: invalid-stream-record).
-STREAM_INPUT_CODE = "PQL440"
+#: The code of stream input errors: invalid profile data (pqltools.codes).
+STREAM_INPUT_CODE = "PQL094"
 _KINDS = ("event", "profile", "tick")
 
 

@@ -208,3 +208,43 @@ def test_code_actions_on_a_huge_one_line_document_do_linear_work(
     actions = code_actions(snap, findings, everything)
     assert len(actions) == len(findings)  # one "noqa" action each
     assert counted <= budget
+
+
+def _regions_shape(snap: Snapshot) -> list[object]:
+    out: list[object] = []
+    for region in snap.regions:
+        d = region.definition
+        assert d is not None
+        out.append((region.text, d.expression, d.value_span, d.raw, d.name, d.index,
+                    [d.file_offset(i) for i in range(len(d.expression) + 1)]))
+    return out
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("a = 1", "a = 12"), ("a = 12", "a = 1"), ("a = 1", "a ="), ('b.c = "x"', 'b.c = "xy"'),
+    ("a = 1", 'a = "q"'), ("a = 1", "a = 1\\"), ("x = é", "x = é and y"),
+    ("a = 1", "a = 1\n"),
+])
+@pytest.mark.parametrize("indent", [2, None])
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_json_edit_inside_one_expression_reuses_the_others(old: str, new: str,
+                                                           indent: int | None,
+                                                           ascii_only: bool) -> None:
+    """The snapshot built from the previous one equals the one built from scratch."""
+    def text(value: str) -> str:
+        defs = [{"name": f"d{i}", "expression": {"type": "PQL", "format": "pql/text",
+                                                  "value": value if i == 1 else "z = 0"}}
+                for i in range(4)]
+        return json.dumps(defs, indent=indent, ensure_ascii=ascii_only)
+
+    before, after = text(old), text(new)
+    previous = Snapshot.build("file:///w/d.json", before)
+    assert previous.json_spans  # computed, so that it is moved too
+    fresh = Snapshot.build("file:///w/d.json", after)
+    reused = Snapshot.build("file:///w/d.json", after, previous=previous)
+    assert _regions_shape(reused) == _regions_shape(fresh)
+    assert reused.json_spans == fresh.json_spans
+    from pqltools_lsp.documents import _edited_in_place
+
+    in_place = _edited_in_place(previous, after, None) is not None
+    assert in_place == (not any(c in old + new for c in '"\\\n') or old.startswith("b.c"))
