@@ -76,10 +76,17 @@ class Limits:
 
     ``max_combinations`` caps the tuples one ``select``/``exists``/``forall``/``sum ... over``
     with several variables may enumerate per evaluation (the cross product of two 5,000-event
-    lists is 25 million).
+    lists is 25 million). ``max_cost`` caps the elements that filters and list methods nested
+    inside another iteration may visit per evaluation (``a[b[c[...]]]`` costs n^k), in the
+    spirit of cel-go's cost budget; docs/limits.md.
     """
 
     max_combinations: int = 2_000_000
+    max_cost: int = 10_000_000
+
+
+#: Key of the remaining cost budget in ``Context.vars`` (no PQL name can hold a NUL).
+_BUDGET = "\x00cost"
 
 
 # ---------------------------------------------------------------- scopes
@@ -110,6 +117,10 @@ class _Compiler(Visitor[Fn]):
         self.limits = limits
         self.scopes = scopes
         self.frames: list[_Frame] = []
+        #: how many iterations enclose the node being compiled (filters, element functions)
+        self.loops = 0
+        #: whether some nested iteration charges the cost budget
+        self.charged = False
 
     # ------------------------------------------------------------ helpers
 
@@ -154,8 +165,37 @@ class _Compiler(Visitor[Fn]):
                 raise evaluation_error(str(exc), span, text) from None
         return run
 
+    def charge(self, receiver: Fn, node: ast.Node) -> Fn:
+        """``receiver``, charging the cost budget with its length when it is iterated inside
+        another iteration (where costs multiply); unchanged at the top level."""
+        if not self.loops:
+            return receiver
+        self.charged = True
+        limit = self.limits.max_cost
+        span, text = node.span, self.text
+
+        def charged(ctx: Context) -> Any:
+            items = receiver(ctx)
+            variables = ctx.vars
+            left = variables.get(_BUDGET, limit) - (len(items) if type(items) is list else 1)
+            if left < 0:
+                raise evaluation_error(
+                    f"this expression visits more than {limit:,} elements for one profile "
+                    "(nested filters or list functions multiply); narrow it, or raise "
+                    "Limits.max_cost (docs/limits.md)", span, text)
+            variables[_BUDGET] = left
+            return items
+        return charged
+
     def element_fn(self, node: ast.Expr) -> functions.ElementFn:
         """An element-scoped argument: a lambda binds its parameters, anything else the element."""
+        self.loops += 1
+        try:
+            return self._element_fn(node)
+        finally:
+            self.loops -= 1
+
+    def _element_fn(self, node: ast.Expr) -> functions.ElementFn:
         if isinstance(node, ast.Lambda):
             return self._lambda_element(node)
         body = self.scoped(node, _Elem(self.depth))
@@ -362,6 +402,8 @@ class _Compiler(Visitor[Fn]):
         if node.name == "count" and not node.args and isinstance(node.receiver, ast.Filter):
             return self._filter(node.receiver, count=True)  # counted without building the list
         receiver = self.visit(node.receiver)
+        if any(p.element_scope for p in spec.params):
+            receiver = self.charge(receiver, node)
         if node.name in ("matches", "regexGroup") and node.args and isinstance(
                 node.args[0], ast.String):
             try:
@@ -394,7 +436,7 @@ class _Compiler(Visitor[Fn]):
 
     def _filter(self, node: ast.Filter, *, count: bool) -> Fn:
         """``a[cond]``: the matching elements, or with ``count`` how many (``a[cond].count()``)."""
-        receiver = self.visit(node.receiver)
+        receiver = self.charge(self.visit(node.receiver), node)
         cond = node.condition
         # `a[x and y]`, the usual event filter, tests both conjuncts in the loop itself: one
         # closure call less per element
@@ -457,10 +499,12 @@ class _Compiler(Visitor[Fn]):
     def scoped_test(self, node: ast.Node) -> Callable[[Context], bool]:
         """Compile a Boolean ``node`` inside a new element scope."""
         self.frames.append(_Elem(self.depth))
+        self.loops += 1
         try:
             return self.test(node)
         finally:
             self.frames.pop()
+            self.loops -= 1
 
     # ------------------------------------------------------------ binders
 
@@ -1368,6 +1412,14 @@ class Program:
         return evaluate_bound
 
 
+def _budgeted(fn: Fn) -> Fn:
+    """``fn`` starting each evaluation with a full cost budget."""
+    def run(ctx: Context) -> Any:
+        ctx.vars.pop(_BUDGET, None)
+        return fn(ctx)
+    return run
+
+
 def compile(expression: str | ast.Node, *, limits: Limits | None = None,
             comments: bool = False) -> Program:
     """Compile PQL text (or a parsed tree) once into a :class:`Program`.
@@ -1389,6 +1441,8 @@ def compile(expression: str | ast.Node, *, limits: Limits | None = None,
         compiler = _Compiler(text, limits or Limits(), resolve(tree, text))
         root = compiler.visit(tree)
         test = compiler.test(tree)
+        if compiler.charged:
+            root, test = _budgeted(root), _budgeted(test)
     except RecursionError:
         raise PQLValidationError([Diagnostic("PQL414", "the expression is nested too deeply to "
                                              "compile", Severity.ERROR, tree.span)], text) from None

@@ -24,6 +24,7 @@ from pqltools.runtime.regex import RegexError, compile_regex
 from pqltools.runtime.timephrases import DAY, Interval, TimestampError, from_millis, to_millis
 from pqltools.runtime.values import (
     MapEntry,
+    MemberSet,
     Value,
     get_field,
     hashable,
@@ -188,20 +189,31 @@ def _contains(items: list[Any], value: Value) -> bool:
     return value is not None and any(x is not None and scalar_equal(x, value) for x in items)
 
 
+def _container(items: list[Any], lookups: int) -> Callable[[Value], bool]:
+    """``value -> _contains(items, value)``, indexed when there are many lookups (linear
+    instead of quadratic: two 20,000-element lists took 40 s)."""
+    if len(items) * lookups >= 64:
+        index = MemberSet(items)
+        return lambda value: value is not None and index.holds(value)
+    return lambda value: _contains(items, value)
+
+
 @_method("intersects")
 def _intersects(ctx: Context, a: Value, b: Value) -> bool:
     if a is None or b is None:
         return False
-    others = elements(b)
-    return any(_contains(others, x) for x in elements(a))
+    mine = elements(a)
+    contains = _container(elements(b), len(mine))
+    return any(contains(x) for x in mine)
 
 
 @_method("intersection")
 def _intersection(ctx: Context, a: Value, b: Value) -> list[Any] | None:
     if a is None or b is None:
         return None
-    others = elements(b)
-    common = _distinct([x for x in elements(a) if _contains(others, x)])
+    mine = elements(a)
+    contains = _container(elements(b), len(mine))
+    common = _distinct([x for x in mine if contains(x)])
     return common or None
 
 
@@ -209,8 +221,9 @@ def _intersection(ctx: Context, a: Value, b: Value) -> list[Any] | None:
 def _subset_of(ctx: Context, a: Value, b: Value) -> bool:
     if a is None or b is None:
         return False
-    others = elements(b)
-    return all(_contains(others, x) for x in elements(a))
+    mine = elements(a)
+    contains = _container(elements(b), len(mine))
+    return all(contains(x) for x in mine)
 
 
 @_method("supersetOf")
