@@ -11,10 +11,12 @@ from pqltools.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
-__all__ = ["MAX_NUMBER", "MAX_NUMBER_DIGITS", "finite_number", "parse_int_text"]
+__all__ = ["MAX_NUMBER", "MAX_NUMBER_DIGITS", "finite_number", "json_float", "load_json",
+           "out_of_range_message", "parse_int_text", "refuse_json_constant"]
 
 #: The largest magnitude a number may have: the first power of two beyond the largest double.
 MAX_NUMBER = 2**1024
@@ -42,3 +44,43 @@ def finite_number(value: Any) -> Any:
     if t is float:
         return value if math.isfinite(value) else None
     return value
+
+
+def refuse_json_constant(name: str) -> Any:
+    """``parse_constant`` for :mod:`json`: ``NaN``, ``Infinity`` and ``-Infinity`` are refused."""
+    raise ValueError(f"`{name}` is not JSON (JSON has no NaN or infinite numbers)")
+
+
+def out_of_range_message(exc: ValueError) -> str:
+    """A JSON decoding error, with Python's integer-conversion limit said in our words."""
+    text = str(exc)
+    if "integer string conversion" in text:
+        return "a number is out of range (beyond ±1.8e308)"
+    return text
+
+
+def _int(text: str) -> int:
+    value = parse_int_text(text.lstrip("-"))
+    if value is None:
+        raise ValueError(f"number {text[:20]}… is out of range (beyond ±1.8e308)")
+    return -value if text.startswith("-") else value
+
+
+def json_float(text: str) -> float:
+    """``parse_float`` for :mod:`json`: a float beyond a double's range is refused."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:40]} is out of range (beyond ±1.8e308)")
+    return value
+
+
+def load_json(text: str | bytes) -> Any:
+    """Parse JSON data (profiles, events) as pqltools reads it; ``ValueError`` says why not.
+
+    Stricter than :func:`json.loads` where Python is lenient: ``NaN`` and ``Infinity`` are
+    refused (they are not JSON), and so are numbers beyond a double's range (Python would read
+    ``1e400`` as infinity and refuse integers of more than 4,300 digits with a confusing
+    message). Nesting too deep for the decoder raises ``RecursionError``.
+    """
+    return json.loads(text, parse_constant=refuse_json_constant, parse_int=_int,
+                      parse_float=json_float)

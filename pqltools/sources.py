@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pqltools import fileio
 from pqltools.definitions import Definition, load_definitions
 from pqltools.errors import DefinitionError, Diagnostic, Span
+from pqltools.fileio import path_exists
 
 __all__ = [
     "SUFFIXES",
@@ -63,10 +65,8 @@ def iter_paths(arguments: tuple[str, ...] | list[str]) -> Iterator[Path | str]:
             yield arg
             continue
         path = Path(arg)
-        try:
-            is_dir, exists = path.is_dir(), path.exists()
-        except OSError:  # an expression longer than a file name may be is not a file
-            is_dir = exists = False
+        exists = path_exists(path)  # an expression too long for a file name is not a file
+        is_dir = exists and path.is_dir()
         if is_dir:
             for found in sorted(path.rglob("*")):
                 if found.is_file() and found.suffix in SUFFIXES and not any(
@@ -91,12 +91,9 @@ def read_text(path: Path, label: str | None = None) -> str:
     PQL090 and a message naming the file.
     """
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            return handle.read()
-    except UnicodeDecodeError as exc:
-        message = f"not UTF-8 text (byte {exc.start})"
-    except OSError as exc:
-        message = f"cannot read: {exc.strerror or exc}"
+        return fileio.read_text(path)  # strict UTF-8, a byte-order mark set aside
+    except fileio.UnreadableInput as exc:
+        message = str(exc)
     raise DefinitionError(message, path=label if label is not None else str(path),
                           span=Span.from_offsets("", 0, 0), text="")
 

@@ -89,7 +89,7 @@ def test_bad_audiences_file(tmp_path: Path) -> None:
     audiences = tmp_path / "aud.json"
     audiences.write_text("{not json", "utf-8")
     code, _, err = run("--audiences", str(audiences), "-e", "a = 1")
-    assert code == 1
+    assert code == 2  # broken input, as for every pql command (issue 10)
     assert f"{audiences}: not a JSON audiences file" in err
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 import time
 
 import pytest
@@ -87,3 +89,352 @@ def test_deep_stack_at_an_error_stops_with_a_limit() -> None:
     text = "not " * 2000 + "a b"
     result = parse_document(text)
     assert any(d.code == "PQL006" for d in result.diagnostics)
+
+
+# ------------------------------------------------------------------ runtime: numbers, text, time
+
+
+@pytest.mark.parametrize(("expression", "profile", "expected"), [
+    ("a * a", {"a": 10**300}, None),  # beyond a double: null, like a float overflow
+    ("a * a * a * a * a * a * a * a", {"a": 10**200}, None),
+    ("b + 0.5", {"b": 10**400}, None),  # int too large to meet a float
+    ("l.sum()", {"l": [10**308] * 3}, None),
+    ("l.average()", {"l": [10**308, 10**308]}, 1e308),  # the mean is in range
+    ("l.sum()", {"l": [10**300, 1]}, 10**300 + 1),  # exact inside the range
+    ("(sum X over X from l) > 1", {"l": [10**400, 0.5]}, False),
+])
+def test_numbers_stay_inside_a_doubles_range(expression: str, profile: dict[str, object],
+                                             expected: object) -> None:
+    assert pqltools.evaluate_value(expression, profile) == expected
+
+
+@pytest.mark.parametrize(("expression", "message"), [
+    ("date(n, 1, 1) = x", "needs whole numbers, got date(nan, 1, 1)"),
+    ("date(i, 1, 1) = x", "needs whole numbers, got date(inf, 1, 1)"),
+    ("date(big, 1, 1) = x", "date(a 401-digit number, 1, 1) is not a calendar day"),
+    ("date(10000, 1, 1) = x", "year 1-9999"),
+    ('s.regexGroup("(.)", n)', "group number must be a finite number, got nan"),
+    ('s.regexGroup("(.)", i)', "group number must be a finite number, got inf"),
+    ("l.topN((x) => x, n)", "must be a finite number, got nan"),
+])
+def test_nan_infinity_and_huge_arguments_are_evaluation_errors(expression: str,
+                                                               message: str) -> None:
+    profile = {"n": float("nan"), "i": float("inf"), "big": 10**400, "s": "ab", "l": [1, 2]}
+    with pytest.raises(pqltools.PQLEvaluationError, match=re.escape(message)):
+        pqltools.evaluate_value(expression, profile)
+
+
+@pytest.mark.parametrize("expression", [
+    'name.matches("a")', 'name.matches("\ud800")', 'name like "%\ud800"',
+    'name.regexGroup("(.)", 1) = "x"', 'names.matches("b")',
+])
+def test_lone_surrogates_never_reach_re2(expression: str) -> None:
+    profile = {"name": "x\ud800", "names": ["\udfffb", "c"]}
+    assert isinstance(pqltools.evaluate(expression, profile), bool)
+
+
+def test_surrogate_matches_as_replacement_character() -> None:
+    assert pqltools.evaluate('name.matches("^x.$")', {"name": "x\ud800"})
+    assert pqltools.evaluate('name like "x_"', {"name": "x\udc80"})
+
+
+@pytest.mark.parametrize("expression", [
+    "select X from xEvent where X.timestamp occurs this month",
+    "xEvent.exists(timestamp occurs next year)", "xEvent.exists(timestamp occurs this millennium)",
+    "xEvent.exists(timestamp occurs < 5 years after now)", "xEvent.exists(timestamp occurs last decade)",
+    "xEvent.exists(timestamp occurs between date(9999, 12, 31) and tomorrow)",
+])
+@pytest.mark.parametrize("now", ["9999-12-31T23:59:59Z", "9999-12-01T00:00:00Z",
+                                 "0001-01-01T00:00:00Z"])
+def test_calendar_phrases_at_the_ends_of_the_calendar(expression: str, now: str) -> None:
+    events = [{"timestamp": "9999-12-15T00:00:00Z"}, {"timestamp": "0001-01-01T00:00:00Z"}]
+    result = pqltools.evaluate_value(expression, {}, events=events, now=now)
+    assert result is not None
+
+
+def test_month_arithmetic_in_december_9999() -> None:
+    from pqltools.runtime.timephrases import _add_months, to_millis
+
+    assert _add_months(to_millis("9999-11-30T00:00:00Z"), 1) == to_millis(
+        "9999-12-30T00:00:00Z")
+    assert _add_months(to_millis("9999-12-31T00:00:00Z"), 1) == to_millis(
+        "9999-12-31T23:59:59Z")  # saturates at the end of the calendar
+
+
+# ------------------------------------------------------------------ regex cache
+
+
+def test_regex_cache_is_bounded_by_total_pattern_size() -> None:
+    from pqltools.runtime import regex
+
+    saved = regex.cache_limits()
+    try:
+        regex.cache_limits(regex.CacheLimits(entries=100, chars=10_000))
+        for i in range(20):
+            regex.compile_regex(f"{i}" + "a" * 2_000)
+        assert regex._REGEX_CACHE.chars <= 10_000
+        assert len(regex._REGEX_CACHE.items) <= 5
+        big = "b" * 20_000  # larger than the whole cache: compiled, never kept
+        assert regex.compile_regex(big).search(big) is not None
+        assert big not in regex._REGEX_CACHE.items
+    finally:
+        regex.cache_limits(saved)
+
+
+# ------------------------------------------------------------------ pql eval, line by line
+
+
+def _eval(*args: str, stdin: bytes) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from pqltools.cli import main
+
+    result = CliRunner().invoke(main, ["eval", *args], input=stdin)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_eval_reports_each_bad_line_with_its_number_and_goes_on() -> None:
+    lines = [
+        b'{"id": "p1", "a": 1}',
+        b'{"id": "p2", "a": NaN}',
+        b'{"id": "p3", "a": Infinity}',
+        b'{"id": "p4", "a": 1e400}',
+        b'{"id": "p5", "a": ' + b"9" * 5000 + b"}",
+        b'{"id": "p6", "name": "\\ud800", "a": 2}',
+        b'{"id": "p7", "a": \xff}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"id": "p9", "a": 3}',
+    ]
+    code, out, err = _eval("--value", "-e", 'a + 1', "-", stdin=b"\n".join(lines) + b"\n")
+    assert code == 1
+    assert out.splitlines() == ['{"id": "p1", "value": 2}', '{"id": "p6", "value": 3}',
+                                '{"id": "p9", "value": 4}']
+    for number, reason in [(2, "`NaN` is not JSON"), (3, "`Infinity` is not JSON"),
+                           (4, "out of range"), (5, "out of range"), (7, "UTF-8"),
+                           (8, "nested too deeply")]:
+        assert any(line.startswith(f"<stdin>:{number}:") and reason in line
+                   for line in err.splitlines()), (number, err)
+
+
+def test_eval_with_surrogates_in_profile_data() -> None:
+    code, out, err = _eval("-e", 'name.matches("x")', "-",
+                           stdin=b'{"id": "p1", "name": "x\\ud800"}\n')
+    assert (code, out, err) == (0, "p1\n", "")
+
+
+def test_eval_byte_order_mark_on_the_first_line() -> None:
+    code, out, _ = _eval("-e", "a = 1", "-", stdin=b'\xef\xbb\xbf{"id": "p1", "a": 1}\n')
+    assert (code, out) == (0, "p1\n")
+
+
+def test_eval_now_at_the_end_of_the_calendar() -> None:
+    code, out, err = _eval("--now", "9999-12-31T23:59:59Z", "-e",
+                           "t occurs this month and not (t occurs next year)", "-",
+                           stdin=b'{"id": "p1", "t": "9999-12-02T00:00:00Z"}\n')
+    assert (code, out, err) == (0, "p1\n", "")
+
+
+# ------------------------------------------------------------------ command line: inputs
+
+
+def _pql(*args: str, stdin: bytes = b"", cwd: object = None) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from pqltools.cli import main
+
+    result = CliRunner().invoke(main, list(args), input=stdin)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("command", [["lint", "-"], ["format", "-"], ["classify", "-"],
+                                     ["convert", "--to", "json", "-"], ["parse", "-"]])
+def test_invalid_utf8_on_stdin_is_not_utf8_and_exits_2(command: list[str]) -> None:
+    code, _, err = _pql(*command, stdin=b'a = "\xff\xfe"\n')
+    assert code == 2, err
+    assert "not UTF-8 text (byte 5)" in err
+    assert "unexpected character" not in err
+
+
+@pytest.mark.parametrize("command", [["lint"], ["format", "--check"], ["classify"],
+                                     ["convert", "--to", "json"]])
+def test_binary_file_exits_2(command: list[str], tmp_path: Path) -> None:
+    binary = tmp_path / "data.pql"
+    binary.write_bytes(bytes(range(256)) * 4)
+    code, _, err = _pql(*command, str(binary))
+    assert code == 2, err
+    assert "not UTF-8 text" in err + _
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("a.pql", 'a = "x"\n'),
+    ("d.json", '{"name": "n", "expression": {"type": "PQL", "format": "pql/text", '
+               '"value": "a = \\"x\\""}}\n'),
+])
+@pytest.mark.parametrize("command", [["lint"], ["classify"], ["format", "--check"],
+                                     ["convert", "--to", "json"]])
+def test_byte_order_mark_is_accepted(name: str, content: str, command: list[str],
+                                     tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode())
+    code, out, err = _pql(*command, str(path))
+    assert code == 0, out + err
+
+
+def test_format_keeps_the_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "a.pql"
+    path.write_bytes(b'\xef\xbb\xbfa  =   "x"\n')
+    assert _pql("format", str(path))[0] == 0
+    assert path.read_bytes() == b'\xef\xbb\xbfa = "x"\n'
+
+
+def test_expression_longer_than_a_file_name(tmp_path: Path) -> None:
+    expression = " and ".join(f'a{i} = "{"x" * 20}"' for i in range(400))
+    for command in (["lint"], ["classify"], ["parse"], ["convert", "--to", "json"]):
+        code, _, err = _pql(*command, expression)
+        assert code in (0, 1), (command, err)
+
+
+@pytest.mark.parametrize("option", ["--schema", "--audiences"])
+@pytest.mark.parametrize("shape", ["list", "object"])
+def test_side_inputs_nested_thousands_deep(option: str, shape: str, tmp_path: Path) -> None:
+    path = tmp_path / "side.json"
+    depth = 5000
+    path.write_text("[" * depth + "]" * depth if shape == "list" else
+                    '{"a":' * depth + "1" + "}" * depth)
+    command = "lint" if option == "--schema" else "classify"
+    code, _, err = _pql(command, option, str(path), 'inSegment("a") and a = 1')
+    assert code == 2, err
+    assert "nested too deeply" in err or "not" in err
+
+
+def test_events_file_nested_thousands_deep(tmp_path: Path) -> None:
+    events = tmp_path / "events.ndjson"
+    events.write_text("[" * 5000 + "]" * 5000 + "\n")
+    code, out, err = _pql("eval", "--events", str(events), "-e", "a = 1", "-",
+                          stdin=b'{"id": "p", "a": 1}\n')
+    assert code == 1 and out == "p\n"
+    assert f"{events}:1: not valid JSON: JSON nested too deeply" in err
+
+
+def test_convert_input_nested_thousands_deep() -> None:
+    code, _, err = _pql("convert", "--to", "text", "-", stdin=b"[" * 5000 + b"]" * 5000)
+    assert code in (1, 2) and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["pqltools.toml", "pyproject.toml"])
+def test_config_nested_thousands_deep(name: str, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    header = "[tool.pqltools]\n" if name == "pyproject.toml" else ""
+    (tmp_path / name).write_text(header + "select = " + "[" * 5000 + "]" * 5000 + "\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _pql("lint", "a = 1")
+    assert code == 2
+    assert "nested too deeply" in err
+
+
+# ------------------------------------------------------------------ writing files
+
+
+def test_full_disk_on_standard_output_is_an_error_not_a_traceback() -> None:
+    import subprocess
+    import sys
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    for args in (["format", "-"], ["convert", "--to", "json", "-"], ["lint", "-",
+                                                                    "--format", "json"]):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-m", "pqltools", *args], input=b"a  = 1\n",
+                                  stdout=full, stderr=subprocess.PIPE, timeout=60)
+        assert done.returncode == 2, (args, done.stderr)
+        assert b"Traceback" not in done.stderr
+        assert b"No space left on device" in done.stderr
+
+
+def test_full_disk_when_formatting_a_file_leaves_it_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from pqltools import fileio
+
+    path = tmp_path / "a.pql"
+    path.write_text("a  =  1\n")
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileio, "_replace", full)
+    monkeypatch.setattr(fileio, "_write_in_place", full)
+    code, _, err = _pql("format", str(path))
+    assert code == 2
+    assert "cannot write: No space left on device; left unchanged" in err
+    assert path.read_text() == "a  =  1\n"
+
+
+def test_write_keeps_symlinks_hard_links_mode_and_leaves_no_temporary(tmp_path: Path) -> None:
+    import os
+
+    from pqltools.fileio import write_atomic
+
+    real = tmp_path / "real.pql"
+    real.write_text("old\n")
+    real.chmod(0o640)
+    link = tmp_path / "link.pql"
+    link.symlink_to(real)
+    hard = tmp_path / "hard.pql"
+    os.link(real, hard)
+    write_atomic(link, "new\n")
+    assert link.is_symlink()
+    assert real.read_text() == hard.read_text() == "new\n"
+    assert os.stat(real).st_ino == os.stat(hard).st_ino
+    assert real.stat().st_mode & 0o777 == 0o640
+    single = tmp_path / "single.pql"
+    single.write_text("x")
+    single.chmod(0o600)
+    write_atomic(single, "y")
+    assert single.read_text() == "y" and single.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "hard.pql", "link.pql", "real.pql", "single.pql"]
+
+
+def test_failed_write_in_place_puts_the_old_content_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from pqltools import fileio
+
+    real = tmp_path / "real.pql"
+    real.write_text("old content\n")
+    os.link(real, tmp_path / "other.pql")  # a hard link: rewritten in place
+    real_fsync = os.fsync
+    calls = []
+
+    def failing_fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(fileio.os, "fsync", failing_fsync)
+    with pytest.raises(OSError):
+        fileio.write_atomic(real, "much longer new content\n" * 10)
+    assert real.read_text() == "old content\n"
+
+
+def test_temporary_file_is_unnamed_or_cleaned_up(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from pqltools import fileio
+
+    path = tmp_path / "a.pql"
+    path.write_text("x")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fileio.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fileio.write_atomic(path, "y")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.pql"]
+    assert path.read_text() == "x"

@@ -32,6 +32,7 @@ LAYERS: list[tuple[int, str]] = [
     (4, "pqltools.runtime"),
     (5, "pqltools.engines"),
     (5, "pqltools.jobs"),  # segment/export jobs, preview, estimate over the runtime and engines
+    (5, "pqltools.streaming"),  # the streaming membership simulator over the runtime
     (6, "pqltools.render"),
     (7, "pqltools"),  # the facade: pqltools/__init__.py re-exports the public API
     (8, "pqltools_lsp"),

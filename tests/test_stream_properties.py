@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pqltools
-from pqltools.streaming import Simulator, parse_record
 from pqltools.runtime.timephrases import iso, shift
+from pqltools.streaming import Simulator, parse_record
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -29,11 +29,11 @@ TYPES = ("a", "b", "c")
 TEMPLATES_2025 = (
     'xEvent[eventType = "{t}" and timestamp occurs {cmp} {n} hours before now]',
     'xEvent[eventType = "{t}" and timestamp occurs < {m} minutes before now]',
-    'chain(xEvent, timestamp, [A: WHAT(eventType = "{t}") WHEN(today), '
-    'B: WHAT(eventType = "{u}") WHEN(< {n} hours before now)])',
-    'select A from xEvent where A.eventType = "{t}" and A.timestamp occurs < {n} hours before now '
+    ('chain(xEvent, timestamp, [A: WHAT(eventType = "{t}") WHEN(today), '
+    'B: WHAT(eventType = "{u}") WHEN(< {n} hours before now)])'),
+    ('select A from xEvent where A.eventType = "{t}" and A.timestamp occurs < {n} hours before now '
     'and not (exists B from xEvent where B.eventType = "{u}" and B.timestamp occurs after '
-    'A.timestamp)',
+    'A.timestamp)'),
     'country = "US" and xEvent[eventType = "{t}" and timestamp occurs today]',
     'chain(xEvent, timestamp, [A: WHAT(eventType = "{t}") WHEN(< {n} hours before now) COUNT(2)])',
     'xEvent[eventType = "{t}" and timestamp occurs < {n} hours before now].count() >= 2',

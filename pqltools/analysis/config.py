@@ -173,6 +173,9 @@ class Config:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise _toml_error(exc, path, text) from exc
+        except RecursionError:  # tomllib recurses once per nested array or inline table
+            raise ConfigError("configuration is nested too deeply to read",
+                              path=str(path)) from None
         if path.name == "pyproject.toml":
             table = data.get("tool", {}).get("pqltools", {})
             prefix = "tool.pqltools."
@@ -226,7 +229,7 @@ def _matches(code: str, prefixes: Iterable[str]) -> bool:
 def _has_tool_section(pyproject: Path) -> bool:
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         # A broken pyproject.toml that may not even be ours: only a file that names
         # [tool.pqltools] is reported as bad configuration.
         try:

@@ -107,11 +107,19 @@ class Schema:
         """Load an XDM JSON Schema file, a ``{path: type}`` file, or the parsed equivalent."""
         if isinstance(source, Schema):
             return source
+        label = "<schema>" if isinstance(source, Mapping) else str(source)
+        try:
+            return cls._load(source)
+        except RecursionError:  # the JSON decoder and the XDM reader recurse per level
+            raise SchemaError("schema is nested too deeply to read", path=label) from None
+
+    @classmethod
+    def _load(cls, source: str | Path | Mapping[str, Any]) -> Schema:
         if isinstance(source, Mapping):
             return cls._from_data(source, "<schema>")
         path = Path(source)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
         except OSError as exc:
             raise SchemaError(f"cannot read schema: {exc.strerror}", path=str(path)) from exc
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

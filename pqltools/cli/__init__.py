@@ -6,8 +6,11 @@ pre-commit hook does not pay for the interpreter or the language server.
 
 from __future__ import annotations
 
+import errno
 import importlib
-from typing import Any
+import os
+import sys
+from typing import Any, NoReturn
 
 import click
 
@@ -31,6 +34,23 @@ COMMANDS: dict[str, str] = {
 
 
 class _LazyGroup(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run a subcommand; output that cannot be written (a full disk) is an error, exit 2.
+
+        (A closed pipe, as in ``pql ... | head``, is left to click: it exits quietly.)
+        """
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:
+            if exc.errno not in _WRITE_ERRORS:
+                raise
+            _cannot_write(exc)
+        finally:
+            try:
+                sys.stdout.flush()
+            except OSError as exc:
+                _cannot_write(exc)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -41,6 +61,25 @@ class _LazyGroup(click.Group):
         module, _, attr = target.partition(":")
         command: Any = getattr(importlib.import_module(module), attr)
         return command  # type: ignore[no-any-return]
+
+
+#: Errors of a write that no retry will fix.
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EPIPE})
+
+
+def _cannot_write(exc: OSError) -> NoReturn:
+    if exc.errno != errno.EPIPE:  # a reader that went away needs no message
+        try:
+            sys.stderr.write(f"pql: error: cannot write the output: {exc.strerror or exc}\n")
+            sys.stderr.flush()
+        except OSError:
+            pass
+    code = 1 if exc.errno == errno.EPIPE else 2
+    if sys.stdout is sys.__stdout__:
+        # the buffered output can never be written: leave without the interpreter retrying
+        # (and failing) at exit
+        os._exit(code)
+    sys.exit(code)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -17,9 +17,10 @@ from pqltools.analysis.eligibility import (
     Reason,
     classify,
 )
-from pqltools.cli.inputs import EXIT_USAGE, Source, read_sources
+from pqltools.cli.inputs import EXIT_USAGE, InputError, Source, read_sources
 from pqltools.definitions import load_definitions
 from pqltools.errors import PQLError, PQLSyntaxError
+from pqltools.fileio import UnreadableInput, read_text
 from pqltools.syntax.parser import ParseOptions, parse_document
 
 _MARK = {"excludes": "-", "supports": "+", "note": "~"}
@@ -29,12 +30,14 @@ def load_audiences(path: str) -> dict[str, AudienceEntry]:
     """Read ``--audiences``: a JSON map id -> definition or ``{method, profileOnly}``, or a file
     of segment definitions (keyed by their ``id``)."""
     try:
-        text = Path(path).read_text("utf-8")
+        text = read_text(Path(path))
         data = json.loads(text)
-    except OSError as exc:
-        raise click.ClickException(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"{path}: not a JSON audiences file: {exc}") from None
+    except UnreadableInput as exc:
+        raise InputError(f"{path}: {exc}") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: not a JSON audiences file: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: the audiences file is nested too deeply to read") from None
     if isinstance(data, dict) and "expression" not in data and all(
             isinstance(v, (dict, str)) for v in data.values()) and not any(
             isinstance(data.get(k), list) for k in ("segments", "children", "audiences")):
@@ -42,7 +45,7 @@ def load_audiences(path: str) -> dict[str, AudienceEntry]:
     try:
         definitions = load_definitions(path, text=text)
     except PQLError as exc:
-        raise click.ClickException(f"{path}: {exc}") from None
+        raise InputError(f"{path}: {exc}") from None
     return {d.id: d for d in definitions if d.id}
 
 

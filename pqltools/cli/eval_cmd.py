@@ -8,7 +8,6 @@ separate NDJSON file joined on ``--identity-key``. Prints the ids of qualifying 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pqltools.cli.eval_lines import (
     LineEvaluator,
     Output,
     Settings,
+    decode_line,
     default_jobs,
     evaluate_file,
 )
@@ -55,6 +55,16 @@ class _Line:
     size: int
 
 
+def _record(raw: bytes) -> Any:
+    """One NDJSON record of a side file, decoded as profile lines are; ValueError says why not."""
+    try:
+        return decode_line(raw)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start + 1} of the line)") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def _read_lines(stream: IO[bytes]) -> Iterator[_Line]:
     for number, raw in enumerate(stream, 1):
         yield _Line(number, raw.decode("utf-8", "replace").strip(), len(raw))
@@ -78,7 +88,7 @@ class EventIndex:
             text = raw.strip()
             if text:
                 try:
-                    event = json.loads(text)
+                    event = _record(text)
                 except ValueError as exc:
                     self.errors.append(f"{path}:{number}: not valid JSON: {exc}")
                     event = None
@@ -94,7 +104,7 @@ class EventIndex:
         out = []
         for offset in self.offsets.get(pid, []) if pid is not None else []:
             self._file.seek(offset)
-            out.append(json.loads(self._file.readline()))
+            out.append(_record(self._file.readline()))
         return out
 
     def close(self) -> None:
@@ -139,7 +149,7 @@ def _load_previous(path: Path) -> dict[str, Any]:
             if not line.text:
                 continue
             try:
-                record = json.loads(line.text)
+                record = _record(line.text.encode("utf-8"))
             except ValueError as exc:
                 raise InputError(f"{path}:{line.number}: not valid JSON: {exc}") from None
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):

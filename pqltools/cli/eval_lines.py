@@ -14,13 +14,13 @@ scanner directly.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pqltools.errors import PQLError
+from pqltools.limits import json_float, out_of_range_message, refuse_json_constant
 from pqltools.runtime.compiler import compile as compile_pql
 from pqltools.runtime.context import Clock, make_clock
 from pqltools.runtime.membership import (
@@ -38,7 +38,10 @@ Output = Literal["ids", "membership", "values"]
 
 #: The JSON scanner itself: ``json.loads`` minus its Python-level wrapping (whitespace regular
 #: expressions, argument handling), which is a quarter of the cost of decoding a short line.
-_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+#: Strict where Python is lenient (docs/limits.md): ``NaN``/``Infinity`` are not JSON and a
+#: number beyond a double's range (``1e400``) is refused rather than read as infinity.
+_DECODER = json.JSONDecoder(parse_constant=refuse_json_constant, parse_float=json_float)
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def decode_line(raw: bytes) -> Any:
@@ -50,9 +53,15 @@ def decode_line(raw: bytes) -> Any:
     try:
         value, end = _SCAN(text, 0)
     except StopIteration:
-        return json.loads(text)  # leading blanks, or not JSON: json says which and where
-    if end != len(text) and not text[end:].isspace():
-        return json.loads(text)
+        value, end = None, -1
+    except ValueError as exc:  # Python's 4,300-digit limit on integers
+        raise ValueError(out_of_range_message(exc)) from None
+    if end == -1 or (end != len(text) and not text[end:].isspace()):
+        # leading blanks, a byte-order mark, or not JSON: the decoder says which and where
+        try:
+            return _DECODER.decode(text.removeprefix("\ufeff").strip())
+        except ValueError as exc:
+            raise ValueError(out_of_range_message(exc)) from None
     return value
 
 
@@ -108,6 +117,8 @@ class LineEvaluator:
         """
         if not raw or raw.isspace():
             return None
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a UTF-8 byte-order mark (Windows editors) is not data
         try:
             profile = decode_line(raw)
         except UnicodeDecodeError as exc:
@@ -133,6 +144,9 @@ class LineEvaluator:
             self._emit(number, pid, profile, events, write)
         except PQLError as exc:
             return f" (profile {pid or self._pid(profile, number)}): {exc}"
+        except Exception as exc:  # noqa: BLE001 - one bad line never stops the run
+            return (f" (profile {pid or self._pid(profile, number)}): cannot evaluate this "
+                    f"profile ({type(exc).__name__}: {exc!s:.200}); please report it as a bug")
         return None
 
     def _pid(self, profile: dict[str, Any], number: int) -> str:
@@ -222,6 +236,8 @@ def evaluate_file(path: str, size: int, settings: Settings, jobs: int, *,
 
     Yields, in file order, what :func:`_evaluate_range` returns for each piece.
     """
+    import multiprocessing  # only large files pay for it
+
     piece = chunk or max(1 << 20, min(8 << 20, size // (jobs * 8) or 1))
     with multiprocessing.get_context().Pool(jobs, _start_worker, (settings,)) as pool:
         yield from pool.imap(_evaluate_range, ranges(path, size, piece))

@@ -11,37 +11,22 @@ from pathlib import Path
 
 import click
 
-from pqltools.cli.job_cmd import ENGINE_CHOICE, emit, fail, load_previous
-from pqltools.errors import PQLError
+from pqltools.cli.job_cmd import emit, fail, load_previous, run_or_fail, shared_options
 
 
 @click.command("export")
 @click.argument("request", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--profiles", "-p", "profiles", required=True,
-              help="Profiles: an NDJSON/JSON/Parquet file, a directory or a glob.")
+@shared_options
 @click.option("--membership", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Membership records (a segment job's output) to filter on, by profile id "
               "(default: each profile's segmentMembership).")
 @click.option("--definitions", "-d", "definitions", multiple=True,
               type=click.Path(exists=True, path_type=Path),
               help="Definitions, for a request with evaluationInfo.segmentation true.")
-@click.option("--engine", type=ENGINE_CHOICE, default="python", show_default=True,
-              help="Evaluation engine (evaluationInfo.segmentation).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the exported profiles here (.parquet: Parquet, else NDJSON).")
-@click.option("--output-format", type=click.Choice(["ndjson", "parquet"]),
-              help="Output format (default: from the --output suffix).")
-@click.option("--now", help="Evaluation time, ISO-8601 (default: the current UTC time).")
-@click.option("--events-key", default="events", show_default=True,
-              help="Key of a profile's events in the input records.")
-@click.option("--id-key", help="Dotted path of the profile id.")
-@click.option("--response", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the job response here instead of standard output.")
-@click.option("--job-id", help="Job id in the response (default: a random UUID).")
-def export_command(request: Path, profiles: str, membership: Path | None,
-                   definitions: tuple[Path, ...], engine: str, output: Path | None,
+def export_command(request: Path, profiles: str, engine: str, output: Path | None,
                    output_format: str | None, now: str | None, events_key: str,
-                   id_key: str | None, response: Path | None, job_id: str | None) -> None:
+                   id_key: str | None, response: Path | None, job_id: str | None,
+                   membership: Path | None, definitions: tuple[Path, ...]) -> None:
     """Run the export job request body REQUEST over --profiles.
 
     Applies fields, filter (segments, segmentQualificationTime, fromIngestTimestamp,
@@ -50,8 +35,7 @@ def export_command(request: Path, profiles: str, membership: Path | None,
     Without --output the exported records are in the response under "records".
     """
     from pqltools.jobs import RequestError, parse_body, parse_export_request
-    from pqltools.jobs.common import EngineUnavailable, find_definitions
-    from pqltools.jobs.data import DataError
+    from pqltools.jobs.common import find_definitions
     from pqltools.jobs.export_job import run_export_job
 
     try:
@@ -63,15 +47,10 @@ def export_command(request: Path, profiles: str, membership: Path | None,
              "with --definitions")
     defs, errors = find_definitions(definitions)
     previous = load_previous(membership)
-    try:
-        result = run_export_job(job, profiles, definitions=defs, membership=previous,
-                                engine=engine, now=now, output=output,
-                                output_format_name=output_format, events_key=events_key,
-                                id_key=id_key, job_id=job_id, errors=errors)
-    except (DataError, EngineUnavailable) as exc:
-        fail(exc if isinstance(exc, DataError) else str(exc))
-    except PQLError as exc:
-        fail(str(exc))
+    result = run_or_fail(lambda: run_export_job(
+        job, profiles, definitions=defs, membership=previous, engine=engine, now=now,
+        output=output, output_format_name=output_format, events_key=events_key, id_key=id_key,
+        job_id=job_id, errors=errors))
     if output is None:
         result.response["records"] = result.records
     emit(result.response, response)

@@ -17,9 +17,9 @@ from typing import Any
 import click
 
 from pqltools.cli.inputs import EXIT_USAGE, Source, iter_paths
-from pqltools.definitions import LIST_KEYS, Definition, load_definitions
+from pqltools.definitions import LIST_KEYS, Definition, NoDefinitionError, load_definitions
 from pqltools.errors import DefinitionError, PQLError, render_snippet
-from pqltools.fileio import write_atomic
+from pqltools.fileio import UnreadableInput, read_stdin, read_text, write_atomic
 from pqltools.syntax.parser import parse
 from pqltools.syntax.pqljson import from_json, to_json
 from pqltools.syntax.printer import E_COMMENT, ONE_LINE
@@ -55,15 +55,16 @@ def _read_inputs(arguments: tuple[str, ...], *, allow_expressions: bool) -> list
     inputs: list[_Input] = []
     for item in iter_paths(arguments):
         if item == "-":
-            inputs.append(_Input("<stdin>", sys.stdin.read()))
+            try:
+                inputs.append(_Input("<stdin>", read_stdin()))
+            except UnreadableInput as exc:
+                raise _UsageError(f"<stdin>: {exc}") from None
         elif isinstance(item, Path):
             try:
-                # bytes, not read_text: newline translation would break byte-for-byte rewrites
-                text = item.read_bytes().decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise _UsageError(f"{item}: not UTF-8 text (byte {exc.start})") from None
-            except OSError as exc:
-                raise _UsageError(f"{item}: cannot read: {exc.strerror or exc}") from None
+                # no newline translation: it would break byte-for-byte rewrites
+                text = read_text(item)
+            except UnreadableInput as exc:
+                raise _UsageError(f"{item}: {exc}") from None
             inputs.append(_Input(str(item), text, item))
         elif allow_expressions:
             inputs.append(_Input("<expression>", str(item), is_expression=True))
@@ -172,6 +173,9 @@ def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: 
             _report(wrapped.error, wrapped.source)
             failed = True
             continue
+        except NoDefinitionError as error:  # a request body (docs/jobs.md): nothing to format
+            click.echo(f"{inp.label}: skipped: {error.diagnostics[0].message}", err=True)
+            continue
         except DefinitionError as error:  # not JSON, or not a definition: go on with the rest
             _report(error, Source(inp.label, inp.text))
             unusable = True
@@ -193,7 +197,13 @@ def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: 
         if check:
             click.echo(f"would reformat {inp.label}", err=True)
         elif not show_diff:
-            write_atomic(inp.path, new)
+            try:
+                write_atomic(inp.path, new)
+            except OSError as exc:  # a full disk, a read-only file: the file is left as it was
+                click.echo(f"{inp.label}: cannot write: {exc.strerror or exc}; left unchanged",
+                           err=True)
+                unusable = True
+                continue
             click.echo(f"reformatted {inp.label}", err=True)
     if changed or unchanged:
         verb = "would be reformatted" if (check or show_diff) else "reformatted"
@@ -246,7 +256,10 @@ def _convert_definitions(inp: _Input, to: str) -> Any:
 
 def _convert_one(inp: _Input, to: str, width: int) -> str:
     if inp.is_json and not inp.is_expression or inp.is_expression and _is_pqljson(inp.text):
-        obj = json.loads(inp.text)
+        try:
+            obj = json.loads(inp.text)
+        except (ValueError, RecursionError):
+            obj = None  # not JSON: load_definitions says where, with the line and column
         if isinstance(obj, dict) and "nodeType" in obj:  # a bare pql/json tree
             tree = from_json(obj)
             return format_pql(tree, width=width) if to == "text" else _dump(to_json(tree))
@@ -262,7 +275,7 @@ def _convert_one(inp: _Input, to: str, width: int) -> str:
 def _is_pqljson(text: str) -> bool:
     try:
         obj = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(obj, dict) and "nodeType" in obj
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from pqltools.errors import DefinitionError, render_snippet
+from pqltools.fileio import UnreadableInput, read_stdin
 from pqltools.sources import (
     SUFFIXES,
     Source,
@@ -27,6 +28,7 @@ from pqltools.sources import (
 __all__ = [
     "EXIT_USAGE",
     "SUFFIXES",
+    "InputError",
     "Source",
     "iter_paths",
     "looks_like_path",
@@ -36,6 +38,12 @@ __all__ = [
 
 #: Exit code for usage, I/O and configuration errors (ruff's convention).
 EXIT_USAGE = 2
+
+
+class InputError(click.ClickException):
+    """An input that cannot be used at all (unreadable, not UTF-8): exit code 2."""
+
+    exit_code = EXIT_USAGE
 
 
 def read_sources(arguments: tuple[str, ...] | list[str], *,
@@ -50,16 +58,20 @@ def read_sources(arguments: tuple[str, ...] | list[str], *,
             try:
                 text = read_text(item)
             except DefinitionError as exc:
-                raise click.ClickException(f"{item}: {exc.diagnostics[0].message}") from None
+                raise InputError(f"{item}: {exc.diagnostics[0].message}") from None
         try:
             if item == "-":
-                yield from sources_from_text("<stdin>", sys.stdin.read())
+                try:
+                    text = read_stdin()
+                except UnreadableInput as exc:
+                    raise InputError(f"<stdin>: {exc}") from None
+                yield from sources_from_text("<stdin>", text)
             elif isinstance(item, Path):
                 yield from sources_from_text(str(item), text, path=item,
                                              json_input=item.suffix == ".json")
             else:
                 if looks_like_path(item):
-                    raise click.ClickException(f"{item}: no such file or directory")
+                    raise InputError(f"{item}: no such file or directory")
                 yield Source("<expression>", item)
         except DefinitionError as exc:
             click.echo(str(exc), err=True)

@@ -21,6 +21,7 @@ from pqltools.analysis.config import Config, ConfigError
 from pqltools.cli.inputs import EXIT_USAGE, iter_paths, looks_like_path
 from pqltools.cli.runner import FixMode, Input, RunOptions, lint_inputs
 from pqltools.errors import PQLError, Severity, render_snippet
+from pqltools.fileio import UnreadableInput, path_exists, read_stdin
 from pqltools.render import (
     FORMATS,
     FileResult,
@@ -66,7 +67,7 @@ def _load_config(config_file: Path | None, paths: tuple[str, ...]) -> Config:
     try:
         if config_file is not None:
             return Config.from_file(config_file)
-        first = next((p for p in paths if p != "-" and Path(p).exists()), None)
+        first = next((p for p in paths if p != "-" and path_exists(p)), None)
         return Config.load(Path(first) if first else None)
     except ConfigError as exc:
         detail = None
@@ -89,12 +90,15 @@ def _load_schema(path: Path | None) -> Any:
 
 def _inputs(paths: tuple[str, ...]) -> list[Input]:
     items: list[Input] = []
-    expressions = [p for p in paths if p != "-" and not Path(p).exists()]
+    expressions = [p for p in paths if p != "-" and not path_exists(p)]
     for item in iter_paths(paths):
         if isinstance(item, Path):
             items.append(Input(str(item), path=item))
         elif item == "-":
-            text = sys.stdin.read()
+            try:
+                text = read_stdin()
+            except UnreadableInput as exc:
+                _fail(f"<stdin>: {exc}")
             items.append(Input("<stdin>", text=text))
         elif looks_like_path(item):
             _fail(f"{item}: no such file or directory")

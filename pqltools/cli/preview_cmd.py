@@ -7,17 +7,27 @@ or evaluated (listed in the output), 2 a bad definition, option or data path.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 
-from pqltools.cli.job_cmd import ENGINE_CHOICE, emit, fail
-from pqltools.errors import PQLError
+from pqltools.cli.job_cmd import ENGINE_CHOICE, emit, fail, run_or_fail
 
 
 def _expression(definition: str, segment_id: str | None) -> str:
     from pqltools.cli.inputs import read_sources
+    from pqltools.definitions import request_kind
+    from pqltools.jobs.requests import RequestError, parse_body, parse_preview_request
+
+    if definition.endswith(".json") and os.path.isfile(definition):
+        try:
+            body = parse_body(definition)
+            if request_kind(body.value) == "preview request":  # POST /preview's body
+                return parse_preview_request(body)
+        except RequestError as exc:
+            fail(exc)
 
     sources = list(read_sources((definition,)))
     if segment_id is not None:
@@ -56,20 +66,12 @@ def preview_command(definition: str, data: str, segment_id: str | None, engine: 
                     now: str | None, events_key: str, id_key: str | None, limit: int,
                     start: str | None, with_profiles: bool) -> None:
     """A page of the profiles in DATA that qualify for DEF, in Adobe's preview result shape."""
-    from pqltools.jobs.common import EngineUnavailable
-    from pqltools.jobs.data import DataError
     from pqltools.jobs.preview import preview
 
     text = _expression(definition, segment_id)
-    try:
-        result = preview(text, data, limit=limit, start=start, include_profiles=with_profiles,
-                         engine=engine, now=now, events_key=events_key, id_key=id_key)
-    except DataError as exc:
-        fail(exc)
-    except (ValueError, EngineUnavailable) as exc:
-        fail(str(exc))
-    except PQLError as exc:
-        fail(str(exc))
+    result = run_or_fail(lambda: preview(
+        text, data, limit=limit, start=start, include_profiles=with_profiles, engine=engine,
+        now=now, events_key=events_key, id_key=id_key), usage=(ValueError,))
     emit(result, None)
     sys.exit(1 if result["errors"] else 0)
 
@@ -96,21 +98,13 @@ def estimate_command(definition: str, data: str, segment_id: str | None, engine:
                      sample_size: int | None, sample_fraction: float | None, seed: int,
                      method: str, confidence: float, fmt: str) -> None:
     """Estimate how many profiles of DATA qualify for DEF, from a deterministic sample."""
-    from pqltools.jobs.common import EngineUnavailable
-    from pqltools.jobs.data import DataError
     from pqltools.jobs.estimate import estimate
 
     text = _expression(definition, segment_id)
-    try:
-        result = estimate(text, data, sample_size=sample_size, sample_fraction=sample_fraction,
-                          seed=seed, engine=engine, now=now, confidence=confidence,
-                          method=method, events_key=events_key, id_key=id_key)
-    except DataError as exc:
-        fail(exc)
-    except (ValueError, EngineUnavailable) as exc:
-        fail(str(exc))
-    except PQLError as exc:
-        fail(str(exc))
+    result = run_or_fail(lambda: estimate(
+        text, data, sample_size=sample_size, sample_fraction=sample_fraction, seed=seed,
+        engine=engine, now=now, confidence=confidence, method=method, events_key=events_key,
+        id_key=id_key), usage=(ValueError,))
     if fmt == "json":
         emit(result, None)
     else:

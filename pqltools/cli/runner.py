@@ -17,14 +17,12 @@ are written to a temporary file in the same directory and moved over the origina
 from __future__ import annotations
 
 import math
-import multiprocessing
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pqltools.analysis.config import Config
 from pqltools.analysis.lint import lint_source
@@ -33,6 +31,9 @@ from pqltools.definitions import Definition
 from pqltools.errors import DefinitionError, Diagnostic, Edit, Severity, Span
 from pqltools.fileio import write_atomic
 from pqltools.sources import Source, read_text, sources_from_text
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = [
     "E_FIX_REVERTED",
@@ -132,6 +133,8 @@ def _pool(options: RunOptions, jobs: int) -> ProcessPoolExecutor:
     # Lint once here first: forked workers then inherit the built parser and the imported
     # rule modules instead of each building them again.
     _lint_task(("a = 1", False, None, None), options)
+    from concurrent.futures import ProcessPoolExecutor  # only runs with many files pay for it
+
     return ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_init_worker,
                                initargs=(options,))
 
@@ -161,6 +164,8 @@ def _lint_pooled(tasks: list[_Task], options: RunOptions) -> list[_Outcome]:
 
 
 def _context() -> Any:
+    import multiprocessing
+
     # fork (Linux only: it is unsafe on macOS) lets workers inherit the built parser tables.
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork")

@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,10 +191,8 @@ def _hypothesis_inputs(rng: random.Random) -> Callable[[], str] | None:
               suppress_health_check=list(HealthCheck))
     @given(strategy)
     def collect(tree: Any) -> None:
-        try:
+        with suppress(Exception):  # the format target reports these
             pool.append(format_pql(tree))
-        except Exception:  # noqa: BLE001 - the format target reports these
-            pass
 
     def draw() -> str:
         if not pool:

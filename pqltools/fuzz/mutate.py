@@ -51,13 +51,13 @@ def builtin_seeds() -> list[str]:
         'person.birthDate.getAge() > 21 and emails.address.contains("@adobe.com")',
         'xEvent.any(timestamp occurs < 30 days before now and eventType = "commerce.purchases")',
         'select X from xEvent where X.timestamp occurs this month',
-        'chain(xEvent, timestamp, [A: WHAT(eventType = "a") WHEN(<= 2 days before now), '
-        'B: WHAT(eventType = "b") COUNT(2)])',
-        'sum X.commerce.order.priceTotal over X from xEvent where X.timestamp occurs last year '
-        '> 100',
+        ('chain(xEvent, timestamp, [A: WHAT(eventType = "a") WHEN(<= 2 days before now), '
+         'B: WHAT(eventType = "b") COUNT(2)])'),
+        ('sum X.commerce.order.priceTotal over X from xEvent where X.timestamp occurs last year '
+         '> 100'),
         'let total = orders.price.sum() in total > 10 and total < 1000',
-        'xEvent[timestamp occurs between date(2024, 1, 1) and today].groupBy(eventType)'
-        '.map((k, g) => g.count())',
+        ('xEvent[timestamp occurs between date(2024, 1, 1) and today].groupBy(eventType)'
+         '.map((k, g) => g.count())'),
         'name.matches("^[A-Z][a-z]+$") or name like "A%_"',
         'inSegment("abc") and not (a in [1, 2, 3]) and b notIn ["x", "y"]',
         '{"a": 1, "b": [true, false]} = x and -(-3) = 3 and 1.5e3 / 0 = y % 7',

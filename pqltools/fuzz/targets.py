@@ -104,7 +104,7 @@ def check_classify(text: str) -> None:
     from pqltools.analysis.eligibility import classify
 
     for rules in ("2025", "legacy"):
-        _guard(lambda: classify(text, rules=rules).to_json())
+        _guard(lambda r=rules: classify(text, rules=r).to_json())
 
 
 def check_format(text: str) -> None:
@@ -116,7 +116,7 @@ def check_format(text: str) -> None:
         tree = parse(text, comments=True)
     except PQLError:
         return
-    except Exception as exc:  # noqa: BLE001 - parse is its own target, but a crash is a crash
+    except Exception as exc:
         raise Finding(*signature(exc)[:1], f"{exc!s:.300}", signature(exc)[1]) from exc
     once = _guard(lambda: format_pql(text, comments=True))
     if once is None:
@@ -196,15 +196,16 @@ NOWS = ["2024-06-15T12:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
 
 def check_evaluate(text: str) -> None:
     """``compile`` and evaluate (test and value) against hostile profiles at odd times."""
-    from pqltools.runtime.compiler import compile as compile_pql, to_json_value
+    from pqltools.runtime.compiler import compile as compile_pql
+    from pqltools.runtime.compiler import to_json_value
 
     program = _guard(lambda: compile_pql(text, comments=True))
     if program is None:
         return
     for index, (profile, events) in enumerate(HOSTILE_PROFILES):
         now = NOWS[index % len(NOWS)]
-        _guard(lambda: program.evaluate(profile, events, now=now))
-        value = _guard(lambda: program.evaluate_value(profile, events, now=now))
+        _guard(lambda p=profile, e=events, n=now: program.evaluate(p, e, now=n))
+        value = _guard(lambda p=profile, e=events, n=now: program.evaluate_value(p, e, now=n))
         if value is not None:
             try:
                 json.dumps(to_json_value(value))
@@ -276,16 +277,17 @@ def check_cli(text: str) -> None:
 
     from pqltools.cli import main
 
-    rng = random.Random(text)
-    args = list(rng.choice(_CLI_COMMANDS))
     data = text.encode("utf-8", "surrogatepass")
+    rng = random.Random(data)
+    args = list(rng.choice(_CLI_COMMANDS))
     if rng.random() < 0.2:
         data = bytes(b ^ 0x80 if i % 7 == 3 else b for i, b in enumerate(data))
     if rng.random() < 0.1:
         data = b"\xef\xbb\xbf" + data
     runner = CliRunner()
     if args[0] in ("parse", "eval"):
-        expression = text if "\x00" not in text else text.replace("\x00", "")
+        # what a real argv holds: bytes, decoded with surrogateescape; never a NUL
+        expression = data.replace(b"\x00", b"").decode("utf-8", "surrogateescape")
         if args[0] == "eval":
             _run_cli(runner, main, [*args, expression, "-"], b'{"a": 1}\n{"a": 1e400}\n')
         else:

@@ -174,32 +174,37 @@ def run_segments(segments: list[CompiledSegment], profiles: Iterable[Profile], *
     With the Python engine each profile is evaluated on its own, so one unusable profile is an
     error at its place and the others go on. Other engines get the whole batch at once.
     """
-    from pqltools.runtime.membership import segment
+    from pqltools.runtime.context import make_clock
+    from pqltools.runtime.membership import membership_for, order_segments
 
     if engine == "python":
+        # what pqltools.segment(engine="python") does per profile, with the order and the clock
+        # made once rather than per call
+        ordered = order_segments(segments)
+        clock = make_clock(now)
         for p in profiles:
+            prior = previous.get(p.id, {}) if previous is not None else None
             try:
-                (membership,) = segment(segments, [(p.profile, p.events)], now=now,
-                                        previous=previous, id_key=id_key)
+                membership = membership_for(ordered, p.profile, p.events, clock, prior)
             except PQLError as exc:
                 errors.append(JobError(exc.diagnostics[0].code, exc.diagnostics[0].message,
                                        p.where))
                 continue
             yield p, membership
         return
-    yield from _run_engine(segments, profiles, engine, now, previous, errors)
+    yield from _run_engine(segments, profiles, engine, now, previous, id_key, errors)
 
 
 def _run_engine(segments: list[CompiledSegment], profiles: Iterable[Profile], engine: str,
-                now: Any, previous: Mapping[str, Any] | None,
+                now: Any, previous: Mapping[str, Any] | None, id_key: str | None,
                 errors: list[JobError]) -> Iterator[tuple[Profile, dict[str, Any]]]:
     from pqltools.engines.run import segment
 
     batch = list(profiles)
     items = [(p.profile, p.events) for p in batch]
-    prior = {p.id: previous.get(p.id, {}) for p in batch} if previous is not None else None
     try:
-        results = list(segment(segments, items, engine=engine, now=now, previous=prior))
+        results = list(segment(segments, items, engine=engine, now=now, previous=previous,
+                               id_key=id_key))
     except ImportError as exc:
         raise EngineUnavailable(f"the {engine} engine needs its extra: "
                                 f"pip install 'pqltools[{engine}]' ({exc})") from None

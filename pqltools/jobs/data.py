@@ -30,6 +30,7 @@ __all__ = [
     "DATA_SUFFIXES",
     "DataError",
     "Record",
+    "count_records",
     "expand_paths",
     "iter_records",
     "output_format",
@@ -86,6 +87,35 @@ def iter_records(sources: str | Path | Iterable[str | Path]) -> Iterator[Record]
                 yield from _parquet_records(path)
             else:
                 yield from _json_records(path)
+
+
+def count_records(sources: str | Path | Iterable[str | Path]) -> int:
+    """How many records the data files hold, without decoding them (NDJSON: non-blank lines;
+    Parquet: the row count in its footer; a JSON array: its length)."""
+    items = [sources] if isinstance(sources, (str, Path)) else list(sources)
+    total = 0
+    for source in items:
+        for path in expand_paths(source):
+            if path.suffix == ".parquet":
+                duckdb = _duckdb()
+                con = duckdb.connect()
+                try:
+                    row = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)])
+                    total += int(row.fetchone()[0])
+                except duckdb.Error as exc:
+                    raise DataError(f"{path}: not a readable Parquet file: {exc}",
+                                    str(path)) from None
+                finally:
+                    con.close()
+                continue
+            with path.open("rb") as handle:
+                head = handle.read(64).lstrip(b" \t\r\n\xef\xbb\xbf")
+                if head.startswith(b"["):
+                    total += sum(1 for _ in _json_records(path))
+                    continue
+                handle.seek(0)
+                total += sum(1 for line in handle if line.strip())
+    return total
 
 
 def _json_records(path: Path) -> Iterator[Record]:

@@ -21,13 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from pqltools.jobs.common import JobError, Profile, read_profiles, run_segments
-from pqltools.jobs.data import iter_records
+from pqltools.jobs.data import count_records
 from pqltools.jobs.stats import interval
 from pqltools.runtime.compiler import compile as compile_pql
 from pqltools.runtime.context import make_clock
 from pqltools.runtime.functions import MEMBER_STATUSES
 from pqltools.runtime.membership import compiled_segment, namespace_key
-from pqltools.runtime.sampling import HASH_DIGITS, in_sample, sample_threshold
+from pqltools.runtime.sampling import (
+    HASH_DIGITS,
+    in_sample,
+    sample_condition_sql,
+    sample_threshold,
+)
 
 __all__ = ["bounds", "default_sample_size", "estimate"]
 
@@ -62,7 +67,7 @@ def _count(profiles: Any) -> int | None:
     if isinstance(profiles, (str, Path)) or (isinstance(profiles, (list, tuple)) and profiles
                                               and all(isinstance(p, (str, Path))
                                                       for p in profiles)):
-        return sum(1 for _ in iter_records(profiles))
+        return count_records(profiles)
     return None
 
 
@@ -94,25 +99,14 @@ def estimate(expression: str, profiles: str | Path | Iterable[Any], *,
             else default_sample_size(total)
         fraction = target / total if total else 1.0
     threshold = sample_threshold(fraction)
-    errors: list[JobError] = []
-    stream = read_profiles(profiles, events_key=events_key, id_key=id_key, errors=errors)
-    sampled = (p for p in stream if in_sample(p.id, seed, threshold))
-    counted: list[Profile] = []
-
-    def tally() -> Any:
-        for p in sampled:
-            counted.append(p)
-            yield p
-
     segments = [compiled_segment("estimate", "estimate", program)]
-    matched = 0
-    failed: list[JobError] = []  # sampled profiles the engine could not evaluate
-    for _, membership in run_segments(segments, tally(), engine=engine, now=make_clock(now),
-                                      previous=None, id_key=id_key, errors=failed):
-        entry = (membership.get(namespace_key(membership)) or {}).get("estimate") or {}
-        matched += entry.get("status") in MEMBER_STATUSES
-    errors.extend(failed)
-    read = len(counted) - len(failed)
+    errors: list[JobError] = []
+    in_sql = _sample_in_duckdb(segments, profiles, engine, seed, fraction, now, id_key)
+    if in_sql is not None:
+        read, matched = in_sql
+    else:
+        read, matched = _sample_in_python(segments, profiles, engine, seed, threshold, now,
+                                          events_key, id_key, errors)
     fields = bounds(matched, read, total, confidence=confidence, method=method)
     out: dict[str, Any] = {
         "state": "RESULT_READY" if not errors else "FAILED",
@@ -129,5 +123,71 @@ def estimate(expression: str, profiles: str | Path | Iterable[Any], *,
                    "hash": f"substr(md5('<seed>:' || profile id), 1, {HASH_DIGITS}) "
                            "< threshold"},
         "engine": engine,
+        "sampledBy": "sql" if in_sql is not None else "python",
     }
     return out
+
+
+def _sample_in_python(segments: list[Any], profiles: Any, engine: str, seed: int,
+                      threshold: str | None, now: Any, events_key: str, id_key: str | None,
+                      errors: list[JobError]) -> tuple[int, int]:
+    """(profiles read, profiles matched): profiles read in Python, sampled by
+    :func:`~pqltools.runtime.sampling.in_sample`, evaluated by ``engine``."""
+    stream = read_profiles(profiles, events_key=events_key, id_key=id_key, errors=errors)
+    counted: list[Profile] = []
+
+    def sampled() -> Any:
+        for p in stream:
+            if in_sample(p.id, seed, threshold):
+                counted.append(p)
+                yield p
+
+    matched = 0
+    failed: list[JobError] = []  # sampled profiles the engine could not evaluate
+    for _, membership in run_segments(segments, sampled(), engine=engine, now=make_clock(now),
+                                      previous=None, id_key=id_key, errors=failed):
+        entry = (membership.get(namespace_key(membership)) or {}).get("estimate") or {}
+        matched += entry.get("status") in MEMBER_STATUSES
+    errors.extend(failed)
+    return len(counted) - len(failed), matched
+
+
+def _sample_in_duckdb(segments: list[Any], profiles: Any, engine: str, seed: int,
+                      fraction: float, now: Any, id_key: str | None) -> tuple[int, int] | None:
+    """(profiles read, profiles matched) with the sample drawn inside DuckDB, by the SQL of
+    :func:`~pqltools.runtime.sampling.sample_condition_sql`; None when that does not apply
+    (another engine, data that is not Parquet files, no top-level id column)."""
+    if engine != "duckdb" or not isinstance(profiles, (str, Path)):
+        return None
+    from pqltools.jobs.data import expand_paths
+
+    paths = [str(p) for p in expand_paths(profiles)]
+    if not paths or not all(p.endswith(".parquet") for p in paths):
+        return None
+    import duckdb
+
+    from pqltools.engines.run import segment
+    from pqltools.runtime.membership import ID_FIELDS
+
+    con = duckdb.connect()
+    try:
+        rel = con.read_parquet(paths)
+        if id_key is not None:
+            parts = id_key.split(".")
+            if parts[0] not in rel.columns:
+                return None
+            id_sql = ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+        else:
+            present = [f'CAST("{name}" AS VARCHAR)' for name in ID_FIELDS if name in rel.columns]
+            if not present:
+                return None
+            id_sql = f"COALESCE({', '.join(present)})"
+        sampled = rel.filter(sample_condition_sql(id_sql, seed, fraction))
+        matched = 0
+        for membership in segment(segments, sampled, engine="duckdb", now=now):
+            entry = (membership.get(namespace_key(membership)) or {}).get("estimate") or {}
+            matched += entry.get("status") in MEMBER_STATUSES
+        [(read,)] = sampled.aggregate("count(*)").fetchall()
+        return int(read), matched
+    finally:
+        con.close()

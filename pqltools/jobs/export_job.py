@@ -206,60 +206,66 @@ def run_export_job(request: ExportRequest, profiles: str | Path | Iterable[Any],
     per_segment = Counter[int]()
     skipped = Counter[str]()
 
-    selected: list[tuple[dict[str, Any], list[int]]] = []  # exported record, filter items hit
     export_time = Timer()
-    for p, new_membership in evaluated:
-        profile = p.profile
-        if new_membership is not None:
-            current = new_membership
-        elif membership is not None:
-            current = membership.get(p.id) or {}
-        else:
-            current = profile.get("segmentMembership") or {}
-        if not request.empty_profiles and is_empty_profile(profile):
-            skipped["emptyProfiles"] += 1
-            continue
-        if request.from_ingest is not None:
-            when = _ingest_time(profile)
-            if when is None or when <= request.from_ingest:
-                skipped["fromIngestTimestamp"] += 1
+    exported_count = 0
+
+    def selected() -> Iterator[tuple[dict[str, Any], list[int]]]:
+        """Each exported record and the ``filter.segments`` items it matched, in input order."""
+        nonlocal exported_count
+        for p, new_membership in evaluated:
+            profile = p.profile
+            if new_membership is not None:
+                current = new_membership
+            elif membership is not None:
+                current = membership.get(p.id) or {}
+            else:
+                current = profile.get("segmentMembership") or {}
+            if not request.empty_profiles and is_empty_profile(profile):
+                skipped["emptyProfiles"] += 1
                 continue
-        hits = selects(request, current if isinstance(current, dict) else {})
-        if not hits:
-            skipped["segments"] += 1
-            continue
-        record = export_record(request, p.id, profile, p.events, current)
-        counters.update(identity_namespaces(profile))
-        per_segment.update(hits)
-        selected.append((record, hits))
-    # the selected records are written after the scan: memory holds the exported records only
+            if request.from_ingest is not None:
+                when = _ingest_time(profile)
+                if when is None or when <= request.from_ingest:
+                    skipped["fromIngestTimestamp"] += 1
+                    continue
+            hits = selects(request, current if isinstance(current, dict) else {})
+            if not hits:
+                skipped["segments"] += 1
+                continue
+            counters.update(identity_namespaces(profile))
+            per_segment.update(hits)
+            exported_count += 1
+            yield export_record(request, p.id, profile, p.events, current), hits
+
     outputs: list[dict[str, Any]] = []
     destination: dict[str, Any] = {"datasetId": request.dataset_id,
                                    "segmentPerBatch": request.segment_per_batch}
-    exported = [record for record, _ in selected]
-    if output is not None:
+    exported: list[dict[str, Any]] = []
+    if output is None:
+        exported = [record for record, _ in selected()]
+    else:
         fmt = output_format(output, output_format_name)
         if request.segment_per_batch and request.segments:
+            kept = list(selected())  # one pass over the profiles feeds every batch file
             batches = []
             for i, seg in enumerate(request.segments):
                 path = _batch_path(Path(output), seg.segment_id)
-                count = write_records((r for r, hits in selected if i in hits), path, fmt)
+                count = write_records((r for r, hits in kept if i in hits), path, fmt)
                 batches.append({"segmentId": seg.segment_id, "segmentNs": seg.namespace,
                                 "status": list(seg.statuses), "batchId": str(path),
                                 "records": count})
                 outputs.append({"path": str(path), "format": fmt, "records": count})
             destination["batches"] = batches
-        else:
-            count = write_records(exported, output, fmt)
+        else:  # streamed: memory holds one record at a time
+            count = write_records((record for record, _ in selected()), output, fmt)
             destination["batchId"] = str(output)
             outputs.append({"path": str(output), "format": fmt, "records": count})
-        exported = []
     export_time.stop()
     total.stop()
     metrics: dict[str, Any] = {
         "totalTime": total.as_json(),
         "profileExportTime": export_time.as_json(),
-        "totalExportedProfileCounter": len(selected),
+        "totalExportedProfileCounter": exported_count,
         "exportedProfileByNamespaceCounter": dict(counters),
         "exportedProfileBySegmentCounter": {
             seg.segment_id: per_segment[i] for i, seg in enumerate(request.segments)},

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pqltools.definitions import _json_type as json_type_name  # one naming of JSON types
 from pqltools.definitions import locate_strings, request_kind
 from pqltools.errors import NO_SPAN, DefinitionError, Diagnostic, Severity, Span
 
@@ -31,6 +32,7 @@ __all__ = [
     "check_body",
     "parse_body",
     "parse_export_request",
+    "parse_preview_request",
     "parse_segment_job_request",
     "parse_time",
 ]
@@ -112,14 +114,9 @@ def _path(where: Where) -> str:
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    names: dict[type, str] = {str: "a string", list: "an array", dict: "an object"}
-    return names.get(type(value), "a value")
+    """``a string``, ``an array``...: the JSON type of a decoded value, with its article."""
+    name = json_type_name(value)
+    return f"{_a(name)} {name}" if value is not None else "null"
 
 
 def parse_body(source: str, text: str | None = None) -> Body:
@@ -335,6 +332,22 @@ def _a(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
 
+# -- previews ----------------------------------------------------------------------------
+
+def parse_preview_request(body: Body) -> str:
+    """The PQL text of a preview request (``POST /preview``): ``predicateExpression``, whose
+    ``predicateType`` must be ``pql/text`` (the only one Adobe accepts)."""
+    v = body.value
+    text = body.get(v, (), "predicateExpression", (str,), "a PQL string", "", required=True)
+    kind = body.get(v, (), "predicateType", (str,), "a string", "pql/text")
+    if kind != "pql/text":
+        body.report(("predicateType",), f"predicateType {kind!r}: Adobe's preview accepts "
+                    "pql/text only")
+    body.get(v, (), "predicateModel", (str,), "a schema class name")
+    body.fail()
+    return str(text)
+
+
 # -- lint: schedules and ad-hoc activation bodies -------------------------------------------
 
 def check_body(body: Body) -> list[Diagnostic] | None:
@@ -350,6 +363,7 @@ def check_body(body: Body) -> list[Diagnostic] | None:
         "ad-hoc activation request": _check_activation,
         "segment job request": _quiet(parse_segment_job_request),
         "export job": _quiet(parse_export_request),
+        "preview request": _quiet(parse_preview_request),
     }
     check = checks.get(kind or "")
     if check is None:

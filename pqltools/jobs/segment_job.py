@@ -89,9 +89,16 @@ def select_definitions(request: SegmentJobRequest, definitions: list[Definition]
 
 
 def _in_segment_ids(text: str) -> set[str]:
-    import re
+    """The audiences a definition reads with ``inSegment("...")`` (none if it does not parse:
+    compiling it reports why)."""
+    from pqltools.errors import PQLError
+    from pqltools.runtime.membership import _dependencies  # the runtime's own dependency walk
+    from pqltools.syntax.parser import parse
 
-    return set(re.findall(r'inSegment\(\s*"([^"\\]*)"', text))
+    try:
+        return _dependencies(parse(text))
+    except PQLError:
+        return set()
 
 
 def run_segment_job(request: SegmentJobRequest, definitions: list[Definition],

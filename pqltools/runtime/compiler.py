@@ -1180,6 +1180,9 @@ def _events(ctx: Context) -> list[Any]:
     return ctx.events  # type: ignore[no-any-return]
 
 
+_ONLY_DICT = frozenset({dict})
+
+
 def _check_profile(profile: Any) -> None:
     if type(profile) is not dict:
         raise evaluation_error(f"a profile must be a JSON object, got {_describe(profile)}")
@@ -1188,6 +1191,8 @@ def _check_profile(profile: Any) -> None:
 def _check_events(events: Any) -> list[Any]:
     if events is None:
         return []
+    if type(events) is list and set(map(type, events)) <= _ONLY_DICT:  # the usual case, in C
+        return events
     if type(events) is not list:
         raise evaluation_error(f"events must be a JSON array of objects, got {_describe(events)}")
     for index, event in enumerate(events):
@@ -1296,7 +1301,13 @@ class Program:
                            segments: Mapping[str, bool] | None = None) -> bool:
             if type(profile) is not dict:
                 _check_profile(profile)
-            ctx.reset(profile, events, segments)
+            # a fresh state for this profile, set field by field: this runs once per profile
+            ctx.profile = profile
+            ctx.events = events
+            ctx.checked = False
+            ctx.segments = segments
+            ctx.stamps = None
+            ctx.chains = None
             try:
                 return test(ctx)
             except BaseException as exc:

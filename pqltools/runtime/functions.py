@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from pqltools.limits import finite_number
 from pqltools.runtime.context import Context
 from pqltools.runtime.regex import RegexError, compile_regex
 from pqltools.runtime.timephrases import DAY, Interval, TimestampError, from_millis, to_millis
@@ -97,16 +98,39 @@ def _date(ctx: Context, year: Value, month: Value, day: Value) -> Interval | Non
     if year is None or month is None or day is None:
         return None
     parts = (year, month, day)
-    if not all(is_number(p) and float(p).is_integer() for p in parts):
+    if not all(type(p) is int or (type(p) is float and p.is_integer()) for p in parts):
         raise EvalProblem("date(year, month, day) needs whole numbers, got "
-                          f"date({', '.join(type_name(p) for p in parts)})")
+                          f"date({', '.join(_describe_number(p) for p in parts)})")
     try:
         start = datetime(int(year), int(month), int(day), tzinfo=from_millis(0).tzinfo)
-    except ValueError:
-        raise EvalProblem(f"date({int(year)}, {int(month)}, {int(day)}) is not a calendar day "
-                          "(month 1-12, day within the month)") from None
+    except (ValueError, OverflowError):
+        shown = ", ".join(_describe_number(int(p)) for p in parts)
+        raise EvalProblem(f"date({shown}) is not a calendar day (year 1-9999, month 1-12, "
+                          "day within the month)") from None
     ms = to_millis(start.isoformat())
     return Interval(ms, ms + DAY)
+
+
+def _describe_number(v: Value) -> str:
+    """A number as it may appear in a message (a huge one by its size), else its type."""
+    if type(v) is int:
+        return str(v) if v.bit_length() <= 64 else f"a {len(str(abs(v)))}-digit number"
+    if type(v) is float:
+        return repr(v)
+    return type_name(v)
+
+
+def _clip(v: Value) -> str:
+    text = repr(v)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _count_argument(n: Value, what: str) -> int:
+    """A count argument: a finite number, as an int."""
+    if not is_number(n) or finite_number(n) is None:
+        shown = _describe_number(n) if is_number(n) else f"a {type_name(n)}"
+        raise EvalProblem(f"{what} must be a finite number, got {shown}")
+    return int(n)
 
 
 @_global("currentMonth")
@@ -261,8 +285,7 @@ def _collect_entries(entries: list[Any]) -> dict[Any, Any]:
 def _ranked(ctx: Context, a: Value, key_fn: ElementFn, n: Value, highest: bool) -> Any:
     if a is None or n is None:
         return None
-    if not is_number(n):
-        raise EvalProblem(f"the count of topN/bottomN must be a number, got a {type_name(n)}")
+    count = _count_argument(n, "the count of topN/bottomN")
     keyed = []
     for item in elements(a):
         key = key_fn(ctx, item, None)
@@ -272,7 +295,7 @@ def _ranked(ctx: Context, a: Value, key_fn: ElementFn, n: Value, highest: bool) 
     numeric = [pair for pair in keyed if is_number(pair[0])]
     usable = numeric if numeric else keyed
     usable.sort(key=lambda pair: pair[0], reverse=highest)
-    return [item for _, item in usable[: max(0, int(n))]]
+    return [item for _, item in usable[: max(0, count)]]
 
 
 @_method("topN")
@@ -314,10 +337,15 @@ def aggregate(func: str, values: list[Any]) -> Value:
     no numbers.
     """
     numbers = [v for v in values if is_number(v)]
-    if func == "sum":
-        return sum(numbers)
-    if func == "average":
-        return sum(numbers) / len(numbers) if numbers else None
+    if func in ("sum", "average"):
+        # beyond a double's range: null, as for arithmetic (docs/limits.md)
+        try:
+            total = sum(numbers)
+            if func == "average":
+                return finite_number(total / len(numbers)) if numbers else None
+        except OverflowError:
+            return None
+        return finite_number(total)
     candidates: list[Any] = numbers or [v for v in values if type(v) is str]
     if not candidates:
         return None
@@ -428,12 +456,13 @@ def _regex_group(ctx: Context, s: Value, pattern: Value, group: Value = None) ->
     if type(s) is not str or pattern is None:
         return None
     regex = _regex(pattern)
-    index = 0 if group is None else group
-    if not is_number(index) or not 0 <= int(index) <= regex.groups:
-        raise EvalProblem(f"regexGroup: group {index!r} does not exist in {pattern!r} "
-                          f"(it has {regex.groups} group{'s' if regex.groups != 1 else ''})")
+    index = 0 if group is None else _count_argument(group, "regexGroup's group number")
+    if not 0 <= index <= regex.groups:
+        raise EvalProblem(f"regexGroup: group {_describe_number(index)} does not exist in "
+                          f"{_clip(pattern)} (it has {regex.groups} "
+                          f"group{'s' if regex.groups != 1 else ''})")
     found = regex.search(s)
-    return None if found is None else found.group(int(index))
+    return None if found is None else found.group(index)
 
 
 # ---------------------------------------------------------------- date and time

@@ -8,6 +8,7 @@ and longer move along the calendar (2024-01-31 + 1 month = 2024-02-29). Weeks st
 
 from __future__ import annotations
 
+import calendar
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -116,9 +117,8 @@ def _add_months(ms: int, months: int) -> int:
     if year > 9999:
         return _MAX_MS
     month += 1
-    # clamp the day: Jan 31 + 1 month is the last day of February
-    next_first = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
-    last_day = (next_first - timedelta(days=1)).day
+    # clamp the day: Jan 31 + 1 month is the last day of February (December 9999 included)
+    last_day = calendar.monthrange(year, month)[1]
     moved = dt.replace(year=year, month=month, day=min(dt.day, last_day))
     return round((moved - _EPOCH).total_seconds() * 1000)
 

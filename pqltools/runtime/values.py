@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pqltools.limits import finite_number
+
 Value = Any
 
 _NUMBER_TYPES = (int, float)
@@ -220,10 +222,12 @@ def arithmetic(op: str, a: Value, b: Value) -> Value:
     b = coerce_like(a, b)
     if not (is_number(a) and is_number(b)):
         return None
-    result = _ARITH[op](a, b)
-    if type(result) is float and not math.isfinite(result):
+    try:
+        result = _ARITH[op](a, b)
+    except OverflowError:  # an integer beyond a double's range meeting a float
         return None
-    return result
+    # beyond a double's range (or NaN): null, so no number grows without bound (docs/limits.md)
+    return finite_number(result)
 
 
 def _map_arithmetic(op: str, a: Value, b: Value) -> Value:

@@ -47,15 +47,22 @@ class StreamRun:
     """The iterator :func:`stream` returns: transitions in time order; the simulator (and the
     final memberships) stay readable after it is exhausted."""
 
-    def __init__(self, simulator: Simulator, records: Iterable[Record], until: int | None):
+    def __init__(self, simulator: Simulator, records: Iterable[Record], until: int | None,
+                 source: str = "<stream>"):
         self.simulator = simulator
+        self.source = source
         self._it = simulator.run(records, until)
 
     def __iter__(self) -> Iterator[Transition]:
         return self
 
     def __next__(self) -> Transition:
-        return next(self._it)
+        try:
+            return next(self._it)
+        except StreamInputError as exc:
+            if exc.path == "<stream>":
+                exc.path = self.source  # errors of the simulator name the input file too
+            raise
 
     def segment_membership(self) -> dict[str, dict[str, Any]]:
         """Profile id -> its ``segmentMembership`` at the current simulated time."""
@@ -116,4 +123,5 @@ def stream(definitions: Iterable[Definition] | Mapping[str, str],
                           allowed_lateness=parse_duration(allowed_lateness), profiles=profiles,
                           memberships=memberships,
                           merge_policy_active_on_edge=merge_policy_active_on_edge, id_key=id_key)
-    return StreamRun(simulator, _records(records), end)
+    source = str(records) if isinstance(records, (str, Path)) else "<stream>"
+    return StreamRun(simulator, _records(records), end, source)

@@ -32,8 +32,8 @@ from pqltools.runtime.timephrases import TimestampError, to_millis
 
 __all__ = ["Record", "StreamInputError", "parse_duration", "parse_record", "read_records"]
 
-#: Lint-style code of stream input errors.
-STREAM_INPUT_CODE = "PQL440"
+#: The code of stream input errors: invalid profile data (pqltools.codes).
+STREAM_INPUT_CODE = "PQL094"
 _KINDS = ("event", "profile", "tick")
 
 
@@ -49,6 +49,9 @@ class StreamInputError(PQLError):
     def _summary(self) -> str:
         message = self.diagnostics[0].message
         return f"{self.path}:{self.line}: {message}" if self.line else message
+
+    def __str__(self) -> str:
+        return self._summary()  # the path may be filled in after the error was raised
 
 
 @dataclass(frozen=True, slots=True)

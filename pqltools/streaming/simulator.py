@@ -28,21 +28,21 @@ from __future__ import annotations
 
 import copy
 import heapq
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pqltools.analysis.eligibility import Eligibility, classify
+from pqltools.analysis.scope import NameKind, resolve
 from pqltools.analysis.windows import _AGGREGATING, event_references
 from pqltools.definitions import Definition
 from pqltools.errors import PQLError
-from pqltools.analysis.scope import NameKind, resolve
 from pqltools.runtime.context import Clock
 from pqltools.runtime.membership import CompiledSegment, compile_segments, profile_id
 from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
 from pqltools.streaming.records import Record, StreamInputError
 from pqltools.streaming.relevance import event_types
-from pqltools.streaming.timing import Candidate, TimeDependence, timestamps
+from pqltools.streaming.timing import Candidate, TimeDependence
 from pqltools.syntax import ast
 
 __all__ = ["Audience", "Simulator", "Transition", "retention"]
@@ -60,7 +60,9 @@ class Transition:
     ``{"kind": "event", "line": 3, "eventType": ...}``, ``{"kind": "profile", "line": 4}``,
     ``{"kind": "expiry", "window": "< 3 hours before now", "timestamp": ...}``,
     ``{"kind": "segment", "audience": ...}`` (an audience it reads changed), ``{"kind":
-    "batch"}`` (the daily batch run) or ``{"kind": "new-profile", "line": n}``.
+    "batch"}`` (the daily batch run), ``{"kind": "new-profile", "line": n}`` (the first record
+    of a profile: every streaming audience is evaluated) or ``{"kind": "baseline"}`` (the
+    initial profiles, evaluated at the first instant).
     """
 
     profile: str
@@ -136,7 +138,7 @@ def times_only(tree: ast.Node) -> bool:
             allowed.add(id(node.subject))
             phrase = node.phrase
             refs = [phrase.start, phrase.end] if isinstance(phrase, ast.BetweenTimes) \
-                else [phrase.reference]  # type: ignore[union-attr]
+                else [phrase.reference]
             allowed.update(id(r) for r in refs)
         elif isinstance(node, ast.Chain) and node.timestamp_field != "timestamp":
             return False
@@ -235,14 +237,15 @@ class Simulator:
         self.id_key = id_key
         self.audiences = _audiences(definitions, rules, merge_policy_active_on_edge)
         self._by_id = {a.id: a for a in self.audiences}
-        self._routes: dict[str, list[Audience]] = {}  # lower-case event type -> audiences
+        #: event type -> audiences it can concern (keys: lower case, then spellings seen)
+        self._routes: dict[str, list[Audience]] = {}
         self._any_event = [a for a in self.audiences if a.types is None]
         for a in self.audiences:
             for t in a.types or ():
                 self._routes.setdefault(t, []).append(a)
         for t, chosen in list(self._routes.items()):
             self._routes[t] = sorted(chosen + self._any_event, key=lambda a: a.index)
-        self._routes = _Caseless(self._routes)
+
         self.profiles: dict[str, _Profile] = {}
         self.now: int | None = None
         self.late: list[Record] = []
@@ -273,7 +276,8 @@ class Simulator:
         for audience in self.audiences:
             entry = ups.get(audience.id) if isinstance(ups, Mapping) else None
             status = entry.get("status") if isinstance(entry, Mapping) else None
-            if isinstance(status, str) and status.lower() in _MEMBER:
+            if isinstance(entry, Mapping) and isinstance(status, str) \
+                    and status.lower() in _MEMBER:
                 state.members[audience.id] = True
                 state.since[audience.id] = ("existing", _entry_time(entry))
         self.profiles[pid] = state
@@ -328,8 +332,12 @@ class Simulator:
         if late:
             self.late.append(record)
         kind = event.get("eventType")
-        targets = self._routes.get(kind, self._any_event) if type(kind) is str \
-            else self.audiences
+        if type(kind) is str:
+            targets = self._routes.get(kind)
+            if targets is None:  # first time this spelling is seen: route it by lower case
+                targets = self._routes[kind] = self._routes.get(kind.lower(), self._any_event)
+        else:
+            targets = self.audiences
         touched = []
         parsed: dict[str, Any] | None = None
         for a in targets:
@@ -357,6 +365,7 @@ class Simulator:
         out: list[Transition] = []
         if self.now is None:
             self.now = until
+            out += self._baseline(until)
         if self._batch_at is None:
             self._batch_at = self._next_batch(self.now)
         timers = self._timers
@@ -382,6 +391,15 @@ class Simulator:
             else:
                 break
         self.now = max(self.now, until)
+        return out
+
+    def _baseline(self, t: int) -> list[Transition]:
+        """At the first instant, every streaming audience is evaluated for the initial
+        profiles (their given memberships are the state before it)."""
+        out: list[Transition] = []
+        streamed = [a for a in self.audiences if a.streaming]
+        for state in list(self.profiles.values()):
+            out += self._evaluate(state, streamed, t, {"kind": "baseline"})
         return out
 
     def _next_batch(self, t: int) -> int:
@@ -440,7 +458,12 @@ class Simulator:
             self._schedule(state, audience, t, events, times, True)
             return None
         try:
-            qualifies = self._answer(state, audience, events, t)
+            if events:  # the usual case, inline
+                self.evaluations += 1
+                qualifies = bool(audience.program.evaluate(
+                    state.attributes, events, now=self._clock(t), segments=state.members))
+            else:
+                qualifies = self._answer(state, audience, events, t)
         except PQLError as exc:
             where = f" (line {cause['line']})" if "line" in cause else ""
             raise StreamInputError(f"evaluating audience {audience.id!r} for profile "
@@ -496,7 +519,7 @@ class Simulator:
         """The audience's events, after dropping those its windows can no longer reach."""
         i = audience.index
         events, times = state.events[i], state.times[i]
-        if audience.horizon is not None and audience.by_timestamp and times:
+        if times and audience.horizon is not None and audience.by_timestamp:
             oldest = t - audience.horizon
             if min(times) < oldest:
                 keep = [k for k, ts in enumerate(times) if ts >= oldest]
@@ -561,23 +584,6 @@ class Simulator:
                 raise StreamInputError(f"--until {iso(until)} is before the last record "
                                        f"({iso(self.now)})")
             yield from self.advance(until)
-
-
-class _Caseless(dict[str, list[Audience]]):
-    """Event type -> audiences, looked up without regard to case (results remembered)."""
-
-    def __missing__(self, key: str) -> list[Audience]:
-        lower = key.lower()
-        if lower == key or lower not in self:
-            raise KeyError(key)
-        self[key] = self[lower]
-        return self[key]
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        try:
-            return self[key]
-        except KeyError:
-            return default
 
 
 def _entry_time(entry: Mapping[str, Any]) -> int:

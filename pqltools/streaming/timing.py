@@ -355,7 +355,9 @@ class _Finder:
             return {path[1:]}, set()
         if how.kind is NameKind.ELEMENT_FIELD and how.element is not None \
                 and how.element.parent is None and _over_events(how.element.collection):
-            return {path}, {path}  # an event without the field falls back to the profile's
+            # an event without the field falls back to the profile's; every event the
+            # simulator holds has a `timestamp`
+            return {path}, (set() if path == ("timestamp",) else {path})
         return None
 
     def add(self, phrase: ast.Node, event_paths: set[Path], profile_paths: set[Path],

@@ -78,3 +78,41 @@ def test_examples_on_each_engine(engine: str, python_answers: dict[str, Any],
         reference = {k: v for k, v in python_answers[key].items() if k != "output"}
         assert job_output == reference, key
     assert answers["membership"] == python_answers["membership"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_membership_rules_on_each_engine(engine: str, store: dict[str, Path],
+                                         tmp_path: Path) -> None:
+    """Namespace casing, timestamps, 30-day retention, previous membership from a file and
+    --id-key give the interpreter's records on every engine."""
+    outputs = {}
+    for name in ("python", engine):
+        first, second = tmp_path / f"{name}-1.ndjson", tmp_path / f"{name}-2.ndjson"
+        base = ["job", "run", str(store["request"]), "-d", str(store["defs"]), "-p",
+                str(store["profiles"]), "--now", NOW, "--engine", name, "--id-key", "_id"]
+        assert run_cli(*base, "-o", str(first)).exit_code == 0
+        assert run_cli(*base, "-o", str(second), "--membership", str(first)).exit_code == 0
+        outputs[name] = (first.read_text(), second.read_text())
+    assert outputs[engine] == outputs["python"]
+    by_id = {r["id"]: r["segmentMembership"] for r in map(json.loads,
+                                                          outputs[engine][0].splitlines())}
+    assert set(by_id["d"]) == {"UPS"} and "timestamp" in by_id["d"]["UPS"]["us"]
+    assert "old" not in by_id["e"]["Email"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_export_with_segmentation_on_each_engine(engine: str, store: dict[str, Path],
+                                                 tmp_path: Path) -> None:
+    body = tmp_path / "export.json"
+    body.write_text(json.dumps({
+        "filter": {"segments": [{"segmentId": "us-buyers"}, {"segmentId": "us",
+                                                             "status": ["exited"]}]},
+        "destination": {"datasetId": "d"}, "schema": {"name": "_xdm.context.profile"},
+        "evaluationInfo": {"segmentation": True}}))
+    answers = []
+    for name in ("python", engine):
+        response = _json("export", str(body), "-p", str(store["profiles"]), "-d",
+                         str(store["defs"]), "--now", NOW, "--engine", name, "--job-id", "1")
+        answers.append((response["records"], response["metrics"]["totalExportedProfileCounter"]))
+    assert answers[0] == answers[1]
+    assert [r["_id"] for r in answers[0][0]] == ["a", "d", "e"]

@@ -71,11 +71,15 @@ def test_a_definition_is_never_taken_for_a_request() -> None:
 def test_commands_report_a_file_without_definitions(tmp_path: Path) -> None:
     preview = tmp_path / "preview.json"
     preview.write_text(json.dumps({"predicateExpression": "a = 1"}))
-    for command in (["classify"], ["format", "--check"], ["lint"]):
-        result = run_cli(*command, str(preview))
-        assert result.exit_code == 2, command
-        assert "holds no segment definition: it is a preview request body" in result.stderr \
-            + result.stdout
+    result = run_cli("classify", str(preview))
+    assert result.exit_code == 2
+    assert "holds no segment definition: it is a preview request body" in result.stderr \
+        + result.stdout
+    assert run_cli("lint", str(preview)).exit_code == 0  # linted as a preview request body
+    # pql format (a pre-commit hook over every .json file) has nothing to format: says so, skips
+    result = run_cli("format", "--check", str(preview))
+    assert result.exit_code == 0
+    assert "skipped: holds no segment definition: it is a preview request body" in result.stderr
 
 
 def _membership(previous: dict[str, object], qualifies: bool = True) -> dict[str, object]:

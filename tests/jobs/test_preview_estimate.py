@@ -65,6 +65,21 @@ def test_preview_cli_with_profiles(many: Path) -> None:
     assert bad.exit_code == 2 and "not a preview page token" in bad.stderr
 
 
+def test_preview_and_estimate_read_a_preview_request_body(tmp_path: Path, many: Path) -> None:
+    body = tmp_path / "preview.json"
+    body.write_text(json.dumps({"predicateExpression": US, "predicateType": "pql/text",
+                                "predicateModel": "_xdm.context.profile"}))
+    page = run_cli("preview", str(body), str(many), "--limit", "3")
+    assert [next(iter(r)) for r in json.loads(page.stdout)["results"]] == ["p000", "p004",
+                                                                          "p008"]
+    size = run_cli("estimate", str(body), str(many), "--format", "json")
+    assert json.loads(size.stdout)["estimatedSize"] == 50
+    body.write_text('{\n  "predicateExpression": "a = 1",\n  "predicateType": "pql/json"\n}')
+    bad = run_cli("preview", str(body), str(many))
+    assert bad.exit_code == 2 and f"{body}:3:20:" in bad.stderr
+    assert "pql/text only" in bad.stderr
+
+
 def test_preview_of_a_definition_file_needs_one_definition(tmp_path: Path, many: Path) -> None:
     from tests.jobs.conftest import DEFINITIONS
 
@@ -224,3 +239,41 @@ def test_estimate_cli_text_and_json(many: Path) -> None:
     assert body["interval"]["method"] == "clopper-pearson"
     bad = run_cli("estimate", "a = = 1", str(many))
     assert bad.exit_code == 2
+
+
+def test_estimate_counts_every_record_of_the_store(tmp_path: Path) -> None:
+    from pqltools.jobs.data import count_records, write_records
+
+    ndjson = write_ndjson(tmp_path / "p.ndjson", [profile(f"x{i}", "US") for i in range(30)])
+    with ndjson.open("a") as handle:
+        handle.write("\n   \n")  # blank lines are not records
+    as_array = tmp_path / "p.json"
+    as_array.write_text(json.dumps([profile(f"y{i}", "US") for i in range(7)]))
+    assert count_records(ndjson) == 30 and count_records(as_array) == 7
+    assert count_records([ndjson, as_array]) == 37
+    pytest.importorskip("duckdb")
+    parquet = tmp_path / "p.parquet"
+    write_records((profile(f"z{i}", "FR") for i in range(12)), parquet, "parquet")
+    assert count_records(tmp_path) == 49
+    result = estimate(US, tmp_path, sample_fraction=0.5, seed=1, now=NOW)
+    assert result["totalRows"] == 49
+
+
+def test_duckdb_draws_the_sample_in_sql_and_agrees(tmp_path: Path) -> None:
+    """On Parquet data the DuckDB engine samples with sample_condition_sql inside the query;
+    the Python engine samples with in_sample: same profiles, same estimate."""
+    from pqltools.jobs.data import write_records
+
+    store = tmp_path / "store.parquet"
+    write_records((profile(f"q{i}", "US" if i % 3 else "FR", purchases=i % 4)
+                   for i in range(300)), store, "parquet")
+    query = 'homeAddress.countryCode = "US" and xEvent.count() >= 2'
+    for seed in (1, 2, 3):
+        py = estimate(query, store, sample_fraction=0.3, seed=seed, now=NOW)
+        sql = estimate(query, store, sample_fraction=0.3, seed=seed, now=NOW, engine="duckdb")
+        assert (py["sampledBy"], sql["sampledBy"]) == ("python", "sql")
+        for key in ("profilesReadSoFar", "profilesMatchedSoFar", "estimatedSize",
+                    "lowerBound", "upperBound", "totalRows"):
+            assert py[key] == sql[key], (seed, key)
+    assert py["profilesReadSoFar"] == sum(
+        in_sample(f"q{i}", 3, sample_threshold(0.3)) for i in range(300))

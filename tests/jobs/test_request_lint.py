@@ -122,10 +122,18 @@ def test_pql_lint_reports_request_bodies_with_positions(tmp_path: Path) -> None:
     assert "PQL504" in as_json.stdout
 
 
-def test_pql_lint_still_fails_on_bodies_it_does_not_know(tmp_path: Path) -> None:
-    (tmp_path / "preview.json").write_text(json.dumps({"predicateExpression": "a = 1"}))
-    result = run_cli("lint", str(tmp_path / "preview.json"))
+def test_pql_lint_still_fails_on_json_that_is_no_body(tmp_path: Path) -> None:
+    (tmp_path / "other.json").write_text(json.dumps({"hello": "world"}))
+    result = run_cli("lint", str(tmp_path / "other.json"))
     assert result.exit_code == 2
+
+
+def test_preview_request_body() -> None:
+    assert _findings({"predicateExpression": "a = 1", "predicateType": "pql/text",
+                      "predicateModel": "_xdm.context.profile"}) == []
+    found = _findings({"predicateExpression": ["a"], "predicateType": "pql/json"})
+    assert [(c, at) for c, _, at in found] == [("PQL501", '[\n    "a"\n  ]'),
+                                               ("PQL501", '"pql/json"')]
 
 
 def test_job_request_bodies_lint_clean_or_with_places(tmp_path: Path) -> None:

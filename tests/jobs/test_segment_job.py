@@ -214,7 +214,8 @@ def test_parquet_profiles_give_the_ndjson_answers(store: dict[str, Path],
     assert from_parquet.read_text() == from_ndjson.read_text()
 
 
-def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
     import io
     import sys
 
@@ -233,6 +234,11 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
         assert update is not None
         for done in range(0, 2001, 100):
             update(done)
+    data = write_ndjson(tmp_path / "p.ndjson", [profile(f"x{i}", "US") for i in range(3)])
+    with progress_bar("segment job", enabled=True, data=str(data)) as update:
+        assert update is not None  # counted first: a bar with a total
+    with progress_bar("segment job", enabled=True, data=str(tmp_path / "none")) as update:
+        assert update is not None  # unreadable data: the job reports it, the bar has no total
     with progress_bar("segment job", enabled=False) as update:
         assert update is None
 
@@ -240,3 +246,14 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_no_progress_output_when_not_a_terminal(store: dict[str, Path]) -> None:
     _, _, err = _run(store, "--progress")
     assert err == ""
+
+
+def test_segments_reading_each_other_in_a_cycle(store: dict[str, Path]) -> None:
+    (store["defs"] / "loop.json").write_text(json.dumps({"segments": [
+        {"id": "x", "expression": {"type": "PQL", "format": "pql/text",
+                                   "value": 'inSegment("y")'}},
+        {"id": "y", "expression": {"type": "PQL", "format": "pql/text",
+                                   "value": 'inSegment("x")'}}]}))
+    store["request"].write_text('[{"segmentId": "x"}]')
+    code, _, err = _run(store)
+    assert code == 2 and "cycle" in err
