@@ -26,7 +26,18 @@ def create_server() -> PQLLanguageServer:
 
 
 def serve(tcp: tuple[str, int] | None = None) -> None:
-    """Run the server on stdio, or on ``tcp=(host, port)`` for debugging."""
+    """Run the server on stdio, or on ``tcp=(host, port)`` for debugging.
+
+    On stdio ``initialize`` is answered before pygls is imported (:mod:`pqltools_lsp.startup`),
+    unless the environment sets ``PQLTOOLS_LSP_FAST_START=0``.
+    """
+    import os
+
+    if tcp is None and os.environ.get("PQLTOOLS_LSP_FAST_START", "1") != "0":
+        from pqltools_lsp.startup import serve_stdio
+
+        serve_stdio()
+        return
     from pqltools_lsp.server import serve as run
 
     run(tcp)

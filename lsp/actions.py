@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from lsprotocol import types
-from pqltools_lsp.diagnostics import Finding, document_offsets, to_lsp
+from pqltools_lsp.diagnostics import LocatedDiagnostic, document_offsets, to_lsp
 from pqltools_lsp.documents import Region, Snapshot
 
 from pqltools.errors import Diagnostic
@@ -24,7 +23,7 @@ _NOQA_CODES = re.compile(r"--\s*pql\s*:\s*noqa\s*:\s*[A-Za-z0-9_]+(?:\s*,\s*[A-Z
                          re.IGNORECASE)
 
 
-def code_actions(snapshot: Snapshot, findings: list[Finding],
+def code_actions(snapshot: Snapshot, findings: list[LocatedDiagnostic],
                  rng: types.Range) -> list[types.CodeAction]:
     """Quick fixes for the findings that touch ``rng``."""
     start, end = snapshot.index.offsets(rng)
@@ -78,7 +77,7 @@ def _json_noqa(snapshot: Snapshot, region: Region, code: str) -> types.TextEdit 
     if found is None:
         return None
     owner, (obj_start, _obj_end) = found
-    spans: dict[tuple[Any, ...], tuple[int, int]] = snapshot.cache["json_spans"]
+    spans = snapshot.json_spans
     own = region.definition.raw.get("pqltools") if region.definition is not None else None
     noqa = own.get("noqa") if isinstance(own, dict) else None
     if isinstance(noqa, list) and owner + ("pqltools", "noqa") in spans:

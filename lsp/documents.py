@@ -9,44 +9,112 @@ region and converts at the edges, so no feature knows which kind of document it 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
-import threading
-from collections import OrderedDict
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from pqltools_lsp.incremental import parse_clauses
+from pqltools_lsp.memo import Memo
 from pqltools_lsp.positions import LineIndex
 
-from pqltools.definitions import Definition, locate_strings
+from pqltools.definitions import (
+    LIST_KEYS,
+    Definition,
+    _decoded_offsets,  # the offsets map of a definition
+    load_definitions,
+    locate_strings,
+)
 from pqltools.errors import DefinitionError, Diagnostic, Span
-from pqltools.sources import sources_from_text
 from pqltools.syntax.parser import ParseOptions, ParseResult, parse_document
 
-__all__ = ["Region", "Snapshot", "parsed", "uri_to_path"]
+__all__ = ["Region", "Snapshot", "apply_changes", "looks_like_definitions", "parsed",
+           "uri_to_path"]
 
 #: Parses kept in memory, keyed by (text, comments): unchanged definitions of a JSON file and
 #: repeated requests on an unchanged document never parse twice.
-_CACHE_SIZE = 128
-_cache: OrderedDict[tuple[str, bool], ParseResult] = OrderedDict()
-_cache_lock = threading.Lock()
+_PARSES: Memo[tuple[str, bool], ParseResult] = Memo(1024)
 
 
 def parsed(text: str, comments: bool) -> ParseResult:
-    """``parse_document(text)``, memoised (the parser never raises for any input)."""
-    key = (text, comments)
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
-    result = parse_document(text, ParseOptions(comments=comments))
-    with _cache_lock:
-        _cache[key] = result
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return result
+    """``parse_document(text)``, memoised (the parser never raises for any input).
+
+    A ``.pql`` text (``comments``) of many top-level clauses is assembled from the memoised
+    parses of its clauses (:mod:`pqltools_lsp.incremental`): after an edit only the edited
+    clause is parsed again.
+    """
+    return _PARSES.get((text, comments), lambda: _parse(text, comments))
+
+
+def _parse(text: str, comments: bool) -> ParseResult:
+    options = ParseOptions(comments=comments)
+    if comments:
+        assembled = parse_clauses(text, lambda clause: parsed(clause, True), options)
+        if assembled is not None:
+            return assembled
+    return parse_document(text, options)
+
+
+def apply_changes(text: str, changes: Sequence[Any], encoding: str) -> str:
+    """``text`` after the ``contentChanges`` of one ``didChange``, applied in order.
+
+    A change with a ``range`` replaces that range (positions as LSP defines them: lines end only
+    at ``\\n``, ``\\r\\n`` and ``\\r``; characters in the negotiated encoding); one without
+    replaces the whole text.
+    """
+    for change in changes:
+        rng = getattr(change, "range", None)
+        if rng is None:
+            text = change.text
+            continue
+        index = LineIndex(text, encoding)
+        start, end = index.offsets(rng)
+        text = text[:start] + change.text + text[end:]
+    return text
+
+
+#: Keys of an ``expression`` object of a segment definition.
+_EXPRESSION_KEYS = frozenset({"type", "format", "value"})
+
+
+def looks_like_definitions(text: str) -> bool:
+    """Whether a JSON text looks like segment definitions, so that it is analysed at all.
+
+    It does when one of its definitions (the object itself, the items of a list, or of a
+    ``segments``/``children``/``audiences``/``definitions`` list) has an ``expression`` object
+    whose ``type`` is PQL, whose ``format`` is ``pql/text`` or ``pql/json``, or which holds only
+    ``type``/``format``/``value``. Other JSON with an ``"expression"`` key (lint rules, math
+    configurations with a string or another kind of object there) is not ours to judge. Text
+    that is not valid JSON is judged when it has an ``"expression": {`` (a definition file
+    being edited), so that its syntax error is shown.
+    """
+    if '"expression"' not in text:
+        return False
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        return re.search(r'"expression"\s*:\s*\{', text) is not None
+    items: list[Any] = obj if isinstance(obj, list) else [obj]
+    if isinstance(obj, dict) and "expression" not in obj:
+        items = next((obj[k] for k in LIST_KEYS if isinstance(obj.get(k), list)), [])
+    return any(isinstance(item, dict) and _is_pql_expression(item.get("expression"))
+               for item in items)
+
+
+def _is_pql_expression(expression: Any) -> bool:
+    if not isinstance(expression, dict):
+        return False
+    kind, fmt = expression.get("type"), expression.get("format")
+    if isinstance(kind, str) and kind.upper() == "PQL":
+        return True
+    if fmt in ("pql/text", "pql/json"):
+        return True
+    return "value" in expression and set(expression) <= _EXPRESSION_KEYS
 
 
 def uri_to_path(uri: str) -> Path | None:
@@ -76,6 +144,14 @@ class Region:
     def parse(self) -> ParseResult:
         """The (memoised) parse of the expression."""
         return parsed(self.text, self.comments)
+
+    @functools.cached_property
+    def fingerprint(self) -> str | None:
+        """The definition's JSON (None in a ``.pql`` file): what a verdict or a lint result
+        depends on besides the expression (``evaluationInfo``, ``id``, suppressions)."""
+        if self.definition is None:
+            return None
+        return json.dumps(self.definition.raw, sort_keys=True, default=str)
 
     @property
     def editable(self) -> bool:
@@ -142,21 +218,30 @@ class Snapshot:
 
     @classmethod
     def build(cls, uri: str, text: str, version: int | None = None, *,
-              language_id: str | None = None, encoding: str = "utf-16") -> Snapshot:
-        """Split ``text`` into regions according to what kind of document it is."""
+              language_id: str | None = None, encoding: str = "utf-16",
+              previous: Snapshot | None = None) -> Snapshot:
+        """Split ``text`` into regions according to what kind of document it is.
+
+        With the ``previous`` snapshot of the same document, an edit inside one definition's
+        expression string of a JSON file reuses every other definition (moved by the length
+        change) instead of reading the whole file again.
+        """
+        if previous is not None and previous.uri == uri and previous.encoding == encoding:
+            reused = _edited_in_place(previous, text, version)
+            if reused is not None:
+                return reused
         snap = cls(uri, text, version, encoding)
         if not is_json(uri, language_id, text):
             snap.regions = [Region(text, comments=True)]
             return snap
-        if '"expression"' not in text:
-            return snap  # some other JSON file (package.json...): not ours to judge
+        if not looks_like_definitions(text):
+            return snap  # some other JSON file (package.json, rules...): not ours to judge
         try:
-            sources = sources_from_text(uri, text, json_input=True)
+            definitions = load_definitions(uri, text=text)
         except DefinitionError as exc:
             snap.problems = list(exc.diagnostics)
             return snap
-        snap.regions = [Region(s.text, comments=False, definition=s.definition)
-                        for s in sources]
+        snap.regions = [Region(d.expression, comments=False, definition=d) for d in definitions]
         return snap
 
     @property
@@ -177,15 +262,111 @@ class Snapshot:
         d = region.definition
         if d is None or d.value_span is None:
             return None
-        spans = self.cache.get("json_spans")
+        owners = self.cache.get("json_owners")
+        if owners is None:
+            spans = self.json_spans
+            owners = self.cache["json_owners"] = {
+                start: (path[:-2], spans[path[:-2]]) for path, (start, _end) in spans.items()
+                if path[-2:] == ("expression", "value") and path[:-2] in spans}
+        found: tuple[tuple[Any, ...], tuple[int, int]] | None = owners.get(d.value_span.start)
+        return found
+
+    @property
+    def json_spans(self) -> dict[tuple[Any, ...], tuple[int, int]]:
+        """Where each value of a JSON document is (:func:`locate_strings`), computed once."""
+        spans: dict[tuple[Any, ...], tuple[int, int]] | None = self.cache.get("json_spans")
         if spans is None:
             spans = self.cache["json_spans"] = locate_strings(self.text)
-        for path, (start, _end) in spans.items():
-            if path[-2:] == ("expression", "value") and start == d.value_span.start:
-                owner = path[:-2]
-                if owner in spans:
-                    return owner, spans[owner]
+        return spans
+
+
+def _edited_in_place(previous: Snapshot, text: str, version: int | None) -> Snapshot | None:
+    """``previous`` updated for ``text`` when the edit stays inside one pql/text expression
+    string of a JSON definition file and changes no quote, escape or line break; else None."""
+    old = previous.text
+    if not previous.regions or previous.problems or previous.regions[0].definition is None:
         return None
+    limit = min(len(old), len(text))
+    prefix = _longest(lambda k: old[:k] == text[:k], limit)
+    suffix = _longest(lambda k: old[len(old) - k:] == text[len(text) - k:], limit - prefix)
+    old_end, new_end = len(old) - suffix, len(text) - suffix
+    removed, inserted = old[prefix:old_end], text[prefix:new_end]
+    if any(c in _UNSAFE or c < " " for c in removed + inserted):
+        return None
+    backslashes = len(text[:prefix]) - len(text[:prefix].rstrip("\\"))
+    if backslashes % 2:
+        return None  # the edit follows a backslash: an escape changed
+    delta = len(inserted) - len(removed)
+    target = None
+    for i, region in enumerate(previous.regions):
+        d = region.definition
+        if d is None or d.value_span is None or d.format != "pql/text":
+            continue
+        if d.value_span.start < prefix and old_end < d.value_span.end:
+            target = i
+            break
+    if target is None:
+        return None
+    line_start = text.rfind("\n", 0, prefix) + 1
+    line_end = text.find("\n", prefix)
+    line_end = len(text) if line_end == -1 else line_end
+    regions: list[Region] = []
+    for i, region in enumerate(previous.regions):
+        d = region.definition
+        assert d is not None
+        if i == target:
+            assert d.value_span is not None
+            start, end = d.value_span.start, d.value_span.end + delta
+            token = text[start:end]
+            try:
+                expression = json.loads(token)
+            except ValueError:
+                return None
+            raw = dict(d.raw)
+            if isinstance(raw.get("expression"), dict):
+                raw["expression"] = {**raw["expression"], "value": expression}
+            moved = dataclasses.replace(
+                d, expression=expression, raw=raw, source_text=text,
+                value_span=Span.from_offsets(text, start, end),
+                _offsets=_decoded_offsets(token[1:-1]))
+            regions.append(Region(expression, region.comments, moved))
+            continue
+        span = d.value_span
+        if span is not None and span.start >= old_end:
+            span = (Span.from_offsets(text, span.start + delta, span.end + delta)
+                    if line_start <= span.start + delta <= line_end
+                    else Span(span.start + delta, span.end + delta, span.line, span.column,
+                              span.end_line, span.end_column))
+        elif span is not None and span.end > prefix:
+            return None  # an enclosing pql/json object: read the file again
+        kept = Region(region.text, region.comments,
+                      dataclasses.replace(d, value_span=span, source_text=text))
+        if "fingerprint" in region.__dict__:  # the definition's JSON did not change
+            kept.__dict__["fingerprint"] = region.__dict__["fingerprint"]
+        regions.append(kept)
+    snap = Snapshot(previous.uri, text, version, previous.encoding, regions)
+    spans = previous.cache.get("json_spans")
+    if spans is not None:
+        snap.cache["json_spans"] = {
+            path: (a + delta, b + delta) if a >= old_end else (a, b + delta) if b > prefix
+            else (a, b) for path, (a, b) in spans.items()}
+    return snap
+
+
+_UNSAFE = frozenset('"\\')
+
+
+def _longest(same: Callable[[int], bool], limit: int) -> int:
+    """The largest ``k <= limit`` with ``same(k)`` (``same`` holds up to some k, then not):
+    a binary search of string slice comparisons, which run at C speed."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if same(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def is_json(uri: str, language_id: str | None, text: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from lsprotocol import types
 from pqltools_lsp import insight
 from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.incremental import clause_bounds
 from pqltools_lsp.lexing import Token, scan
 from pqltools_lsp.settings import ServerOptions
 from pqltools_lsp.variables import Variables
@@ -47,23 +48,36 @@ def hover(snapshot: Snapshot, position: types.Position, config: Config,
     found = snapshot.region_at(offset)
     if found is None:
         return _definition_hover(snapshot, offset, config, options)
-    region, at = found
+    whole, at = found
+    region, base = _clause_at(whole, at)
+    at -= base
     tokens = scan(region.text, region.comments)
     i = token_at(tokens, at)
     text: str | None = None
     span: tuple[int, int] | None = None
     if i is not None and tokens[i].kind == "word":
         tok = tokens[i]
-        span = (tok.start, tok.end)
+        span = (base + tok.start, base + tok.end)
         text = _word(region, tokens, i, config)
     if text is None and options.eligibility:
-        text = insight.eligibility_markdown(region, config)
+        text = insight.eligibility_markdown(whole, config)
         span = None
     if text is None:
         return None
-    rng = snapshot.index.range(region.to_doc(span[0]), region.to_doc(span[1])) if span else None
+    rng = snapshot.index.range(whole.to_doc(span[0]), whole.to_doc(span[1])) if span else None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
                        range=rng)
+
+
+def _clause_at(region: Region, at: int) -> tuple[Region, int]:
+    """The top-level clause holding ``at`` in a long ``.pql`` expression (and where it starts),
+    so that hover scans and walks one clause; the region itself otherwise."""
+    if region.definition is None and region.parse.ok:
+        bounds = clause_bounds(region.text, region.comments)
+        for start, end in bounds or ():
+            if start <= at <= end:
+                return Region(region.text[start:end], region.comments), start
+    return region, 0
 
 
 def _definition_hover(snapshot: Snapshot, offset: int, config: Config,
@@ -92,9 +106,9 @@ def _word(region: Region, tokens: list[Token], i: int, config: Config) -> str | 
         if spec is not None:
             return function_markdown(spec)
     tree = region.parse.expr
-    if tree is None:
+    variables = Variables.of_region(region)
+    if tree is None or variables is None:
         return None
-    variables = Variables.of(tree, region.text)
     var = variables.at(tok.start)
     if var is not None:
         where = "declared here" if var.declared_at(tok.start) else "variable"

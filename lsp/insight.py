@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from pqltools_lsp.documents import Region
+from pqltools_lsp.memo import Memo
 
 from pqltools.analysis.config import Config
 from pqltools.analysis.eligibility import Eligibility, classify
@@ -28,15 +29,26 @@ _schemas: dict[tuple[Path, float], Schema | None] = {}
 _lock = threading.Lock()
 
 
+#: Verdicts by (expression, definition fingerprint, rule set): in a JSON file only the edited
+#: definition is classified again.
+_VERDICTS: Memo[tuple[str, str | None, str], Eligibility | None] = Memo(2048)
+
+
 def _classify(region: Region, config: Config) -> Eligibility | None:
     tree = region.parse.expr
     if tree is None:
         return None
-    subject: Definition | ast.Expr = region.definition if region.definition is not None else tree
-    try:
-        return classify(subject, rules=config.eligibility_rules)
-    except PQLError:
-        return None
+    definition = region.definition
+    key = (region.text, region.fingerprint, config.eligibility_rules)
+
+    def compute() -> Eligibility | None:
+        subject: Definition | ast.Expr = definition if definition is not None else tree
+        try:
+            return classify(subject, rules=config.eligibility_rules)
+        except PQLError:
+            return None
+
+    return _VERDICTS.get(key, compute)
 
 
 def eligibility_summary(region: Region, config: Config) -> str | None:

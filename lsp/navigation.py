@@ -11,9 +11,13 @@ import re
 
 from lsprotocol import types
 from pqltools_lsp.documents import Region, Snapshot, parsed
+from pqltools_lsp.lexing import scan
+from pqltools_lsp.refusal import Refused
 from pqltools_lsp.variables import Variable, Variables
+from pqltools_lsp.workspace import string_value
 
-__all__ = ["IDENTIFIER", "definition", "prepare_rename", "references", "rename"]
+__all__ = ["IDENTIFIER", "definition", "prepare_rename", "references", "rename",
+           "segment_reference"]
 
 #: What a new variable name must look like (a PQL identifier; keywords are checked by parsing).
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -25,10 +29,8 @@ def _variable_at(snapshot: Snapshot,
     if found is None:
         return None
     region, at = found
-    tree = region.parse.expr
-    if tree is None:
-        return None
-    var = Variables.of(tree, region.text).at(at)
+    variables = Variables.of_region(region)
+    var = variables.at(at) if variables is not None else None
     return (region, var) if var is not None else None
 
 
@@ -43,6 +45,22 @@ def definition(snapshot: Snapshot, position: types.Position) -> types.Location |
         return None
     region, var = found
     return types.Location(uri=snapshot.uri, range=_range(snapshot, region, var.declaration))
+
+
+def segment_reference(snapshot: Snapshot, position: types.Position) -> str | None:
+    """The audience id when the cursor is on the string argument of ``inSegment("id")``."""
+    found = snapshot.region_at(snapshot.index.offset(position))
+    if found is None:
+        return None
+    region, at = found
+    tokens = scan(region.text, region.comments)
+    for i, tok in enumerate(tokens):
+        if tok.start <= at <= tok.end and tok.kind == "string" and i >= 2 \
+                and tokens[i - 1].text == "(" and tokens[i - 2].text == "inSegment":
+            return string_value(tok.text)
+        if tok.start > at:
+            break
+    return None
 
 
 def references(snapshot: Snapshot, position: types.Position,
@@ -72,7 +90,7 @@ def rename(snapshot: Snapshot, position: types.Position,
            new_name: str) -> types.WorkspaceEdit | None:
     """Rename the variable under the cursor everywhere it is used.
 
-    Raises ValueError (an error response) when ``new_name`` is not an identifier, or would make
+    Raises :class:`Refused` (a ``RequestFailed`` answer) when ``new_name`` is not an identifier, or would make
     the expression mean something else (a keyword, or a name another variable already uses).
     """
     found = _variable_at(snapshot, position)
@@ -80,9 +98,9 @@ def rename(snapshot: Snapshot, position: types.Position,
         return None
     region, var = found
     if not IDENTIFIER.fullmatch(new_name):
-        raise ValueError(f"`{new_name}` is not a PQL identifier")
+        raise Refused(f"`{new_name}` is not a PQL identifier")
     if not _same_meaning(region, var, new_name):
-        raise ValueError(f"renaming `{var.name}` to `{new_name}` would change what the "
+        raise Refused(f"renaming `{var.name}` to `{new_name}` would change what the "
                          "expression means (a keyword, or a name already in use there)")
     changes = [types.TextEdit(range=_range(snapshot, region, s), new_text=new_name)
                for s in var.occurrences]

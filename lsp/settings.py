@@ -31,15 +31,19 @@ class ServerOptions:
     """Options of the server itself (not of the linter).
 
     ``debounce_ms``: how long after the last change diagnostics are computed.
-    ``eligibility``: show the evaluation-method verdict in hover and symbols.
+    ``eligibility``: show the evaluation-method verdict in hover, symbols and code lenses.
+    ``workspace_diagnostics``: publish diagnostics for every PQL file of the workspace, not
+    only the open ones.
     """
 
     debounce_ms: int = 100
     eligibility: bool = True
+    workspace_diagnostics: bool = True
 
     @classmethod
     def from_client(cls, data: Any, base: ServerOptions | None = None) -> ServerOptions:
-        """Read ``{"debounceMs": 50, "eligibility": false}`` (or the same under ``pqltools``);
+        """Read ``{"debounceMs": 50, "eligibility": false, "workspaceDiagnostics": true}`` (or
+        the same under ``pqltools``);
         values of the wrong type are ignored rather than trusted."""
         base = base or cls()
         if isinstance(data, dict) and isinstance(data.get("pqltools"), dict):
@@ -50,9 +54,12 @@ class ServerOptions:
         if isinstance(debounce, bool) or not isinstance(debounce, (int, float)) or debounce < 0:
             debounce = base.debounce_ms
         eligibility = data.get("eligibility", base.eligibility)
+        everywhere = data.get("workspaceDiagnostics", base.workspace_diagnostics)
         return cls(debounce_ms=min(int(debounce), 10_000),
                    eligibility=eligibility if isinstance(eligibility, bool)
-                   else base.eligibility)
+                   else base.eligibility,
+                   workspace_diagnostics=everywhere if isinstance(everywhere, bool)
+                   else base.workspace_diagnostics)
 
 
 @dataclass(frozen=True)

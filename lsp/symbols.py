@@ -20,11 +20,11 @@ __all__ = ["document_symbols"]
 
 
 def _variable_symbols(snapshot: Snapshot, region: Region) -> list[types.DocumentSymbol]:
-    tree = region.parse.expr
-    if tree is None:
+    variables = Variables.of_region(region)
+    if variables is None:
         return []
     out = []
-    for var in Variables.of(tree, region.text).all:
+    for var in variables.all:
         rng = snapshot.index.range(region.to_doc(var.declaration[0]),
                                    region.to_doc(var.declaration[1]))
         kind = (types.SymbolKind.Event if var.kind == "chain label"

@@ -8,14 +8,21 @@ bound by ``select``/``exists``/``let``/a lambda/a chain label is a variable.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.incremental import clause_bounds
 from pqltools_lsp.lexing import KEYWORDS, TIME_WORDS, Token, scan
+from pqltools_lsp.memo import Memo
 from pqltools_lsp.variables import Variables
 
 from pqltools import catalog
 from pqltools.syntax import ast
 
-__all__ = ["TOKEN_MODIFIERS", "TOKEN_TYPES", "classify", "encode"]
+if TYPE_CHECKING:
+    from lsprotocol import types
+
+__all__ = ["TOKEN_MODIFIERS", "TOKEN_TYPES", "classify", "delta", "encode"]
 
 TOKEN_TYPES = ("keyword", "function", "method", "property", "variable", "parameter", "string",
                "number", "comment", "operator", "enumMember", "macro")
@@ -34,8 +41,44 @@ def _previous(tokens: list[Token], i: int) -> Token | None:
     return tokens[i - 1] if i > 0 else None
 
 
+#: Classified tokens by (expression, comments): in a JSON file only the edited definition is
+#: classified again.
+_CLASSIFIED: Memo[tuple[str, bool], list[tuple[Token, str, int]]] = Memo(512)
+
+
 def classify(region: Region) -> list[tuple[Token, str, int]]:
-    """Each highlighted token of a region with its type and modifier bits."""
+    """Each highlighted token of a region with its type and modifier bits (memoised).
+
+    A long ``.pql`` text that parses is classified clause by clause (the clauses of
+    :mod:`pqltools_lsp.incremental`, each memoised), so an edit reclassifies one clause.
+    """
+    if region.definition is None and region.parse.ok:
+        bounds = clause_bounds(region.text, region.comments)
+        if bounds is not None:
+            return _by_clause(region, bounds)
+    return _memoised(region)
+
+
+def _by_clause(region: Region, bounds: list[tuple[int, int]]) -> list[tuple[Token, str, int]]:
+    out: list[tuple[Token, str, int]] = []
+    text = region.text
+    previous_end = None
+    for start, end in bounds:
+        if previous_end is not None:  # the `and`/`or` between two clauses
+            op = text[previous_end:start]
+            out.append((Token("word", op, previous_end, start), "keyword", 0))
+        for tok, kind, mods in _memoised(Region(text[start:end], region.comments)):
+            out.append((Token(tok.kind, tok.text, tok.start + start, tok.end + start), kind,
+                        mods))
+        previous_end = end
+    return out
+
+
+def _memoised(region: Region) -> list[tuple[Token, str, int]]:
+    return _CLASSIFIED.get((region.text, region.comments), lambda: _classify(region))
+
+
+def _classify(region: Region) -> list[tuple[Token, str, int]]:
     tokens = scan(region.text, region.comments)
     tree = region.parse.expr
     names: dict[int, ast.Node] = {}
@@ -79,8 +122,9 @@ def _token_type(tokens: list[Token], i: int, names: dict[int, ast.Node],
             return "variable", _LIBRARY
         if isinstance(node, (ast.Name, ast.Attribute)):
             return "property", 0
-    if called and lower in _CHAIN_WORDS and tok.text not in catalog.GLOBALS:
-        return "keyword", 0
+    if called and (lower in _CHAIN_WORDS or lower in KEYWORDS) \
+            and tok.text not in catalog.GLOBALS:
+        return "keyword", 0  # `and (`, `in (`, `WHAT(`: a keyword before a parenthesis
     if called:
         return "function", _LIBRARY if tok.text in catalog.GLOBALS else 0
     if lower in TIME_WORDS:
@@ -90,22 +134,49 @@ def _token_type(tokens: list[Token], i: int, names: dict[int, ast.Node],
     return "property", 0
 
 
-def encode(snapshot: Snapshot) -> list[int]:
-    """The LSP relative encoding (5 integers per token) of every token in the document."""
+def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
+    """The LSP relative encoding (5 integers per token) of the tokens in the document (those
+    inside ``rng`` when given). ``pql/json`` definitions have none: their PQL text is not in
+    the document."""
     index = snapshot.index
+    low, high = index.offsets(rng) if rng is not None else (0, len(snapshot.text))
     data: list[int] = []
     last_line = last_char = 0
     for region in snapshot.regions:
+        if not region.editable:
+            continue
+        r_start, r_end = region.extent
+        if r_end < low or r_start > high:
+            continue
         for tok, kind, mods in classify(region):
             start, end = region.to_doc(tok.start), region.to_doc(tok.end)
-            pos, stop = index.position(start), index.position(end)
-            if stop.line != pos.line:
+            if end <= start or end <= low or start >= high:
+                continue
+            line, char = index.line_column(start)
+            stop_line, stop_char = index.line_column(end)
+            if stop_line != line:
                 continue  # tokens never span lines in PQL; guard against odd mappings
-            delta_line = pos.line - last_line
-            delta_char = pos.character - last_char if delta_line == 0 else pos.character
+            delta_line = line - last_line
+            delta_char = char - last_char if delta_line == 0 else char
             if delta_line < 0 or delta_char < 0:
                 continue
-            data.extend((delta_line, delta_char, stop.character - pos.character,
-                         _TYPE_INDEX[kind], mods))
-            last_line, last_char = pos.line, pos.character
+            data.extend((delta_line, delta_char, stop_char - char, _TYPE_INDEX[kind], mods))
+            last_line, last_char = line, char
     return data
+
+
+def delta(old: list[int], new: list[int]) -> list[types.SemanticTokensEdit]:
+    """The edit that turns ``old`` token data into ``new`` (one edit: the changed middle)."""
+    from lsprotocol import types
+
+    prefix = 0
+    limit = min(len(old), len(new))
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
+        suffix += 1
+    if prefix == len(old) == len(new):
+        return []
+    return [types.SemanticTokensEdit(start=prefix, delete_count=len(old) - prefix - suffix,
+                                     data=new[prefix:len(new) - suffix])]

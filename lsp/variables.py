@@ -11,10 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pqltools_lsp.documents import Region, parsed
+from pqltools_lsp.incremental import clause_bounds
+from pqltools_lsp.memo import Memo
+
 from pqltools.analysis.scope import resolve
 from pqltools.syntax import ast
 
 __all__ = ["Variable", "Variables"]
+
+
+def _moved(span: tuple[int, int], by: int) -> tuple[int, int]:
+    return span[0] + by, span[1] + by
+
+#: id(tree) -> (tree, its variables); the tree is kept so that its id is not reused.
+_RESOLVED: Memo[int, tuple[ast.Node, Variables]] = Memo(1024)
 
 
 @dataclass(eq=False)
@@ -53,8 +64,40 @@ class Variables:
         return None
 
     @classmethod
+    def of_region(cls, region: Region) -> Variables | None:
+        """The variables of a region's expression (None when it does not parse).
+
+        A long ``.pql`` text assembled from top-level clauses
+        (:mod:`pqltools_lsp.incremental`) has no binder across clauses, so each clause's
+        variables (memoised with its parse) are moved to where it stands: an edit resolves
+        one clause again, not the whole expression.
+        """
+        tree = region.parse.expr
+        if tree is None:
+            return None
+        if region.definition is None and region.parse.ok:
+            bounds = clause_bounds(region.text, region.comments)
+            if bounds is not None:
+                found: list[Variable] = []
+                for start, end in bounds:
+                    clause = parsed(region.text[start:end], region.comments)
+                    if clause.expr is None:
+                        return cls.of(tree, region.text)
+                    for var in cls.of(clause.expr, clause.text).all:
+                        found.append(Variable(
+                            var.name, var.kind, _moved(var.declaration, start),
+                            [_moved(r, start) for r in var.references], var.source))
+                return cls(found)
+        return cls.of(tree, region.text)
+
+    @classmethod
     def of(cls, tree: ast.Node, text: str) -> Variables:
-        """Resolve every binder and chain label of ``tree`` (parsed from ``text``)."""
+        """Resolve every binder and chain label of ``tree`` (parsed from ``text``), memoised
+        per tree (trees are immutable and parses are memoised per text)."""
+        return _RESOLVED.get(id(tree), lambda: (tree, cls._resolve(tree, text)))[1]
+
+    @classmethod
+    def _resolve(cls, tree: ast.Node, text: str) -> Variables:
         scopes = resolve(tree, text)
         found = [Variable(b.name, b.kind, (b.span.start, b.span.end),
                           [(r.span.start, r.span.end) for r in b.references],

@@ -6,6 +6,8 @@ The public API (everything else is internal):
   :func:`from_json`, :func:`load_definitions`, the :mod:`ast <pqltools.syntax.ast>` node classes
 * analysis: :func:`lint`, :func:`classify`
 * runtime: :func:`evaluate`, :func:`evaluate_value`, :func:`compile`, :func:`segment`
+* engines: :func:`to_sql` (and ``segment(..., engine="duckdb"|"spark")``)
+* streaming: :func:`stream` (the membership simulator, docs/streaming.md)
 * errors and diagnostics: :class:`PQLError` and subclasses, :class:`Diagnostic`,
   :class:`Severity`, :class:`Span`
 
@@ -38,7 +40,9 @@ if TYPE_CHECKING:
     from pqltools.analysis.lint import lint
     from pqltools.definitions import Definition, load_definitions
     from pqltools.runtime.compiler import Program, compile, evaluate, evaluate_value
-    from pqltools.runtime.membership import segment
+    from pqltools.engines.api import to_sql
+    from pqltools.engines.run import segment
+    from pqltools.streaming import stream
     from pqltools.syntax.pqljson import from_json, to_json
     from pqltools.syntax.printer import format
 
@@ -55,7 +59,9 @@ _LAZY = {
     "Program": "pqltools.runtime.compiler",
     "evaluate": "pqltools.runtime.compiler",
     "evaluate_value": "pqltools.runtime.compiler",
-    "segment": "pqltools.runtime.membership",
+    "segment": "pqltools.engines.run",
+    "to_sql": "pqltools.engines.api",
+    "stream": "pqltools.streaming",
 }
 
 __all__ = [
@@ -87,7 +93,9 @@ __all__ = [
     "parse",
     "parse_document",
     "segment",
+    "stream",
     "to_json",
+    "to_sql",
 ]
 
 

@@ -120,9 +120,11 @@ _TABLE = (
          "not of the expected shape or misses a required field; the message names the file, "
          "line, column and the JSON path (docs/jobs.md)."),
     Code("PQL094", "invalid-profile-data", INPUT,
-         "Profile data that a job command cannot read",
+         "Profile data that a job command or `pql stream` cannot read",
          "The `--profiles` file or folder is missing, of an unknown format, or holds a record "
-         "that is not a profile; the message names the file and the line or row."),
+         "that is not a profile; or a `pql stream` record (event, attribute update, tick) is "
+         "malformed or out of time order (docs/streaming.md). The message names the file and "
+         "the line or row."),
     Code("PQL095", "invalid-pqljson", INPUT,
          "A pql/json expression that is not a valid PQL tree",
          "The message starts with the JSON path of the problem (docs/pqljson.md)."),
@@ -213,6 +215,11 @@ _TABLE = (
          "The expression is nested too deeply to compile",
          "Split the expression; the parser's `limits.max-depth` normally stops "
          "such input first (PQL006)."),
+    Code("PQL430", "not-compilable-to-sql", EVALUATION,
+         "A construct the SQL engines (DuckDB, Spark) refuse to compile",
+         "The message names the construct and points at it; docs/engines.md lists every "
+         "refusal. Nothing falls back to Python: evaluate such a definition with "
+         "`--engine python`."),
     Code("PQL420", "invalid-segment-set", EVALUATION,
          "Segment definitions that cannot be evaluated together",
          "`pqltools.segment` (and `pql eval --definitions`) refuse two definitions with one id "

@@ -10,6 +10,8 @@ from __future__ import annotations
 import bisect
 import enum
 import threading
+from collections.abc import Iterable
+from itertools import pairwise
 from dataclasses import dataclass, field
 
 
@@ -50,17 +52,6 @@ class Span:
         first = self if self.start <= other.start else other
         last = self if self.end >= other.end else other
         return Span(first.start, last.end, first.line, first.column, last.end_line, last.end_column)
-
-    def shifted(self, offset: int, line_delta: int = 0) -> Span:
-        """The same span moved by ``offset`` characters and ``line_delta`` lines."""
-        return Span(
-            self.start + offset,
-            self.end + offset,
-            self.line + line_delta,
-            self.column,
-            self.end_line + line_delta,
-            self.end_column,
-        )
 
 
 #: The span of nodes built by hand or by ``from_json`` (no source text).
@@ -165,6 +156,23 @@ class Fix:
         for edit in sorted(self.edits, key=lambda e: e.start, reverse=True):
             out = out[: edit.start] + edit.replacement + out[edit.end :]
         return out
+
+
+def apply_fixes(text: str, fixes: Iterable[Fix]) -> str:
+    """``text`` with the edits of all ``fixes`` applied at once.
+
+    Every offset refers to ``text`` as given (the fixes of one lint run), so edits are applied
+    from the end; applying the fixes one after another would move later offsets. Raises
+    :class:`ValueError` when two edits overlap (or insert at one point).
+    """
+    edits = sorted((e for fix in fixes for e in fix.edits), key=lambda e: (e.start, e.end))
+    for first, second in pairwise(edits):
+        if second.start < first.end or second.start == first.start:
+            raise ValueError(f"edits overlap: {first} and {second}")
+    out = text
+    for edit in reversed(edits):
+        out = out[: edit.start] + edit.replacement + out[edit.end :]
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import threading
 from pathlib import Path
 
@@ -72,10 +73,9 @@ def test_first_use_from_many_threads_builds_one_parser(monkeypatch: pytest.Monke
 
 def test_shipped_cache_matches_the_grammar() -> None:
     path = parser_module._cache_path()
-    header = path.read_bytes().split(b"\n", 1)[0].decode("ascii")
-    assert header == parser_module.grammar_digest(), (
+    assert marshal.loads(path.read_bytes())["key"] == parser_module.cache_key(), (
         "grammar/pql.lark.cache is stale: run python -m pqltools.syntax.build_parser_cache")
-    assert parser_module._load_cached(path, parser_module.grammar_digest()) is not None
+    assert parser_module._load_cached(path, parser_module.cache_key()) is not None
 
 
 def test_cached_and_built_parsers_agree(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,14 +87,17 @@ def test_cached_and_built_parsers_agree(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_stale_or_broken_cache_is_ignored(tmp_path: Path) -> None:
     target = parser_module.write_parser_cache(tmp_path / "pql.lark.cache")
-    digest = parser_module.grammar_digest()
-    assert parser_module._load_cached(target, digest) is not None
-    assert parser_module._load_cached(target, parser_module.grammar_digest("start: X")) is None
-    target.write_bytes(digest.encode() + b"\nnot a pickle")
-    assert parser_module._load_cached(target, digest) is None
-    assert parser_module._load_cached(tmp_path / "missing", digest) is None
+    key = parser_module.cache_key()
+    assert parser_module._load_cached(target, key) is not None
+    assert parser_module._load_cached(target, parser_module.cache_key("start: X")) is None
+    for broken in (b"not marshal data", marshal.dumps([1, 2]), marshal.dumps({"key": key}),
+                   target.read_bytes()[:1000]):
+        target.write_bytes(broken)
+        assert parser_module._load_cached(target, key) is None
+    assert parser_module._load_cached(tmp_path / "missing", key) is None
 
 
 def test_errors_still_raise_after_concurrent_use() -> None:
     with pytest.raises(PQLSyntaxError):
         parse("a = (")
+

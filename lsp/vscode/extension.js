@@ -1,5 +1,6 @@
-// Minimal VS Code client for the pqltools language server (`pql lsp`).
-// All language intelligence lives in the server; this file only starts it and forwards settings.
+// VS Code client for the pqltools language server (`pql lsp`).
+// All language intelligence lives in the server; this file starts it, forwards settings, and
+// offers a command that restarts it (after upgrading pqltools, or changing its command).
 "use strict";
 
 const vscode = require("vscode");
@@ -15,26 +16,43 @@ function serverOptions(config) {
 function documentSelector(config) {
   const selector = [{ scheme: "file", language: "pql" }, { scheme: "untitled", language: "pql" }];
   if (config.get("json", true)) {
-    selector.push({ scheme: "file", language: "json" });
+    // the server analyses only JSON that looks like segment definitions
+    selector.push({ scheme: "file", language: "json" }, { scheme: "file", language: "jsonc" });
   }
   return selector;
 }
 
-async function activate(context) {
+function createClient() {
   const config = vscode.workspace.getConfiguration("pqltools");
-  client = new LanguageClient("pqltools", "PQL (pqltools)", serverOptions(config), {
+  return new LanguageClient("pqltools", "PQL (pqltools)", serverOptions(config), {
     documentSelector: documentSelector(config),
     initializationOptions: {
       debounceMs: config.get("debounceMs", 100),
       eligibility: config.get("eligibility", true),
+      workspaceDiagnostics: config.get("workspaceDiagnostics", true),
     },
     synchronize: {
       configurationSection: "pqltools",
       fileEvents: vscode.workspace.createFileSystemWatcher("**/{pyproject,pqltools}.toml"),
     },
   });
+}
+
+async function restart() {
+  if (client) {
+    await client.stop();
+  }
+  client = createClient();
   await client.start();
-  context.subscriptions.push({ dispose: () => client && client.stop() });
+}
+
+async function activate(context) {
+  context.subscriptions.push(
+    vscode.commands.registerCommand("pqltools.restartServer", restart),
+    { dispose: () => client && client.stop() },
+  );
+  client = createClient();
+  await client.start();
 }
 
 function deactivate() {

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "export": "pqltools.cli.export_cmd:export_command",
     "preview": "pqltools.cli.preview_cmd:preview_command",
     "estimate": "pqltools.cli.preview_cmd:estimate_command",
+    "stream": "pqltools.cli.stream_cmd:stream_command",
 }
 
 

@@ -14,7 +14,6 @@ scanner directly.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -237,6 +236,8 @@ def evaluate_file(path: str, size: int, settings: Settings, jobs: int, *,
 
     Yields, in file order, what :func:`_evaluate_range` returns for each piece.
     """
+    import multiprocessing  # only large files pay for it
+
     piece = chunk or max(1 << 20, min(8 << 20, size // (jobs * 8) or 1))
     with multiprocessing.get_context().Pool(jobs, _start_worker, (settings,)) as pool:
         yield from pool.imap(_evaluate_range, ranges(path, size, piece))

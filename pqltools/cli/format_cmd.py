@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from pqltools.cli.inputs import EXIT_USAGE, Source, iter_paths
-from pqltools.definitions import LIST_KEYS, Definition, load_definitions
+from pqltools.definitions import LIST_KEYS, Definition, NoDefinitionError, load_definitions
 from pqltools.errors import DefinitionError, PQLError, render_snippet
 from pqltools.fileio import UnreadableInput, read_stdin, read_text, write_atomic
 from pqltools.syntax.parser import parse
@@ -172,6 +172,9 @@ def format_command(paths: tuple[str, ...], check: bool, show_diff: bool, width: 
         except _SourceError as wrapped:
             _report(wrapped.error, wrapped.source)
             failed = True
+            continue
+        except NoDefinitionError as error:  # a request body (docs/jobs.md): nothing to format
+            click.echo(f"{inp.label}: skipped: {error.diagnostics[0].message}", err=True)
             continue
         except DefinitionError as error:  # not JSON, or not a definition: go on with the rest
             _report(error, Source(inp.label, inp.text))

@@ -40,12 +40,15 @@ def lsp_command(stdio: bool, tcp: str | None, log_file: str | None, verbose: boo
     address = _address(tcp) if tcp else None
     if stdio and address:
         raise click.UsageError("use either --stdio or --tcp, not both")
-    try:
-        from pqltools_lsp.server import serve
-    except ImportError as exc:
-        click.echo(f"pql lsp needs the language-server extra: pip install 'pqltools[lsp]' "
-                   f"({exc})", err=True)
-        raise SystemExit(EXIT_USAGE) from None
+    # only look for pygls here: importing it (and lsprotocol) is what start-up must not wait
+    # for before answering `initialize` (pqltools_lsp.startup)
+    from importlib.util import find_spec
+
+    if find_spec("pygls") is None or find_spec("pqltools_lsp") is None:
+        click.echo("pql lsp needs the language-server extra: pip install 'pqltools[lsp]'",
+                   err=True)
+        raise SystemExit(EXIT_USAGE)
+    from pqltools_lsp import serve
     # stdout is the LSP channel: logs go to stderr or the log file, never to stdout.
     handler: logging.Handler = (logging.FileHandler(log_file, encoding="utf-8") if log_file
                                 else logging.StreamHandler())

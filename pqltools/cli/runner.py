@@ -17,14 +17,12 @@ are written to a temporary file in the same directory and moved over the origina
 from __future__ import annotations
 
 import math
-import multiprocessing
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pqltools.analysis.config import Config
 from pqltools.analysis.lint import lint_source
@@ -33,6 +31,9 @@ from pqltools.definitions import Definition
 from pqltools.errors import DefinitionError, Diagnostic, Edit, Severity, Span
 from pqltools.fileio import write_atomic
 from pqltools.sources import Source, read_text, sources_from_text
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = [
     "E_FIX_REVERTED",
@@ -93,6 +94,8 @@ class _File:
     sources: list[Source]
     error: Diagnostic | None = None
     fixed: int = 0
+    #: findings of a request body (schedule, ad-hoc activation...) instead of definitions
+    requests: list[Diagnostic] = field(default_factory=list)
 
 
 # A worker's job: (expression, comments allowed, definition without its file text, filename).
@@ -130,6 +133,8 @@ def _pool(options: RunOptions, jobs: int) -> ProcessPoolExecutor:
     # Lint once here first: forked workers then inherit the built parser and the imported
     # rule modules instead of each building them again.
     _lint_task(("a = 1", False, None, None), options)
+    from concurrent.futures import ProcessPoolExecutor  # only runs with many files pay for it
+
     return ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_init_worker,
                                initargs=(options,))
 
@@ -159,6 +164,8 @@ def _lint_pooled(tasks: list[_Task], options: RunOptions) -> list[_Outcome]:
 
 
 def _context() -> Any:
+    import multiprocessing
+
     # fork (Linux only: it is unsafe on macOS) lets workers inherit the built parser tables.
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork")
@@ -192,8 +199,23 @@ def _split(file: _File) -> _File:
                                          json_input=json_input)
     except DefinitionError as exc:
         file.sources = []
-        file.error = exc.diagnostics[0]
+        requests = _request_findings(file, exc)
+        if requests is None:
+            file.error = exc.diagnostics[0]
+        else:
+            file.requests = requests
     return file
+
+
+def _request_findings(file: _File, exc: DefinitionError) -> list[Diagnostic] | None:
+    """A Segmentation API request body is linted as one (docs/jobs.md); None for other files."""
+    from pqltools.definitions import NoDefinitionError
+
+    if not isinstance(exc, NoDefinitionError):
+        return None
+    from pqltools.jobs.requests import check_body, parse_body
+
+    return check_body(parse_body(file.item.label, file.text))
 
 
 def _task(source: Source) -> _Task:
@@ -259,6 +281,11 @@ def process_file(item: Input, options: RunOptions, lint_many: _LintMany) -> File
     """Read, lint (and fix, in rounds, and write back) one input with ``lint_many``."""
     file = _read(item)
     findings = _lint_file(file, lint_many)
+    config = options.config
+    findings[:0] = [Finding(replace(d, severity=config.severity_for(d.code, d.severity)),
+                            item.label)
+                    for d in sorted(file.requests, key=lambda d: d.span.start)
+                    if config.is_enabled(d.code)]
     for _ in range(options.max_fix_rounds if options.fix != "none" else 0):
         if file.error is not None:
             break

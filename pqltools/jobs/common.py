@@ -61,8 +61,9 @@ class Timer:
 
     def as_json(self) -> dict[str, int]:
         end = self.end if self.end is not None else time.time()
-        return {"startTimeInMs": int(self.start * 1000), "endTimeInMs": int(end * 1000),
-                "totalTimeInMs": int((end - self.start) * 1000)}
+        start_ms, end_ms = int(self.start * 1000), int(end * 1000)
+        return {"startTimeInMs": start_ms, "endTimeInMs": end_ms,
+                "totalTimeInMs": end_ms - start_ms}
 
 
 def find_definitions(sources: Iterable[str | Path]) -> tuple[list[Definition], list[JobError]]:
@@ -135,30 +136,30 @@ def read_profiles(data: str | Path | Iterable[Any], *, events_key: str = "events
     """
     if isinstance(data, (str, Path)) or (isinstance(data, (list, tuple)) and data and all(
             isinstance(d, (str, Path)) for d in data)):
-        records: Iterable[Record] = iter_records(data)  # type: ignore[arg-type]
+        records: Iterable[Record] = iter_records(data)
     else:
         records = (Record(item, f"<profiles>[{i}]") for i, item in enumerate(data))
     for record in records:
         if record.error is not None:
-            errors.append(JobError("PQL095", record.error, record.where))
+            errors.append(JobError("PQL094", record.error, record.where))
             continue
         value = record.value
         events: Any = None
         if isinstance(value, tuple) and len(value) == 2:
             value, events = value
         if not isinstance(value, dict):
-            errors.append(JobError("PQL095", "a profile must be a JSON object", record.where))
+            errors.append(JobError("PQL094", "a profile must be a JSON object", record.where))
             continue
         if events is None and events_key in value:
             events = value[events_key]
             value = {k: v for k, v in value.items() if k != events_key}
         if events is not None and not isinstance(events, list):
-            errors.append(JobError("PQL095", f"`{events_key}` must be an array of events",
+            errors.append(JobError("PQL094", f"`{events_key}` must be an array of events",
                                    record.where))
             continue
         pid = profile_id(value, id_key)
         if pid is None:
-            errors.append(JobError("PQL095", "the profile has no id (`_id`, `personID`, `id` "
+            errors.append(JobError("PQL094", "the profile has no id (`_id`, `personID`, `id` "
                                    "or an identityMap entry)" if id_key is None
                                    else f"the profile has no `{id_key}`", record.where))
             continue
@@ -173,38 +174,40 @@ def run_segments(segments: list[CompiledSegment], profiles: Iterable[Profile], *
     With the Python engine each profile is evaluated on its own, so one unusable profile is an
     error at its place and the others go on. Other engines get the whole batch at once.
     """
-    from pqltools.runtime.membership import segment
+    from pqltools.runtime.context import make_clock
+    from pqltools.runtime.membership import membership_for, order_segments
 
     if engine == "python":
+        # what pqltools.segment(engine="python") does per profile, with the order and the clock
+        # made once rather than per call
+        ordered = order_segments(segments)
+        clock = make_clock(now)
         for p in profiles:
+            prior = previous.get(p.id, {}) if previous is not None else None
             try:
-                (membership,) = segment(segments, [(p.profile, p.events)], now=now,
-                                        previous=previous, id_key=id_key)
+                membership = membership_for(ordered, p.profile, p.events, clock, prior)
             except PQLError as exc:
                 errors.append(JobError(exc.diagnostics[0].code, exc.diagnostics[0].message,
                                        p.where))
                 continue
             yield p, membership
         return
-    yield from _run_engine(segments, profiles, engine, now, previous, errors)
+    yield from _run_engine(segments, profiles, engine, now, previous, id_key, errors)
 
 
 def _run_engine(segments: list[CompiledSegment], profiles: Iterable[Profile], engine: str,
-                now: Any, previous: Mapping[str, Any] | None,
+                now: Any, previous: Mapping[str, Any] | None, id_key: str | None,
                 errors: list[JobError]) -> Iterator[tuple[Profile, dict[str, Any]]]:
-    import inspect
+    from pqltools.engines.run import segment
 
-    import pqltools
-
-    if "engine" not in inspect.signature(pqltools.segment).parameters:
-        raise EngineUnavailable(f"the {engine} engine is not available in this version "
-                                "(use --engine python)")
     batch = list(profiles)
     items = [(p.profile, p.events) for p in batch]
-    prior = {p.id: previous.get(p.id, {}) for p in batch} if previous is not None else None
     try:
-        results = list(pqltools.segment(segments, items, engine=engine, now=now,
-                                        previous=prior))
+        results = list(segment(segments, items, engine=engine, now=now, previous=previous,
+                               id_key=id_key))
+    except ImportError as exc:
+        raise EngineUnavailable(f"the {engine} engine needs its extra: "
+                                f"pip install 'pqltools[{engine}]' ({exc})") from None
     except PQLError as exc:
         errors.append(JobError(exc.diagnostics[0].code, exc.diagnostics[0].message, engine))
         return

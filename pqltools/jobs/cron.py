@@ -12,6 +12,7 @@ is checked on the next firings cronsim computes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -108,11 +109,11 @@ def check_cron(expr: str, *, frequency: bool = True) -> list[Problem]:
         minute, hour, dom, month, dow = (f[0] for f in fields)
         suggestion = (f"0 {minute} {hour} {dom} {month} ?" if dow in ("*", "?")
                       else f"0 {minute} {hour} ? {month} {dow}")
-        return [(f"5 fields: Adobe's schedules use the 6- or 7-field Quartz format, seconds "
-                 f"first (did you mean {suggestion!r}?)", "PQL503", whole)]
+        return [((f"5 fields: Adobe's schedules use the 6- or 7-field Quartz format, seconds "
+                 f"first (did you mean {suggestion!r}?)"), "PQL503", whole)]
     if len(fields) not in (6, 7):
-        return [(f"{len(fields)} fields: Adobe's schedules use 6 or 7 (seconds, minutes, hours, "
-                 "day of month, month, day of week, optional year)", "PQL503", whole)]
+        return [((f"{len(fields)} fields: Adobe's schedules use 6 or 7 (seconds, minutes, hours, "
+                 "day of month, month, day of week, optional year)"), "PQL503", whole)]
     parts = [f[0].upper() for f in fields]
 
     def at(index: int) -> tuple[int, int]:
@@ -122,12 +123,12 @@ def check_cron(expr: str, *, frequency: bool = True) -> list[Problem]:
         return [("`?` in both day-of-month and day-of-week: give a value in one of them",
                  "PQL503", at(5))]
     if parts[3] != "?" and parts[5] != "?":
-        return [("one of day-of-month and day-of-week must be `?` in Adobe's cron format "
-                 "(e.g. `0 0 1 * * ?`)", "PQL503", at(5))]
+        return [(("one of day-of-month and day-of-week must be `?` in Adobe's cron format "
+                 "(e.g. `0 0 1 * * ?`)"), "PQL503", at(5))]
     for index in (0, 1, 2, 3, 4):
         if "?" in parts[index] and index != 3:
-            return [(f"`?` is only allowed in day-of-month and day-of-week, not in "
-                     f"{FIELD_NAMES[index]}", "PQL503", at(index))]
+            return [((f"`?` is only allowed in day-of-month and day-of-week, not in "
+                     f"{FIELD_NAMES[index]}"), "PQL503", at(index))]
     try:
         if len(parts) == 7:
             _check_year(parts[6])
@@ -137,22 +138,22 @@ def check_cron(expr: str, *, frequency: bool = True) -> list[Problem]:
         return [(str(bad), "PQL503", at(bad.field))]
     except CronSimError as exc:
         name = str(exc).removeprefix("Bad ").strip()
-        index = _CRONSIM_FIELDS.get(name)
-        where = at(index) if index is not None else whole
-        shown = f" {fields[index][0]!r}" if index is not None else ""
-        return [(f"bad {FIELD_NAMES[index] if index is not None else 'expression'}{shown} "
-                 f"({exc})", "PQL503", where)]
+        field: int | None = _CRONSIM_FIELDS.get(name)
+        where = at(field) if field is not None else whole
+        shown = f" {fields[field][0]!r}" if field is not None else ""
+        return [((f"bad {FIELD_NAMES[field] if field is not None else 'expression'}{shown} "
+                 f"({exc})"), "PQL503", where)]
     if not frequency:
         return []
     try:
         times = [next(runs) for _ in range(_FIRINGS_CHECKED)]
     except StopIteration:
         return [("the schedule never fires", "PQL503", whole)]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     shortest = min(gaps) if gaps else timedelta(days=1)
     if shortest < timedelta(hours=24):
-        return [(f"fires more than once a day (every {_duration(shortest)} at times): Adobe "
-                 "runs a schedule at most once in 24 hours", "PQL504", whole)]
+        return [((f"fires more than once a day (runs as close as {_duration(shortest)} apart): "
+                 "Adobe runs a schedule at most once in 24 hours"), "PQL504", whole)]
     return []
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "DATA_SUFFIXES",
     "DataError",
     "Record",
+    "count_records",
     "expand_paths",
     "iter_records",
     "output_format",
@@ -88,6 +89,35 @@ def iter_records(sources: str | Path | Iterable[str | Path]) -> Iterator[Record]
                 yield from _json_records(path)
 
 
+def count_records(sources: str | Path | Iterable[str | Path]) -> int:
+    """How many records the data files hold, without decoding them (NDJSON: non-blank lines;
+    Parquet: the row count in its footer; a JSON array: its length)."""
+    items = [sources] if isinstance(sources, (str, Path)) else list(sources)
+    total = 0
+    for source in items:
+        for path in expand_paths(source):
+            if path.suffix == ".parquet":
+                duckdb = _duckdb()
+                con = duckdb.connect()
+                try:
+                    row = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)])
+                    total += int(row.fetchone()[0])
+                except duckdb.Error as exc:
+                    raise DataError(f"{path}: not a readable Parquet file: {exc}",
+                                    str(path)) from None
+                finally:
+                    con.close()
+                continue
+            with path.open("rb") as handle:
+                head = handle.read(64).lstrip(b" \t\r\n\xef\xbb\xbf")
+                if head.startswith(b"["):
+                    total += sum(1 for _ in _json_records(path))
+                    continue
+                handle.seek(0)
+                total += sum(1 for line in handle if line.strip())
+    return total
+
+
 def _json_records(path: Path) -> Iterator[Record]:
     try:
         handle = path.open("rb")
@@ -142,7 +172,8 @@ def _parquet_records(path: Path) -> Iterator[Record]:
             if not rows:
                 break
             for row in rows:
-                yield Record({n: _plain(v) for n, v in zip(names, row)}, f"{path}#{row_number}")
+                yield Record({n: _plain(v) for n, v in zip(names, row) if v is not None},
+                             f"{path}#{row_number}")
                 row_number += 1
     finally:
         con.close()
@@ -151,9 +182,8 @@ def _parquet_records(path: Path) -> Iterator[Record]:
 def _plain(value: Any) -> Any:
     """A DuckDB value as the JSON value the interpreter reads (timestamps as ISO-8601)."""
     if isinstance(value, dict):
-        if set(value) == {"key", "value"} and isinstance(value["key"], list):  # a MAP
-            return {str(k): _plain(v) for k, v in zip(value["key"], value["value"])}
-        return {str(k): _plain(v) for k, v in value.items()}
+        # a NULL struct field is an absent JSON key (Parquet has one schema for every row)
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dt.datetime):
@@ -180,62 +210,78 @@ def output_format(path: str | Path, requested: str | None = None) -> str:
     return "parquet" if str(path).endswith(".parquet") else "ndjson"
 
 
-#: The Parquet type of ``segmentMembership``: namespace -> audience id -> entry.
+#: The Parquet type of ``segmentMembership``: namespace -> audience id -> entry. A MAP, since
+#: audience ids are data (and namespaces differ only by case: ``ups`` and ``UPS``).
 MEMBERSHIP_PARQUET_TYPE = (
     "MAP(VARCHAR, MAP(VARCHAR, STRUCT(status VARCHAR, lastQualificationTime VARCHAR, "
     '"timestamp" VARCHAR, version VARCHAR, validUntil VARCHAR)))'
 )
+#: The Parquet type of ``identityMap``: namespace -> identities.
+IDENTITY_MAP_PARQUET_TYPE = (
+    'MAP(VARCHAR, STRUCT(id VARCHAR, "primary" BOOLEAN, authenticatedState VARCHAR)[])'
+)
+#: Columns whose Parquet type is fixed rather than inferred from the data.
+TYPED_COLUMNS = {"segmentMembership": MEMBERSHIP_PARQUET_TYPE,
+                 "identityMap": IDENTITY_MAP_PARQUET_TYPE}
 
 
 def write_records(records: Iterable[dict[str, Any]], path: str | Path, fmt: str,
-                  *, columns: dict[str, str] | None = None) -> int:
+                  *, typed: dict[str, str] | None = None) -> int:
     """Write ``records`` to ``path`` as NDJSON or Parquet; return how many were written.
 
     NDJSON streams. Parquet goes through a temporary NDJSON file next to ``path`` that DuckDB
-    converts; ``columns`` (name -> DuckDB type) fixes the Parquet schema, else DuckDB infers it
-    from every record. The output appears whole or not at all (written aside, then renamed).
+    converts, inferring each column's type from every record, except the ``typed`` columns
+    (default :data:`TYPED_COLUMNS`: maps keyed by data). The output appears whole or not at all
+    (written aside, then renamed).
     """
+    typed = TYPED_COLUMNS if typed is None else typed
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".ndjson", dir=directory)
     count = 0
+    present: set[str] = set()
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             for record in records:
+                if fmt == "parquet":
+                    # typed columns travel as JSON text; DuckDB turns them into their type
+                    record = {k: json.dumps(v) if k in typed and v is not None else v
+                              for k, v in record.items()}
+                    present.update(k for k in record if k in typed)
                 handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
                 handle.write("\n")
                 count += 1
         if fmt == "ndjson":
             os.replace(temp_name, target)
             return count
-        _to_parquet(Path(temp_name), target, columns, count)
+        _to_parquet(Path(temp_name), target, {k: typed[k] for k in sorted(present)}, count)
         return count
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
 
 
-def _to_parquet(source: Path, target: Path, columns: dict[str, str] | None, count: int) -> None:
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _to_parquet(source: Path, target: Path, typed: dict[str, str], count: int) -> None:
     duckdb = _duckdb()
     fd, parquet_temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".parquet",
                                         dir=target.parent if str(target.parent) else ".")
     os.close(fd)
     con = duckdb.connect()
     try:
-        if count == 0 and columns:
-            spec = ", ".join(f'NULL::{t} AS "{n}"' for n, t in columns.items())
-            con.execute(f"COPY (SELECT {spec} LIMIT 0) TO ? (FORMAT parquet)", [parquet_temp])
-        elif count == 0:
+        if count == 0:
             con.execute("COPY (SELECT NULL::VARCHAR AS id LIMIT 0) TO ? (FORMAT parquet)",
                         [parquet_temp])
         else:
-            if columns:
-                spec = "{" + ", ".join(f"'{n}': '{t}'" for n, t in columns.items()) + "}"
-                read = f"read_json(?, format='newline_delimited', columns={spec})"
-            else:
-                read = "read_json(?, format='newline_delimited', sample_size=-1)"
-            con.execute(f"COPY (SELECT * FROM {read}) TO ? (FORMAT parquet)",
-                        [str(source), parquet_temp])
+            replace = ", ".join(
+                f"json_transform(\"{name}\", '{_sql_text(json.dumps(kind))}') AS \"{name}\""
+                for name, kind in typed.items())
+            select = f"* REPLACE ({replace})" if replace else "*"
+            con.execute(f"COPY (SELECT {select} FROM read_json(?, format='newline_delimited', "
+                        "sample_size=-1)) TO ? (FORMAT parquet)", [str(source), parquet_temp])
         os.replace(parquet_temp, target)
     except duckdb.Error as exc:
         raise DataError(f"{target}: cannot write Parquet: {exc}", str(target)) from None

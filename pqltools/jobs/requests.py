@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pqltools.definitions import _json_type as json_type_name  # one naming of JSON types
 from pqltools.definitions import locate_strings, request_kind
-from pqltools.errors import DefinitionError, Diagnostic, Severity, Span
+from pqltools.errors import NO_SPAN, DefinitionError, Diagnostic, Severity, Span
 
 __all__ = [
     "MEMBER_STATUSES_DEFAULT",
@@ -31,6 +32,7 @@ __all__ = [
     "check_body",
     "parse_body",
     "parse_export_request",
+    "parse_preview_request",
     "parse_segment_job_request",
     "parse_time",
 ]
@@ -47,7 +49,7 @@ Where = tuple[Any, ...]
 class RequestError(DefinitionError):
     """A request body the job commands cannot run, with the place of the problem."""
 
-    def __init__(self, message: str, *, path: str, span: Span = Span(0, 0, 1, 1, 1, 1),
+    def __init__(self, message: str, *, path: str, span: Span = NO_SPAN,
                  text: str | None = None, code: str = "PQL093") -> None:
         super().__init__(message, path=path, span=span, code=code, text=text)
 
@@ -112,13 +114,9 @@ def _path(where: Where) -> str:
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return {str: "a string", list: "an array", dict: "an object"}.get(type(value), "a value")
+    """``a string``, ``an array``...: the JSON type of a decoded value, with its article."""
+    name = json_type_name(value)
+    return f"{_a(name)} {name}" if value is not None else "null"
 
 
 def parse_body(source: str, text: str | None = None) -> Body:
@@ -175,6 +173,11 @@ def parse_segment_job_request(body: Body) -> SegmentJobRequest:
     value = body.value
     where: Where = ()
     schema_name = "_xdm.context.profile"
+    kind = request_kind(value)
+    if kind not in (None, "segment job request"):
+        body.report((), "a segment job request is an array of {\"segmentId\": ...} objects; "
+                    f"this is {_a(kind)} {kind} body")
+        body.fail()
     if isinstance(value, dict):
         schema = body.get(value, (), "schema", (dict,), "an object", {})
         schema_name = body.get(schema, ("schema",), "name", (str,), "a string", schema_name)
@@ -183,9 +186,7 @@ def parse_segment_job_request(body: Body) -> SegmentJobRequest:
     elif isinstance(value, list):
         items = value
     else:
-        kind = request_kind(value)
-        body.report((), "a segment job request is an array of {\"segmentId\": ...} objects"
-                    + (f"; this is {kind} body" if kind else ""))
+        body.report((), "a segment job request is an array of {\"segmentId\": ...} objects")
         items = None
     ids: list[str] = []
     if items is not None and not items:
@@ -305,11 +306,11 @@ def parse_export_request(body: Body) -> ExportRequest:
     event_fields: tuple[str, ...] | None = None
     ev_from = ev_to = None
     if events is not None:
-        where = ("additionalFields", "eventList")
-        event_fields = _field_list(body, events, where, "fields") or ()
-        ev_filter = body.get(events, where, "filter", (dict,), "an object", {})
-        ev_from = parse_time(body, ev_filter, where + ("filter",), "fromIngestTimestamp")
-        ev_to = parse_time(body, ev_filter, where + ("filter",), "toIngestTimestamp")
+        at: Where = ("additionalFields", "eventList")
+        event_fields = _field_list(body, events, at, "fields") or ()
+        ev_filter = body.get(events, at, "filter", (dict,), "an object", {})
+        ev_from = parse_time(body, ev_filter, at + ("filter",), "fromIngestTimestamp")
+        ev_to = parse_time(body, ev_filter, at + ("filter",), "toIngestTimestamp")
     destination = body.get(v, (), "destination", (dict,), "an object", {}, required=True)
     dataset = body.get(destination, ("destination",), "datasetId", (str,), "a string", "",
                        required="destination" in v)
@@ -331,6 +332,22 @@ def _a(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
 
+# -- previews ----------------------------------------------------------------------------
+
+def parse_preview_request(body: Body) -> str:
+    """The PQL text of a preview request (``POST /preview``): ``predicateExpression``, whose
+    ``predicateType`` must be ``pql/text`` (the only one Adobe accepts)."""
+    v = body.value
+    text = body.get(v, (), "predicateExpression", (str,), "a PQL string", "", required=True)
+    kind = body.get(v, (), "predicateType", (str,), "a string", "pql/text")
+    if kind != "pql/text":
+        body.report(("predicateType",), f"predicateType {kind!r}: Adobe's preview accepts "
+                    "pql/text only")
+    body.get(v, (), "predicateModel", (str,), "a schema class name")
+    body.fail()
+    return str(text)
+
+
 # -- lint: schedules and ad-hoc activation bodies -------------------------------------------
 
 def check_body(body: Body) -> list[Diagnostic] | None:
@@ -346,6 +363,7 @@ def check_body(body: Body) -> list[Diagnostic] | None:
         "ad-hoc activation request": _check_activation,
         "segment job request": _quiet(parse_segment_job_request),
         "export job": _quiet(parse_export_request),
+        "preview request": _quiet(parse_preview_request),
     }
     check = checks.get(kind or "")
     if check is None:
@@ -378,9 +396,9 @@ def _check_schedule(body: Body) -> None:
         body.report(("type",), f"schedule type {kind!r} is not one of "
                     + ", ".join(SCHEDULE_TYPES), code="PQL501")
     props = body.get(v, (), "properties", (dict,), "an object", None, required=True)
-    if kind == "batch_segmentation" and isinstance(props, dict):
+    if isinstance(props, dict):
         segments = body.get(props, ("properties",), "segments", (list,), "an array", None,
-                            required=True)
+                            required=kind == "batch_segmentation")
         _check_schedule_segments(body, segments)
     state = body.get(v, (), "state", (str,), "a string")
     if state is not None and state not in SCHEDULE_STATES:

@@ -29,12 +29,13 @@ from pqltools.jobs.common import (
 from pqltools.jobs.data import MEMBERSHIP_PARQUET_TYPE, output_format, write_records
 from pqltools.jobs.requests import SegmentJobRequest
 from pqltools.runtime.context import make_clock
+from pqltools.runtime.functions import MEMBER_STATUSES
 from pqltools.runtime.membership import namespace_key
 from pqltools.runtime.timephrases import iso
 
 __all__ = ["SegmentJobResult", "identity_namespaces", "run_segment_job"]
 
-MEMBERSHIP_COLUMNS = {"id": "VARCHAR", "segmentMembership": MEMBERSHIP_PARQUET_TYPE}
+MEMBERSHIP_COLUMNS = {"segmentMembership": MEMBERSHIP_PARQUET_TYPE}
 
 
 @dataclass
@@ -88,9 +89,16 @@ def select_definitions(request: SegmentJobRequest, definitions: list[Definition]
 
 
 def _in_segment_ids(text: str) -> set[str]:
-    import re
+    """The audiences a definition reads with ``inSegment("...")`` (none if it does not parse:
+    compiling it reports why)."""
+    from pqltools.errors import PQLError
+    from pqltools.runtime.membership import _dependencies  # the runtime's own dependency walk
+    from pqltools.syntax.parser import parse
 
-    return set(re.findall(r'inSegment\(\s*"([^"\\]*)"', text))
+    try:
+        return _dependencies(parse(text))
+    except PQLError:
+        return set()
 
 
 def run_segment_job(request: SegmentJobRequest, definitions: list[Definition],
@@ -117,8 +125,10 @@ def run_segment_job(request: SegmentJobRequest, definitions: list[Definition],
     compiled, compile_errors = compile_definitions(chosen)
     errors.extend(compile_errors)
     requested = set(request.segment_ids)
-    reported = [d for d in chosen if "*" in requested or definition_id(d) in requested]
-    counters = _Counters([definition_id(d) for d in reported], iso(clock.now))
+    ran = {seg.id for seg in compiled}
+    reported = [d for d in chosen if definition_id(d) in ran
+                and ("*" in requested or definition_id(d) in requested)]
+    counters = _Counters([definition_id(d) for d in reported])
     segmentation = Timer()
     stream = read_profiles(profiles, events_key=events_key, id_key=id_key, errors=errors)
     results = run_segments(compiled, stream, engine=engine, now=clock, previous=previous,
@@ -126,7 +136,9 @@ def run_segment_job(request: SegmentJobRequest, definitions: list[Definition],
 
     def records() -> Iterator[dict[str, Any]]:
         for done, (profile, membership) in enumerate(results, 1):
-            counters.add(profile, membership)
+            prior = previous.get(profile.id) if previous is not None \
+                else profile.profile.get("segmentMembership")
+            counters.add(profile, membership, prior if isinstance(prior, dict) else {})
             if progress is not None:
                 progress(done)
             yield {"id": profile.id, "segmentMembership": membership}
@@ -136,7 +148,7 @@ def run_segment_job(request: SegmentJobRequest, definitions: list[Definition],
     if compiled or not errors:
         if output is not None:
             fmt = output_format(output, output_format_name)
-            written = write_records(records(), output, fmt, columns=MEMBERSHIP_COLUMNS)
+            written = write_records(records(), output, fmt, typed=MEMBERSHIP_COLUMNS)
             out_info = {"path": str(output), "format": fmt, "records": written}
         else:
             memberships = list(records())
@@ -187,32 +199,38 @@ def _segment_item(d: Definition) -> dict[str, Any]:
 
 
 def _merge_policies(definitions: list[Definition]) -> list[str]:
-    found = {d.raw.get("mergePolicyId") for d in definitions
+    found = {str(d.raw["mergePolicyId"]) for d in definitions
              if isinstance(d.raw.get("mergePolicyId"), str)}
     return sorted(found) or ["default"]
+
+
+def _status(entry: Any) -> str | None:
+    status = entry.get("status") if isinstance(entry, dict) else None
+    return status.lower() if isinstance(status, str) else None
 
 
 class _Counters:
     """The per-segment counters of Adobe's segment job metrics."""
 
-    def __init__(self, segment_ids: list[str], stamp: str) -> None:
+    def __init__(self, segment_ids: list[str]) -> None:
         self.ids = segment_ids
-        self.stamp = stamp  # exits of this run only, not those carried over from earlier runs
         self.profiles = 0
         self.qualified: dict[str, int] = {s: 0 for s in segment_ids}
         self.by_status: dict[str, dict[str, int]] = {
             s: {"realized": 0, "existing": 0, "exited": 0} for s in segment_ids}
         self.by_namespace: dict[str, Counter[str]] = {s: Counter() for s in segment_ids}
 
-    def add(self, profile: Profile, membership: dict[str, Any]) -> None:
+    def add(self, profile: Profile, membership: dict[str, Any], prior: dict[str, Any]) -> None:
         self.profiles += 1
         entries = membership.get(namespace_key(membership), {})
+        before = prior.get(namespace_key(prior))
+        before = before if isinstance(before, dict) else {}
         namespaces = identity_namespaces(profile.profile)
         for seg in self.ids:
             entry = entries.get(seg)
             status = entry.get("status") if isinstance(entry, dict) else None
-            if status == "exited" and entry.get("lastQualificationTime") != self.stamp:
-                continue
+            if status == "exited" and _status(before.get(seg)) not in MEMBER_STATUSES:
+                continue  # an earlier exit carried over, not one of this run
             if status in self.by_status[seg]:
                 self.by_status[seg][status] += 1
                 if status != "exited":

@@ -389,7 +389,7 @@ class _Compiler(Visitor[Fn]):
                                  self.visit(node.args[2]))
             return lambda ctx: then(ctx) if test(ctx) else other(ctx)
         args = [self.visit(a) for a in node.args]
-        impl = self.guarded(functions.GLOBALS[node.name], node)
+        impl = self.guarded(functions.GLOBAL_IMPLS[node.name], node)
         if not args:
             return lambda ctx: impl(ctx)
         if len(args) == 1:
@@ -415,7 +415,7 @@ class _Compiler(Visitor[Fn]):
         plain = [None if s else self.visit(a) for s, a in zip(scoped, node.args)]
         element_fns = [self.element_fn(a) if s else None for s, a in zip(scoped, node.args)]
         missing = [None] * sum(1 for p in spec.params[len(node.args):] if p.element_scope)
-        impl = self.guarded(functions.METHODS[node.name], node)
+        impl = self.guarded(functions.METHOD_IMPLS[node.name], node)
         if not any(scoped) and len(plain) <= 1:
             if not plain:
                 def call0(ctx: Context) -> Any:
@@ -644,8 +644,8 @@ class _Compiler(Visitor[Fn]):
         depth, name = field if field is not None else (-1, "")
         window = self.window(node.phrase)
         span, text = node.subject.span, self.text
-        parse_iso = datetime.fromisoformat
-        cache = window if isinstance(window, _ClockWindow) else None
+        if field is not None and isinstance(window, _ClockWindow):
+            return _element_occurs(depth, name, window, span, text)
 
         def occurs(ctx: Context) -> bool:
             if field is not None:
@@ -657,33 +657,12 @@ class _Compiler(Visitor[Fn]):
                 v = subject(ctx)
             if v is None:
                 return False
-            # the cached window is read without a call: this runs once per event
-            entry = cache.entry if cache is not None else None
-            w = entry[1] if entry is not None and entry[0] is ctx.clock else window(ctx)
+            w = window(ctx)
             if w is None:
                 return False
-            try:
-                if type(v) is str:  # the usual ISO-8601 event time, parsed once per profile
-                    stamps = ctx.stamps
-                    if stamps is None:
-                        stamps = ctx.stamps = {}
-                        ms = None
-                    else:
-                        ms = stamps.get(v)
-                    if ms is None:
-                        moment = parse_iso(v)
-                        ms = stamps[v] = (round(moment.timestamp() * 1000)
-                                          if moment.tzinfo is not None else to_millis(v))
-                elif type(v) is list:
-                    return any(_in(to_millis(x), w) for x in v if x is not None)
-                else:
-                    ms = to_millis(v)
-            except (TimestampError, ValueError) as exc:
-                raise evaluation_error(f"`occurs` needs a timestamp: {_timestamp_problem(v, exc)}",
-                                       span, text) from None
-            if len(w) == 1:
-                return w[0][0] <= ms <= w[0][1]
-            return _in(ms, w)
+            if type(v) is not str:
+                return _occurs_other(v, w, span, text)
+            return _in(_iso_millis(ctx, v, span, text), w)
         return occurs
 
     def window(self, phrase: ast.Node) -> WindowFn:
@@ -1096,6 +1075,75 @@ def _pattern_test(left: Fn, regex: Callable[[Context], Any], full: bool) -> Fn:
     return matches
 
 
+def _element_occurs(depth: int, name: str, cache: _ClockWindow, span: Span,
+                    text: str | None) -> Fn:
+    """``timestamp occurs <window>`` on a filtered element, the window depending on the clock
+    alone: the usual event test, once per event, so the general closure's branches are left out.
+    """
+    parse_iso = datetime.fromisoformat
+
+    def element_occurs(ctx: Context) -> bool:
+        element = ctx.elems[depth]
+        v = element.get(name) if type(element) is dict else None
+        if v is None:
+            v = ctx.profile.get(name)
+            if v is None:
+                return False
+        clock, w = cache.entry
+        if clock is not ctx.clock:
+            w = cache(ctx)
+        if w is None:
+            return False
+        if type(v) is not str:
+            return _occurs_other(v, w, span, text)
+        # _iso_millis, inlined: this runs once per event
+        stamps = ctx.stamps
+        if stamps is None:
+            stamps = ctx.stamps = {}
+        ms = stamps.get(v)
+        if ms is None:
+            try:
+                moment = parse_iso(v)
+                ms = stamps[v] = (round(moment.timestamp() * 1000)
+                                  if moment.tzinfo is not None else to_millis(v))
+            except (TimestampError, ValueError) as exc:
+                raise evaluation_error(f"`occurs` needs a timestamp: {_timestamp_problem(v, exc)}",
+                                       span, text) from None
+        if len(w) == 1:
+            lo, hi = w[0]
+            return lo <= ms <= hi
+        return _in(ms, w)
+    return element_occurs
+
+
+def _iso_millis(ctx: Context, v: str, span: Span, text: str | None) -> int:
+    """Epoch milliseconds of an ISO-8601 event time, parsed once per profile (``ctx.stamps``)."""
+    stamps = ctx.stamps
+    if stamps is None:
+        stamps = ctx.stamps = {}
+    ms = stamps.get(v)
+    if ms is None:
+        try:
+            moment = datetime.fromisoformat(v)
+            ms = stamps[v] = (round(moment.timestamp() * 1000) if moment.tzinfo is not None
+                              else to_millis(v))
+        except (TimestampError, ValueError) as exc:
+            raise evaluation_error(f"`occurs` needs a timestamp: {_timestamp_problem(v, exc)}",
+                                   span, text) from None
+    return ms
+
+
+def _occurs_other(v: Any, w: Window, span: Span, text: str | None) -> bool:
+    """``occurs`` on a value that is not a string: epoch millis, a date, or a list of times."""
+    try:
+        if type(v) is list:
+            return any(_in(to_millis(x), w) for x in v if x is not None)
+        return _in(to_millis(v), w)
+    except TimestampError as exc:
+        raise evaluation_error(f"`occurs` needs a timestamp: {_timestamp_problem(v, exc)}",
+                               span, text) from None
+
+
 def _in(ms: int, window: Window) -> bool:
     if len(window) == 1:
         lo, hi = window[0]
@@ -1224,6 +1272,9 @@ def _events(ctx: Context) -> list[Any]:
     return ctx.events  # type: ignore[no-any-return]
 
 
+_ONLY_DICT = frozenset({dict})
+
+
 def _check_profile(profile: Any) -> None:
     if type(profile) is not dict:
         raise evaluation_error(f"a profile must be a JSON object, got {_describe(profile)}")
@@ -1232,6 +1283,8 @@ def _check_profile(profile: Any) -> None:
 def _check_events(events: Any) -> list[Any]:
     if events is None:
         return []
+    if type(events) is list and set(map(type, events)) <= _ONLY_DICT:  # the usual case, in C
+        return events
     if type(events) is not list:
         raise evaluation_error(f"events must be a JSON array of objects, got {_describe(events)}")
     for index, event in enumerate(events):
@@ -1340,7 +1393,13 @@ class Program:
                            segments: Mapping[str, bool] | None = None) -> bool:
             if type(profile) is not dict:
                 _check_profile(profile)
-            ctx.reset(profile, events, segments)
+            # a fresh state for this profile, set field by field: this runs once per profile
+            ctx.profile = profile
+            ctx.events = events
+            ctx.checked = False
+            ctx.segments = segments
+            ctx.stamps = None
+            ctx.chains = None
             try:
                 return test(ctx)
             except BaseException as exc:

@@ -88,16 +88,6 @@ class Context:
         self.stamps: dict[str, int] | None = None
         self.chains: dict[tuple[str, ...], Any] | None = None
 
-    def reset(self, profile: dict[str, Any], events: Any,
-              segments: Mapping[str, bool] | None = None) -> None:
-        """Reuse this context for another profile (same clock)."""
-        self.profile = profile
-        self.events = events
-        self.checked = False
-        self.segments = segments
-        self.stamps = None
-        self.chains = None
-
 
 def evaluation_error(message: str, span: Span = NO_SPAN, text: str | None = None,
                      code: str = "PQL400") -> PQLEvaluationError:

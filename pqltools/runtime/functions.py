@@ -36,9 +36,9 @@ from pqltools.runtime.values import (
 )
 
 __all__ = [
-    "GLOBALS",
+    "GLOBAL_IMPLS",
     "MEMBER_STATUSES",
-    "METHODS",
+    "METHOD_IMPLS",
     "SPECIAL_FORMS",
     "ElementFn",
     "EvalProblem",
@@ -54,8 +54,8 @@ SPECIAL_FORMS = frozenset({"if"})
 #: ``segmentMembership`` statuses that make ``inSegment`` true (reference 8.3, 11.2).
 MEMBER_STATUSES = frozenset({"realized", "existing"})
 
-METHODS: dict[str, Impl] = {}
-GLOBALS: dict[str, Impl] = {}
+METHOD_IMPLS: dict[str, Impl] = {}
+GLOBAL_IMPLS: dict[str, Impl] = {}
 
 
 class EvalProblem(ValueError):
@@ -64,14 +64,14 @@ class EvalProblem(ValueError):
 
 def _method(name: str) -> Callable[[Impl], Impl]:
     def register(fn: Impl) -> Impl:
-        METHODS[name] = fn
+        METHOD_IMPLS[name] = fn
         return fn
     return register
 
 
 def _global(name: str) -> Callable[[Impl], Impl]:
     def register(fn: Impl) -> Impl:
-        GLOBALS[name] = fn
+        GLOBAL_IMPLS[name] = fn
         return fn
     return register
 
@@ -373,7 +373,7 @@ def _aggregate_method(func: str) -> Impl:
 
 
 for _func in ("sum", "average", "min", "max"):
-    METHODS[_func] = _aggregate_method(_func)
+    METHOD_IMPLS[_func] = _aggregate_method(_func)
 
 
 # ---------------------------------------------------------------- maps
@@ -433,7 +433,7 @@ _PREDICATES: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "notEqualTo": (str.__eq__, True),
 }
 for _name, (_test, _negate) in _PREDICATES.items():
-    METHODS[_name] = _string_predicate(_test, _negate)
+    METHOD_IMPLS[_name] = _string_predicate(_test, _negate)
 
 _equals_one = _string_predicate(str.__eq__, False)
 
@@ -493,7 +493,7 @@ def _date_part(part: str) -> Impl:
     return impl
 
 
-METHODS["getMonth"] = _date_part("month")
-METHODS["getYear"] = _date_part("year")
-METHODS["getDayOfMonth"] = _date_part("day")
+METHOD_IMPLS["getMonth"] = _date_part("month")
+METHOD_IMPLS["getYear"] = _date_part("year")
+METHOD_IMPLS["getDayOfMonth"] = _date_part("day")
 

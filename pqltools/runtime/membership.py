@@ -34,6 +34,7 @@ __all__ = [
     "NAMESPACE",
     "CompiledSegment",
     "compile_segments",
+    "membership_record",
     "namespace_key",
     "profile_id",
     "segment",
@@ -212,23 +213,43 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
     """The new ``segmentMembership`` of one profile (see the module docstring)."""
     if previous is None and isinstance(profile, Mapping):
         previous = profile.get("segmentMembership")
+    return membership_record(_answers(segments, profile, events, clock), previous, clock.now)
+
+
+def _answers(segments: list[CompiledSegment], profile: Any, events: Any,
+             clock: Clock) -> dict[str, bool]:
+    """Segment id -> qualifies, in dependency order, for one profile.
+
+    One context serves every segment: events are checked, timestamps parsed and chains sorted
+    once per profile.
+    """
+    results: dict[str, bool] = {}
+    if not segments:
+        return results
+    if type(profile) is not dict:
+        segments[0].program.evaluate(profile, events, now=clock)  # raises the usual error
+    context = Context(profile, events, clock, results)
+    for seg in segments:
+        results[seg.id] = seg.program.evaluate_in(context)
+    return results
+
+
+def membership_record(results: Mapping[str, bool], previous: Any, now: int) -> dict[str, Any]:
+    """The new ``segmentMembership`` from this run's answers (segment id -> qualifies, in run
+    order) and the previous membership; shared by the interpreter and the SQL engines.
+
+    The ``ups`` namespace is found case-insensitively and written back under the input's
+    casing; an entry that had a ``timestamp`` gets the new one; exited entries more than 30
+    days old are dropped in every namespace.
+    """
     previous = previous if isinstance(previous, Mapping) else {}
     key = namespace_key(previous)
     old = previous.get(key)
     old = old if isinstance(old, Mapping) else {}
-    results: dict[str, bool] = {}
-    stamp = iso(clock.now)
+    stamp = iso(now)
     out_ns: dict[str, Any] = {}
-    # one context for every segment: events checked, timestamps parsed and chains sorted once
-    context: Context | None = None
-    for seg in segments:
-        if context is None:
-            if type(profile) is not dict:
-                seg.program.evaluate(profile, events, now=clock)  # raises the usual error
-            context = Context(profile, events, clock, results)
-        qualifies = seg.program.evaluate_in(context)
-        results[seg.id] = qualifies
-        prior = old.get(seg.id)
+    for seg_id, qualifies in results.items():
+        prior = old.get(seg_id)
         before = _status(prior)
         was_member = before in MEMBER_STATUSES
         if qualifies or was_member:
@@ -236,14 +257,14 @@ def membership_for(segments: list[CompiledSegment], profile: Any, events: Any, c
             entry = {"status": status, "lastQualificationTime": stamp}
             if isinstance(prior, Mapping) and "timestamp" in prior:
                 entry["timestamp"] = stamp
-            out_ns[seg.id] = entry
-        elif before == "exited" and not _expired(prior, clock.now):
-            out_ns[seg.id] = copy.deepcopy(dict(prior))  # type: ignore[arg-type]
-    out_ns.update(_carried(old, clock.now, skip=results))
+            out_ns[seg_id] = entry
+        elif before == "exited" and not _expired(prior, now):
+            out_ns[seg_id] = copy.deepcopy(dict(prior))  # type: ignore[arg-type]
+    out_ns.update(_carried(old, now, skip=results))
     out: dict[str, Any] = {}
     for ns, entries in previous.items():
         if ns != key:
-            out[ns] = _carried(entries, clock.now) if isinstance(entries, Mapping) \
+            out[ns] = _carried(entries, now) if isinstance(entries, Mapping) \
                 else copy.deepcopy(entries)
     out[key] = out_ns
     return out
@@ -256,15 +277,8 @@ def qualifying(segments: list[CompiledSegment], profile: Any, events: Any,
     What :func:`membership_for` decides, without building membership records: for callers that
     only need the answer (``pql eval`` printing ids).
     """
-    results: dict[str, bool] = {}
-    if not segments:
-        return []
-    if type(profile) is not dict:
-        segments[0].program.evaluate(profile, events, now=clock)  # raises the usual error
-    context = Context(profile, events, clock, results)
-    for seg in segments:
-        results[seg.id] = seg.program.evaluate_in(context)
-    return [seg_id for seg_id, member in results.items() if member]
+    return [seg_id for seg_id, member in _answers(segments, profile, events, clock).items()
+            if member]
 
 
 def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],
@@ -280,6 +294,9 @@ def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[Compile
     yielded lazily, one per profile, in input order. Raises
     :class:`~pqltools.errors.PQLValidationError` for a dependency cycle and
     :class:`~pqltools.errors.PQLEvaluationError` for an unusable profile.
+
+    This is the reference interpreter; :func:`pqltools.segment` (``pqltools.engines.run``)
+    adds the SQL engines.
     """
     if isinstance(definitions, list) and definitions and isinstance(definitions[0],
                                                                     CompiledSegment):

@@ -309,17 +309,6 @@ def _map_arithmetic(op: str, a: Value, b: Value) -> Value:
     return {k: arithmetic(op, a, v) for k, v in b.items()}
 
 
-def as_list(v: Value) -> list[Any]:
-    """A list receiver: the list itself, [] for null, the values of a map, else ``[v]``."""
-    if type(v) is list:
-        return v
-    if v is None:
-        return []
-    if type(v) is dict:
-        return list(v.values())
-    return [v]
-
-
 def hashable(v: Value) -> Any:
     """A hashable key standing for ``v`` (for ``distinct``, ``groupBy`` and set operations)."""
     t = type(v)

@@ -9,14 +9,13 @@ linear time). Nothing outside this module ever sees a Lark object.
 from __future__ import annotations
 
 import copy
-import hashlib
+import importlib
+import marshal
 import math
-import pickle
 import re
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +83,18 @@ class ParseResult:
         )
 
 
+def _grammar_file(name: str) -> Path:
+    """A file of the grammar package (``grammar/`` in a checkout, ``pqltools.grammar`` installed)."""
+    try:
+        package = importlib.import_module("pqltools.grammar")
+    except ImportError:  # pragma: no cover - a source tree without the package mapping
+        return Path(__file__).resolve().parents[2] / "grammar" / name
+    return Path(package.__file__ or "").with_name(name)
+
+
 def grammar_text() -> str:
     """The Lark grammar, from the installed package or, in a source checkout, ``grammar/``."""
-    try:
-        return resources.files("pqltools.grammar").joinpath("pql.lark").read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        here = Path(__file__).resolve().parents[2] / "grammar" / "pql.lark"
-        return here.read_text("utf-8")
+    return _grammar_file("pql.lark").read_text("utf-8")
 
 
 # ----------------------------------------------------------------------------- spans
@@ -782,31 +786,29 @@ _parser: lark.Lark | None = None
 _parser_build = threading.Lock()  # taken only to build the parser, never to parse
 
 
-def grammar_digest(grammar: str | None = None) -> str:
+def cache_key(grammar: str | None = None) -> str:
     """What the parser cache must have been built from: the grammar, the options, Lark's version."""
     text = grammar if grammar is not None else grammar_text()
-    key = "\0".join([text, repr(sorted(_LARK_OPTIONS.items())), lark.__version__])
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return "\0".join([text, repr(sorted(_LARK_OPTIONS.items())), lark.__version__])
 
 
 def _cache_path() -> Path:
-    try:
-        return Path(str(resources.files("pqltools.grammar").joinpath(PARSER_CACHE)))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[2] / "grammar" / PARSER_CACHE
+    return _grammar_file(PARSER_CACHE)
 
 
-def _load_cached(path: Path, digest: str) -> lark.Lark | None:
-    """The parser stored at ``path`` if it was built from this grammar and Lark, else None."""
+def _load_cached(path: Path, key: str) -> lark.Lark | None:
+    """The parser stored at ``path`` if it was built from this grammar and Lark, else None.
+
+    The file is ``marshal`` data (plain dicts, lists and strings: no code, read without
+    importing anything); one that is stale, unreadable or from an incompatible Python is ignored.
+    """
     try:
         with path.open("rb") as f:
-            if f.readline().strip().decode("ascii", "replace") != digest:
-                return None  # stale: the grammar or Lark changed since the cache was built
-            # our own file, shipped in the package beside the grammar (same trust as the code)
-            data = pickle.load(f)
-        return lark.Lark._load_from_dict(data["data"], data["memo"], transformer=_BUILDER)  # type: ignore[no-untyped-call,no-any-return]
-    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError,
-            AttributeError, LarkError):
+            stored = marshal.load(f)
+        if type(stored) is not dict or stored.get("key") != key:
+            return None  # stale: the grammar or Lark changed since the cache was built
+        return lark.Lark._load_from_dict(stored["data"], stored["memo"], transformer=_BUILDER)  # type: ignore[no-untyped-call,no-any-return]
+    except (OSError, EOFError, KeyError, TypeError, ValueError, AttributeError, LarkError):
         return None
 
 
@@ -815,15 +817,12 @@ def _build(grammar: str, transformer: _Builder | None) -> lark.Lark:
 
 
 def write_parser_cache(path: Path | None = None) -> Path:
-    """Build the parser from the grammar and store its tables (with the grammar's digest)."""
+    """Build the parser from the grammar and store its tables with the key they were built from."""
     target = path or _cache_path()
     grammar = grammar_text()
-    built = _build(grammar, None)
-    data, memo = built.memo_serialize([TerminalDef, Rule])
+    data, memo = _build(grammar, None).memo_serialize([TerminalDef, Rule])
     tmp = target.with_name(target.name + ".tmp")
-    with tmp.open("wb") as f:
-        f.write(grammar_digest(grammar).encode("ascii") + b"\n")
-        pickle.dump({"data": data, "memo": memo}, f, protocol=4)
+    tmp.write_bytes(marshal.dumps({"key": cache_key(grammar), "data": data, "memo": memo}))
     tmp.replace(target)
     return target
 
@@ -840,7 +839,7 @@ def _get_parser() -> lark.Lark:
     with _parser_build:
         if _parser is None:
             grammar = grammar_text()
-            _parser = _load_cached(_cache_path(), grammar_digest(grammar)) or _build(
+            _parser = _load_cached(_cache_path(), cache_key(grammar)) or _build(
                 grammar, _BUILDER)
         return _parser
 

@@ -32,6 +32,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "homeAddress.countryCode": "string", "homeAddress.city": "string",
         "person.name.firstName": "string", "person.birthDate": "date",
         "xEvent.eventType": "string", "xEvent.commerce.order.priceTotal": "number"}))
+    # on disk only, never opened: for workspace diagnostics and inSegment navigation
+    (root / "library").mkdir()
+    (root / "library" / "broken.pql").write_text("a = \n")
+    (root / "library" / "audiences.json").write_text(json.dumps([
+        {"id": "aud-1", "name": "first", "expression": {
+            "type": "PQL", "format": "pql/text", "value": "a = 1"}},
+        {"id": "aud-2", "name": "second", "expression": {
+            "type": "PQL", "format": "pql/text", "value": "b = 2"}}], indent=2))
     return root
 
 
@@ -51,7 +59,8 @@ async def client(lsp_client: LanguageClient, workspace: Path) -> AsyncIterator[N
         root_uri=workspace.as_uri(),
         initialization_options={"debounceMs": 20},
     )
-    await lsp_client.initialize_session(params)
+    result = await lsp_client.initialize_session(params)
+    lsp_client.server_capabilities_seen = result.capabilities  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
 

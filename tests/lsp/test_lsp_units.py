@@ -131,3 +131,120 @@ def test_json_noqa_action_extends_what_is_there(existing: dict[str, object],
     (edit,) = actions[-1].edit.changes["file:///w/a.json"]  # type: ignore[union-attr]
     at = edit.range.start.character
     assert json.loads(text[:at] + edit.new_text + text[at:])["pqltools"] == expected
+
+
+def _lsp_exchange(messages: list[dict[str, object]], expect: int) -> list[dict[str, object]]:
+    """Send raw JSON-RPC messages to a ``pql lsp`` subprocess; the first ``expect`` replies."""
+    server = subprocess.Popen([sys.executable, "-m", "pqltools", "lsp"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        for message in messages:
+            body = json.dumps(message).encode()
+            server.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        server.stdin.flush()
+        replies: list[dict[str, object]] = []
+        while len(replies) < expect:
+            length = 0
+            while (line := server.stdout.readline().strip()):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            reply = json.loads(server.stdout.read(length))
+            if "id" in reply and "method" not in reply:
+                replies.append(reply)
+        return replies
+    finally:
+        server.kill()
+        server.wait(10)
+
+
+def test_requests_before_initialize_are_refused_as_not_initialized() -> None:
+    hover = {"jsonrpc": "2.0", "id": 1, "method": "textDocument/hover", "params": {
+        "textDocument": {"uri": "file:///nowhere/a.pql"}, "position": {"line": 0,
+                                                                        "character": 0}}}
+    opened = {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": "file:///nowhere/a.pql", "languageId": "pql", "version": 1, "text": "a = "}}}
+    init = {"jsonrpc": "2.0", "id": 2, "method": "initialize",
+            "params": {"processId": None, "capabilities": {}}}
+    first, second = _lsp_exchange([hover, opened, init], expect=2)
+    assert first["id"] == 1
+    assert first["error"]["code"] == -32002  # type: ignore[index]
+    assert "not initialized" in first["error"]["message"]  # type: ignore[index]
+    assert "Traceback" not in first["error"]["message"]  # type: ignore[index]
+    assert second["id"] == 2 and "result" in second
+
+
+def test_code_actions_on_a_huge_one_line_document_do_linear_work(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """1 MB on one line with non-ASCII text and thousands of findings: each position used to
+    count code units from the start of the line (54 s for one code action request)."""
+    from pqltools_lsp import positions
+    from pqltools_lsp.actions import code_actions
+
+    from pqltools.errors import Diagnostic, Severity, Span
+
+    clause = 'x = "é" and '
+    text = clause * (1_000_000 // len(clause)) + "y = 1"
+    snap = Snapshot.build("file:///w/huge.pql", text)
+    (region,) = snap.regions
+    findings = [(region, Diagnostic("PQL120", "finding", Severity.WARNING,
+                                    Span.from_offsets(text, i, i + 1)))
+                for i in range(0, len(text) - 10, len(text) // 3000)]
+    counted = 0
+    budget = 3 * len(text)
+    original = positions._units
+
+    def counting(chunk: str, encoding: str) -> list[int]:
+        nonlocal counted
+        counted += len(chunk)
+        if counted > budget:
+            raise AssertionError(f"{counted} characters counted for a {len(text)}-character "
+                                 "document")
+        return original(chunk, encoding)
+
+    monkeypatch.setattr(positions, "_units", counting)
+    everything = types.Range(start=types.Position(line=0, character=0),
+                             end=types.Position(line=1, character=0))
+    actions = code_actions(snap, findings, everything)
+    assert len(actions) == len(findings)  # one "noqa" action each
+    assert counted <= budget
+
+
+def _regions_shape(snap: Snapshot) -> list[object]:
+    out: list[object] = []
+    for region in snap.regions:
+        d = region.definition
+        assert d is not None
+        out.append((region.text, d.expression, d.value_span, d.raw, d.name, d.index,
+                    [d.file_offset(i) for i in range(len(d.expression) + 1)]))
+    return out
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("a = 1", "a = 12"), ("a = 12", "a = 1"), ("a = 1", "a ="), ('b.c = "x"', 'b.c = "xy"'),
+    ("a = 1", 'a = "q"'), ("a = 1", "a = 1\\"), ("x = é", "x = é and y"),
+    ("a = 1", "a = 1\n"),
+])
+@pytest.mark.parametrize("indent", [2, None])
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_json_edit_inside_one_expression_reuses_the_others(old: str, new: str,
+                                                           indent: int | None,
+                                                           ascii_only: bool) -> None:
+    """The snapshot built from the previous one equals the one built from scratch."""
+    def text(value: str) -> str:
+        defs = [{"name": f"d{i}", "expression": {"type": "PQL", "format": "pql/text",
+                                                  "value": value if i == 1 else "z = 0"}}
+                for i in range(4)]
+        return json.dumps(defs, indent=indent, ensure_ascii=ascii_only)
+
+    before, after = text(old), text(new)
+    previous = Snapshot.build("file:///w/d.json", before)
+    assert previous.json_spans  # computed, so that it is moved too
+    fresh = Snapshot.build("file:///w/d.json", after)
+    reused = Snapshot.build("file:///w/d.json", after, previous=previous)
+    assert _regions_shape(reused) == _regions_shape(fresh)
+    assert reused.json_spans == fresh.json_spans
+    from pqltools_lsp.documents import _edited_in_place
+
+    in_place = _edited_in_place(previous, after, None) is not None
+    assert in_place == (not any(c in old + new for c in '"\\\n') or old.startswith("b.c"))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pqltools.analysis.eligibility import ELIGIBILITY_CODE, classify, requested_method_diagnostics
 from pqltools.analysis.rules import LintContext, Rule, register
 from pqltools.errors import Diagnostic, PQLError, Severity
 
 
 @register
 class RequestedMethodNotEligible(Rule):
-    code = ELIGIBILITY_CODE
+    code = "PQL301"  # eligibility.ELIGIBILITY_CODE (a test checks they agree)
     severity = Severity.INFO
     explanation = (
         "A segment definition's `evaluationInfo` asks for streaming (`continuous`) or edge "
@@ -39,6 +38,9 @@ class RequestedMethodNotEligible(Rule):
             return
         if not definition.requested_methods - {"batch"}:
             return
+        # imported here: linting a file without streaming or edge requests never needs it
+        from pqltools.analysis.eligibility import classify, requested_method_diagnostics
+
         try:
             result = classify(ctx.root, rules=ctx.config.eligibility_rules)
         except PQLError:

@@ -1,0 +1,24 @@
+"""Start-up: commands import only what they need (issue 9)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from pqltools.analysis.eligibility import ELIGIBILITY_CODE
+from pqltools.analysis.rules.eligibility_rules import RequestedMethodNotEligible
+
+
+def test_lint_of_a_pql_file_imports_no_eligibility_analyzer(tmp_path: Path) -> None:
+    """``pql lint one.pql`` loads only what it needs (start-up time, issue 9)."""
+    assert RequestedMethodNotEligible.code == ELIGIBILITY_CODE
+    one = tmp_path / "one.pql"
+    one.write_text('homeAddress.countryCode = "US"\n', encoding="utf-8")
+    script = ("import sys; from pqltools.cli import main\n"
+              "try:\n    main(['lint', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+              "print(sorted(m for m in sys.modules if m in ('pqltools.analysis.eligibility', "
+              "'pqltools.runtime.compiler', 'multiprocessing', 'concurrent.futures')))")
+    done = subprocess.run([sys.executable, "-c", script, str(one)], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
