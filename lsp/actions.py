@@ -12,7 +12,7 @@ import json
 import re
 
 from lsprotocol import types
-from pqltools_lsp.diagnostics import Finding, document_offsets, to_lsp
+from pqltools_lsp.diagnostics import LocatedDiagnostic, document_offsets, to_lsp
 from pqltools_lsp.documents import Region, Snapshot
 
 from pqltools.errors import Diagnostic
@@ -23,7 +23,7 @@ _NOQA_CODES = re.compile(r"--\s*pql\s*:\s*noqa\s*:\s*[A-Za-z0-9_]+(?:\s*,\s*[A-Z
                          re.IGNORECASE)
 
 
-def code_actions(snapshot: Snapshot, findings: list[Finding],
+def code_actions(snapshot: Snapshot, findings: list[LocatedDiagnostic],
                  rng: types.Range) -> list[types.CodeAction]:
     """Quick fixes for the findings that touch ``rng``."""
     start, end = snapshot.index.offsets(rng)

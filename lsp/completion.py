@@ -22,7 +22,7 @@ from pqltools import catalog
 from pqltools.analysis.config import Config
 from pqltools.syntax import ast
 
-__all__ = ["Context", "complete", "context_at"]
+__all__ = ["CompletionContext", "complete", "context_at"]
 
 _EXPRESSION_KEYWORDS = ("and", "or", "not", "in", "notIn", "like", "matches", "occurs", "true",
                         "false", "select", "exists", "forall", "let", "chain", "sum", "average",
@@ -50,7 +50,7 @@ _CLAUSE_DOCS = {
 
 
 @dataclass(frozen=True)
-class Context:
+class CompletionContext:
     """What precedes the cursor: the word being typed and the token before it."""
 
     prefix: str
@@ -63,11 +63,11 @@ class Context:
     operand: str | None = None  # "value" or "condition" when a complete operand precedes
 
 
-def context_at(region: Region, offset: int) -> Context:
+def context_at(region: Region, offset: int) -> CompletionContext:
     """The completion context at expression offset ``offset``."""
     tokens = scan(region.text, region.comments, end=offset)
     if tokens and _inside(tokens[-1], offset):
-        return Context("", None, None, False, (), frozenset(), quiet=True)
+        return CompletionContext("", None, None, False, (), frozenset(), quiet=True)
     prefix = ""
     if tokens and tokens[-1].kind == "word" and tokens[-1].end == offset:
         prefix = tokens.pop().text
@@ -86,7 +86,7 @@ def context_at(region: Region, offset: int) -> Context:
         path = [*sources[path[0]], *path[1:]]  # `X.` with `X from xEvent`: xEvent's fields
     # an operand is complete when something separates it from the cursor (or the word typed)
     separated = bool(tokens) and tokens[-1].end < offset - len(prefix)
-    return Context(prefix, previous, before_previous, _in_steps(tokens), tuple(path),
+    return CompletionContext(prefix, previous, before_previous, _in_steps(tokens), tuple(path),
                    frozenset(t.text.lower() for t in tokens if t.kind == "word"),
                    operand=_operand(tokens) if separated else None)
 

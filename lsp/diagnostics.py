@@ -8,22 +8,21 @@ runs it over each region of a snapshot and maps spans into the document.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 
 from lsprotocol import types
 from pqltools_lsp.documents import Region, Snapshot, parsed
+from pqltools_lsp.memo import Memo
 from pqltools_lsp.settings import ConfigResult
 
 from pqltools.analysis.lint import lint_source
 from pqltools.errors import Diagnostic, Severity
 
-__all__ = ["SEVERITIES", "Finding", "analyse", "forget_lint_results", "to_lsp"]
+__all__ = ["SEVERITIES", "LocatedDiagnostic", "analyse", "forget_lint_results", "to_lsp"]
 
 log = logging.getLogger(__name__)
 
 #: A diagnostic and the region its span refers to (None: the span is a document span).
-Finding = tuple[Region | None, Diagnostic]
+LocatedDiagnostic = tuple[Region | None, Diagnostic]
 
 SEVERITIES = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -33,12 +32,12 @@ SEVERITIES = {
 }
 
 
-def analyse(snapshot: Snapshot, config: ConfigResult) -> list[Finding]:
+def analyse(snapshot: Snapshot, config: ConfigResult) -> list[LocatedDiagnostic]:
     """Every finding in ``snapshot`` (memoised on it, so code actions reuse the same list)."""
-    cached: list[Finding] | None = snapshot.cache.get("findings")
+    cached: list[LocatedDiagnostic] | None = snapshot.cache.get("findings")
     if cached is not None:
         return cached
-    found: list[Finding] = [(None, d) for d in snapshot.problems]
+    found: list[LocatedDiagnostic] = [(None, d) for d in snapshot.problems]
     if config.error is not None:
         found.append((None, config.error))
     path = snapshot.path
@@ -57,28 +56,17 @@ def analyse(snapshot: Snapshot, config: ConfigResult) -> list[Finding]:
 
 #: Lint results by (expression, comments, configuration, definition, file): editing one
 #: definition of a JSON file re-lints only that one.
-_LINTED: OrderedDict[tuple[object, ...], list[Diagnostic]] = OrderedDict()
-_LINTED_SIZE = 256
-_lock = threading.Lock()
+#: Lint results by (expression, comments, configuration, schema, definition, file).
+_LINTED: Memo[tuple[object, ...], list[Diagnostic]] = Memo(256)
 
 
 def _lint(region: Region, config: ConfigResult, filename: str) -> list[Diagnostic]:
-    definition = region.definition
     key = (region.text, region.comments, id(config.config), _schema_stamp(config),
            region.fingerprint, filename)
-    with _lock:
-        hit = _LINTED.get(key)
-        if hit is not None:
-            _LINTED.move_to_end(key)
-            return hit
-    diags = lint_source(region.text, comments=region.comments, config=config.config,
-                        schema=None, definition=definition, filename=filename,
-                        parsed=parsed(region.text, region.comments))
-    with _lock:
-        _LINTED[key] = diags
-        while len(_LINTED) > _LINTED_SIZE:
-            _LINTED.popitem(last=False)
-    return diags
+    return _LINTED.get(key, lambda: lint_source(
+        region.text, comments=region.comments, config=config.config, schema=None,
+        definition=region.definition, filename=filename,
+        parsed=parsed(region.text, region.comments)))
 
 
 def _schema_stamp(config: ConfigResult) -> float | None:
@@ -94,8 +82,7 @@ def _schema_stamp(config: ConfigResult) -> float | None:
 
 def forget_lint_results() -> None:
     """Drop cached lint results (the configuration or the schema changed)."""
-    with _lock:
-        _LINTED.clear()
+    _LINTED.clear()
 
 
 def document_offsets(region: Region | None, diag: Diagnostic) -> tuple[int, int]:
@@ -105,7 +92,7 @@ def document_offsets(region: Region | None, diag: Diagnostic) -> tuple[int, int]
     return region.doc_span(diag.span)
 
 
-def to_lsp(snapshot: Snapshot, finding: Finding) -> types.Diagnostic:
+def to_lsp(snapshot: Snapshot, finding: LocatedDiagnostic) -> types.Diagnostic:
     """One finding as an LSP diagnostic (help text on a second line of the message)."""
     region, diag = finding
     start, end = document_offsets(region, diag)

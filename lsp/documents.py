@@ -102,6 +102,9 @@ def looks_like_definitions(text: str) -> bool:
     items: list[Any] = obj if isinstance(obj, list) else [obj]
     if isinstance(obj, dict) and "expression" not in obj:
         items = next((obj[k] for k in LIST_KEYS if isinstance(obj.get(k), list)), [])
+    # a segment job response holds its definitions one level down: segments[i].segment
+    items = [item["segment"] if isinstance(item, dict) and isinstance(item.get("segment"), dict)
+             else item for item in items]
     return any(isinstance(item, dict) and _is_pql_expression(item.get("expression"))
                for item in items)
 

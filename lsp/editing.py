@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 from pqltools_lsp import insight
-from pqltools_lsp.diagnostics import Finding
+from pqltools_lsp.diagnostics import LocatedDiagnostic
 from pqltools_lsp.documents import Snapshot
 from pqltools_lsp.hover import function_markdown
 from pqltools_lsp.lexing import scan
@@ -153,7 +153,7 @@ def code_lenses(snapshot: Snapshot, config: Config) -> list[types.CodeLens]:
     return out
 
 
-def fix_all(snapshot: Snapshot, findings: list[Finding]) -> types.CodeAction | None:
+def fix_all(snapshot: Snapshot, findings: list[LocatedDiagnostic]) -> types.CodeAction | None:
     """One action applying every safe autofix of the document whose edits do not overlap."""
     edits: list[types.TextEdit] = []
     taken: list[tuple[int, int]] = []

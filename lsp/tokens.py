@@ -8,13 +8,12 @@ bound by ``select``/``exists``/``let``/a lambda/a chain label is a variable.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from pqltools_lsp.documents import Region, Snapshot
 from pqltools_lsp.incremental import clause_bounds
 from pqltools_lsp.lexing import KEYWORDS, TIME_WORDS, Token, scan
+from pqltools_lsp.memo import Memo
 from pqltools_lsp.variables import Variables
 
 from pqltools import catalog
@@ -44,9 +43,7 @@ def _previous(tokens: list[Token], i: int) -> Token | None:
 
 #: Classified tokens by (expression, comments): in a JSON file only the edited definition is
 #: classified again.
-_CACHE: OrderedDict[tuple[str, bool], list[tuple[Token, str, int]]] = OrderedDict()
-_CACHE_SIZE = 512
-_lock = threading.Lock()
+_CLASSIFIED: Memo[tuple[str, bool], list[tuple[Token, str, int]]] = Memo(512)
 
 
 def classify(region: Region) -> list[tuple[Token, str, int]]:
@@ -78,18 +75,7 @@ def _by_clause(region: Region, bounds: list[tuple[int, int]]) -> list[tuple[Toke
 
 
 def _memoised(region: Region) -> list[tuple[Token, str, int]]:
-    key = (region.text, region.comments)
-    with _lock:
-        hit = _CACHE.get(key)
-        if hit is not None:
-            _CACHE.move_to_end(key)
-            return hit
-    out = _classify(region)
-    with _lock:
-        _CACHE[key] = out
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return out
+    return _CLASSIFIED.get((region.text, region.comments), lambda: _classify(region))
 
 
 def _classify(region: Region) -> list[tuple[Token, str, int]]:

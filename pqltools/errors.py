@@ -7,7 +7,11 @@ wrong".
 
 from __future__ import annotations
 
+import bisect
 import enum
+import threading
+from collections.abc import Iterable
+from itertools import pairwise
 from dataclasses import dataclass, field
 
 
@@ -28,9 +32,15 @@ class Span:
 
     @staticmethod
     def from_offsets(text: str, start: int, end: int) -> Span:
-        """Build a span for ``text[start:end]``, computing lines and columns."""
+        """Build a span for ``text[start:end]``, computing lines and columns.
+
+        For a long text the lines come from a :class:`LineIndex` built once per text, so that
+        the thousands of spans of one big file cost O(log n) each, not O(n).
+        """
         start = max(0, min(start, len(text)))
         end = max(start, min(end, len(text)))
+        if len(text) > _INDEX_FROM:
+            return line_index(text).span(start, end)
         line = text.count("\n", 0, start) + 1
         column = start - (text.rfind("\n", 0, start) + 1) + 1
         end_line = line + text.count("\n", start, end)
@@ -43,20 +53,64 @@ class Span:
         last = self if self.end >= other.end else other
         return Span(first.start, last.end, first.line, first.column, last.end_line, last.end_column)
 
-    def shifted(self, offset: int, line_delta: int = 0) -> Span:
-        """The same span moved by ``offset`` characters and ``line_delta`` lines."""
-        return Span(
-            self.start + offset,
-            self.end + offset,
-            self.line + line_delta,
-            self.column,
-            self.end_line + line_delta,
-            self.end_column,
-        )
-
 
 #: The span of nodes built by hand or by ``from_json`` (no source text).
 NO_SPAN = Span(0, 0, 1, 1, 1, 1)
+
+#: Texts longer than this get a :class:`LineIndex` (shorter ones are counted directly).
+_INDEX_FROM = 4096
+
+
+class LineIndex:
+    """Where each line of a text starts: offsets to lines and columns in O(log n)."""
+
+    __slots__ = ("length", "starts")
+
+    def __init__(self, text: str) -> None:
+        starts = [0]
+        find = text.find
+        i = find("\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        self.starts = starts
+        self.length = len(text)
+
+    def line_of(self, offset: int) -> int:
+        """The 0-based line holding ``offset``."""
+        return bisect.bisect_right(self.starts, offset) - 1
+
+    def bounds(self, offset: int) -> tuple[int, int]:
+        """``[start, end)`` of the line holding ``offset`` (``end`` at its newline)."""
+        line = self.line_of(offset)
+        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else self.length
+        return self.starts[line], end
+
+    def span(self, start: int, end: int) -> Span:
+        """The span of ``[start, end)``."""
+        a, b = self.line_of(start), self.line_of(end)
+        return Span(start, end, a + 1, start - self.starts[a] + 1, b + 1,
+                    end - self.starts[b] + 1)
+
+
+_INDEXES: dict[str, LineIndex] = {}
+_INDEX_LOCK = threading.Lock()
+
+
+def line_index(text: str) -> LineIndex:
+    """The line index of ``text``, kept for the few texts most recently asked about.
+
+    Python caches a string's hash, so looking the same text up again costs O(1).
+    """
+    with _INDEX_LOCK:
+        found = _INDEXES.get(text)
+    if found is None:
+        found = LineIndex(text)
+        with _INDEX_LOCK:
+            if len(_INDEXES) >= 8:
+                _INDEXES.pop(next(iter(_INDEXES)))
+            _INDEXES[text] = found
+    return found
 
 
 class Severity(str, enum.Enum):
@@ -104,6 +158,23 @@ class Fix:
         return out
 
 
+def apply_fixes(text: str, fixes: Iterable[Fix]) -> str:
+    """``text`` with the edits of all ``fixes`` applied at once.
+
+    Every offset refers to ``text`` as given (the fixes of one lint run), so edits are applied
+    from the end; applying the fixes one after another would move later offsets. Raises
+    :class:`ValueError` when two edits overlap (or insert at one point).
+    """
+    edits = sorted((e for fix in fixes for e in fix.edits), key=lambda e: (e.start, e.end))
+    for first, second in pairwise(edits):
+        if second.start < first.end or second.start == first.start:
+            raise ValueError(f"edits overlap: {first} and {second}")
+    out = text
+    for edit in reversed(edits):
+        out = out[: edit.start] + edit.replacement + out[edit.end :]
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One finding: a syntax error, a lint rule hit, an eligibility note."""
@@ -136,10 +207,13 @@ def render_snippet(text: str, span: Span, indent: str = "  ") -> str:
     """
     if not text and span.start == 0:
         return f"{indent}\n{indent}^"
-    line_start = text.rfind("\n", 0, span.start) + 1
-    line_end = text.find("\n", span.start)
-    if line_end == -1:
-        line_end = len(text)
+    if len(text) > _INDEX_FROM:  # a long (perhaps minified, one-line) file: no scan per snippet
+        line_start, line_end = line_index(text).bounds(min(span.start, len(text)))
+    else:
+        line_start = text.rfind("\n", 0, span.start) + 1
+        line_end = text.find("\n", span.start)
+        if line_end == -1:
+            line_end = len(text)
     line = text[line_start:line_end]
     col = span.start - line_start
     width = max(1, min(span.end, line_end) - span.start)

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from pqltools.cli import eval_cmd, eval_lines, main
 from pqltools.cli.eval_cmd import _compile_sources
 from pqltools.cli.eval_lines import LineEvaluator, ranges
-from pqltools.cli.inputs import Source
 from pqltools.runtime.context import make_clock
+from pqltools.sources import Source
 
 NOW = "2024-05-15T12:00:00Z"
 PROFILES = [

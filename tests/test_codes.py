@@ -137,3 +137,13 @@ def test_declared_fix_availability_matches_what_the_rule_emits(rule: Rule) -> No
         return
     assert fixes, f"{rule.code} declares a {rule.fix} fix but never emits one"
     assert {f.safe for f in fixes} == {rule.fix == "safe"}, [f.message for f in fixes]
+
+
+def test_docs_functions_md_is_generated_from_the_catalog() -> None:
+    from pqltools import catalog
+
+    committed = (ROOT / "docs" / "functions.md").read_text("utf-8")
+    assert committed == catalog.functions_markdown(), (
+        "run: python -m pqltools.catalog > docs/functions.md")
+    for spec in catalog.ALL_FUNCTIONS:
+        assert f"### `{spec.name}`\n\n`{spec.signature}`" in committed

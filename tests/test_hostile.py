@@ -438,3 +438,175 @@ def test_temporary_file_is_unnamed_or_cleaned_up(tmp_path: Path,
         fileio.write_atomic(path, "y")
     assert [p.name for p in tmp_path.iterdir()] == ["a.pql"]
     assert path.read_text() == "x"
+
+
+# ------------------------------------------------------------------ positions in big files
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab\n\r c\u00e9", max_size=80), st.data())
+def test_line_index_gives_the_same_spans_and_snippets(text: str, data: st.DataObject) -> None:
+    from pqltools import errors
+
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    indexed = errors.line_index(text).span(start, end)
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    end_line = line + text.count("\n", start, end)
+    end_column = end - (text.rfind("\n", 0, end) + 1) + 1
+    assert indexed == pqltools.Span(start, end, line, column, end_line, end_column)
+    lo, hi = errors.line_index(text).bounds(start)
+    assert text[lo:hi] == text.split("\n")[line - 1]
+
+
+def test_long_texts_use_one_line_index_per_text() -> None:
+    from pqltools import errors
+
+    text = '{"a": 1}\n' * 10_000
+    first = errors.line_index(text)
+    span = pqltools.Span.from_offsets(text, 9 * 5_000 + 2, 9 * 5_000 + 5)
+    assert (span.line, span.column, span.end_column) == (5_001, 3, 6)
+    assert errors.line_index(text) is first
+    snippet = errors.render_snippet(text, span)
+    assert snippet.splitlines()[0] == '  {"a": 1}'
+
+
+def test_definitions_of_a_big_export_point_into_the_file() -> None:
+    import json
+
+    from pqltools.definitions import load_definitions
+
+    definitions = [{"name": f"s{i}", "expression": {"type": "PQL", "format": "pql/text",
+                                                     "value": f"a{i} = null"}}
+                   for i in range(3_000)]
+    text = json.dumps({"segments": definitions})  # minified: one line
+    loaded = load_definitions("export.json", text=text)
+    last = loaded[-1]
+    span = last.file_span(pqltools.Span.from_offsets(last.expression, 0, 5))
+    assert text[span.start:span.end] == "a2999"
+    assert span.line == 1 and span.column == span.start + 1
+
+
+# ------------------------------------------------------------------ costs
+
+
+_MIXED = ["1", "1.0", "true", "TRUE", " false ", "x", "", 1, 1.0, 0, 2.5, True, False, [1],
+          ["1"], {"a": 1}, None, float("nan"), "nan", "1e3", 1000, "2.5", 10**20]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_MIXED), max_size=8), st.sampled_from(_MIXED))
+def test_indexed_membership_equals_scanning(items: list[object], value: object) -> None:
+    from pqltools.runtime.values import MemberSet, scalar_equal
+
+    index = MemberSet(items)
+    if value is None:
+        return
+    assert (value in index) == any(x is not None and scalar_equal(value, x) for x in items)
+    assert index.holds(value) == any(x is not None and scalar_equal(x, value) for x in items)
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("a.intersects(b)", False), ("a.subsetOf(b)", False), ("a in b", False),
+    ("a notIn a", False), ("a.intersection(b)", None), ("n.intersects(m)", False),
+    ("a.intersects(c)", True), ("m.subsetOf(n)", True),
+])
+def test_membership_of_two_long_lists_is_linear(expression: str, expected: object) -> None:
+    from pqltools.runtime import values
+
+    calls = []
+    real = values.scalar_equal
+
+    def counting(a: object, b: object) -> bool:
+        calls.append(1)
+        return real(a, b)
+
+    profile = {"a": [f"s{i}" for i in range(20_000)], "b": [f"t{i}" for i in range(20_000)],
+               "c": ["zz", "s19999"], "n": list(range(20_000)),
+               "m": [str(i) for i in range(19_000, 20_000)]}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(values, "scalar_equal", counting)
+        assert pqltools.evaluate_value(expression, profile) == expected
+    assert len(calls) < 1_000  # a scan would compare 400 million pairs
+
+
+def test_nested_filters_have_a_cost_budget() -> None:
+    from pqltools.runtime.compiler import Limits
+    from pqltools.runtime.compiler import compile as compile_pql
+
+    profile = {"a": [{"b": [{"c": list(range(300))}] * 300}] * 300}
+    with pytest.raises(pqltools.PQLEvaluationError, match="visits more than 10,000,000"):
+        pqltools.evaluate_value("a[b[c[this > 5]]]", profile)
+    small = compile_pql("a[b[c[this > 5]]]", limits=Limits(max_cost=50))
+    with pytest.raises(pqltools.PQLEvaluationError, match="more than 50 elements"):
+        small.evaluate({"a": [{"b": [{"c": list(range(60))}]}]})
+    assert small.evaluate({"a": [{"b": [{"c": [1, 9]}]}]})  # within the budget
+    # the budget is per evaluation: a bound evaluator starts each profile afresh
+    run = small.bind(now="2024-01-01T00:00:00Z")
+    for _ in range(100):
+        assert run({"a": [{"b": [{"c": list(range(20))}]}]})
+
+
+def test_top_level_iteration_is_not_charged() -> None:
+    from pqltools.runtime.compiler import Limits
+    from pqltools.runtime.compiler import compile as compile_pql
+
+    program = compile_pql("a[this > 5].count() > 0", limits=Limits(max_cost=10))
+    assert program.evaluate({"a": list(range(1000))})
+
+
+# ------------------------------------------------------------------ pql/json round trip
+
+
+@pytest.mark.parametrize(("value", "text"), [(-5, "5"), (5, "-5"), (-2.5, "2.5"), (0, "0")])
+def test_from_json_negation_of_a_number_round_trips(value: object, text: str) -> None:
+    node = {"nodeType": "fnApply", "fnName": "-",
+            "params": [{"nodeType": "literal", "literalType": "Double", "value": value}]}
+    tree = pqltools.from_json(node)
+    printed = pqltools.format(tree)
+    assert printed == text
+    assert pqltools.parse(printed) == tree
+
+
+@pytest.mark.parametrize(("kind", "value"), [("Double", float("inf")), ("Double", float("nan")),
+                                             ("Integer", 10**400), ("Integer", "9" * 5000),
+                                             ("Integer", "-" + "9" * 400)])
+def test_from_json_numbers_beyond_the_range(kind: str, value: object) -> None:
+    node = {"nodeType": "literal", "literalType": kind, "value": value}
+    with pytest.raises(pqltools.PQLError, match="out of range"):
+        pqltools.from_json(node)
+
+
+# ------------------------------------------------------------------ unknown rule codes
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ("PQL999", "'PQL999' is not a pqltools code; did you mean"),
+    ("PQL12", None), ("PQL1", None), ("ALL", None), ("PQL120", None),
+    ("PQL7", "'PQL7' is not a pqltools code"),
+    ("PQL312", "'PQL312' was renumbered: use PQL101, PQL102"),
+])
+def test_select_refuses_unknown_codes(option: str, message: str | None) -> None:
+    code, out, err = _pql("lint", "--select", option, "a = 1")
+    if message is None:
+        assert code == 0, err
+    else:
+        assert code == 2 and message in err
+        assert "All checks passed" not in out
+
+
+@pytest.mark.parametrize("table", [
+    'select = ["PQL999"]', 'ignore = ["PQL98"]', '[severity]\nPQL998 = "error"',
+    '[per-file-ignores]\n"*.pql" = ["PQL997"]',
+])
+def test_config_refuses_unknown_codes(table: str, tmp_path: Path) -> None:
+    from pqltools.analysis.config import Config, ConfigError
+
+    path = tmp_path / "pqltools.toml"
+    path.write_text(table + "\n")
+    with pytest.raises(ConfigError, match="is not a pqltools code"):
+        Config.from_file(path)

@@ -31,8 +31,8 @@ LAYERS: list[tuple[int, str]] = [
     (3, "pqltools.analysis"),
     (4, "pqltools.runtime"),
     (5, "pqltools.engines"),
-    (5, "pqltools.jobs"),  # segment/export jobs, preview, estimate over the runtime and engines
     (5, "pqltools.streaming"),  # the streaming membership simulator over the runtime
+    (5, "pqltools.jobs"),  # segment/export jobs, preview, estimate over the runtime and engines
     (6, "pqltools.render"),
     (7, "pqltools"),  # the facade: pqltools/__init__.py re-exports the public API
     (8, "pqltools_lsp"),
@@ -50,7 +50,8 @@ def layer_of(module: str) -> int | None:
     """The layer of ``module`` (a dotted name), None for a module outside the project."""
     best: tuple[int, int] | None = None
     for layer, prefix in LAYERS:
-        matches = module == prefix or module.startswith(prefix + ".")
+        # the facade is the package's __init__ alone, not everything below it
+        matches = module == prefix or (prefix != "pqltools" and module.startswith(prefix + "."))
         if matches and (best is None or len(prefix) > best[1]):
             best = (layer, len(prefix))
     return None if best is None else best[0]
@@ -102,6 +103,7 @@ def test_the_table_finds_the_modules() -> None:
             "pqltools.render.sarif", "pqltools.sources"} <= set(MODULES)
     assert layer_of("pqltools.analysis.results") == 3
     assert layer_of("pqltools") == 7 and layer_of("pqltools.cli.runner") == 9
+    assert layer_of("pqltools.not_in_the_table") is None
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -11,7 +11,7 @@ from strategies import exprs
 
 from pqltools.analysis.config import Config
 from pqltools.analysis.lint import lint, lint_source
-from pqltools.errors import Diagnostic, PQLError
+from pqltools.errors import Diagnostic, PQLError, apply_fixes
 from pqltools.runtime.compiler import evaluate
 from pqltools.syntax.printer import format as format_pql
 
@@ -57,12 +57,9 @@ def _outcome(text: str, profile: dict[str, Any]) -> Any:
 
 
 def _apply_safe_fixes(text: str) -> tuple[str, int]:
-    applied = 0
-    for diag in lint(text):
-        if diag.fix is not None and diag.fix.safe:
-            text = diag.fix.apply(text)
-            applied += 1
-    return text, applied
+    """Every safe fix of one lint run, applied together (their offsets refer to ``text``)."""
+    fixes = [d.fix for d in lint(text) if d.fix is not None and d.fix.safe]
+    return apply_fixes(text, fixes), len(fixes)
 
 
 @settings(max_examples=200, deadline=None)

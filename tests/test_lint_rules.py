@@ -21,7 +21,7 @@ from pqltools.analysis.config import Config
 from pqltools.analysis.lint import lint_source
 from pqltools.analysis.rules import all_rules
 from pqltools.definitions import load_definitions
-from pqltools.errors import Diagnostic
+from pqltools.errors import Diagnostic, apply_fixes
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "tests" / "rules").glob("PQL*.yaml"))
@@ -75,10 +75,8 @@ def test_rule_case(data: dict[str, Any], kind: str, case: dict[str, Any]) -> Non
         if case["fixed"] is None:
             assert fixes == []
         else:
-            text = case["text"]
-            for fix in fixes:
-                text = fix.apply(text)
-            assert text == case["fixed"]
+            # every fix's offsets refer to the linted text: applied together, from the end
+            assert apply_fixes(case["text"], fixes) == case["fixed"]
 
 
 def test_every_rule_has_a_case_file_with_pass_and_fail_cases() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast as pyast
 import inspect
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,10 +32,10 @@ def test_public_facade_names() -> None:
 
 def test_every_catalog_entry_has_an_implementation() -> None:
     for spec in catalog.ALL_FUNCTIONS:
-        table = functions.GLOBALS if spec.kind == "global" else functions.METHODS
+        table = functions.GLOBAL_IMPLS if spec.kind == "global" else functions.METHOD_IMPLS
         assert spec.name in table or spec.name in functions.SPECIAL_FORMS, spec.name
-    assert set(functions.METHODS) == set(catalog.METHODS)
-    assert set(functions.GLOBALS) | functions.SPECIAL_FORMS == set(catalog.GLOBALS)
+    assert set(functions.METHOD_IMPLS) == set(catalog.METHODS)
+    assert set(functions.GLOBAL_IMPLS) | functions.SPECIAL_FORMS == set(catalog.GLOBALS)
 
 
 def test_runtime_never_uses_eval_or_exec() -> None:
@@ -79,9 +78,18 @@ def test_now_forms_agree() -> None:
     assert not pqltools.evaluate(expr, profile, now=moment + timedelta(days=1))
 
 
-def test_now_defaults_to_current_time() -> None:
-    today = datetime.now(UTC).isoformat()
-    assert pqltools.evaluate("t occurs < 1 minute before now", {"t": today})
+def test_now_defaults_to_current_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``now`` the clock reads the current time (frozen here: no real time in tests)."""
+    from pqltools.runtime import context
+
+    class FrozenDatetime(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> FrozenDatetime:  # type: ignore[override]
+            return cls(2024, 5, 15, 12, tzinfo=UTC)
+
+    monkeypatch.setattr(context, "datetime", FrozenDatetime)
+    assert pqltools.evaluate("t occurs < 1 minute before now", {"t": "2024-05-15T11:59:30Z"})
+    assert not pqltools.evaluate("t occurs < 1 minute before now", {"t": "2024-05-15T11:58:00Z"})
 
 
 def test_naive_now_is_rejected() -> None:
@@ -179,23 +187,30 @@ def test_events_are_checked_when_read() -> None:
     assert pqltools.evaluate("a = 1", {"a": 1}, events="junk")  # type: ignore[arg-type]
 
 
-def test_catastrophic_regex_finishes_fast() -> None:
+def test_catastrophic_regex_runs_on_re2() -> None:
+    """Patterns that backtrack exponentially elsewhere run on RE2, linear in the input: checked
+    by the engine in use, not by a stopwatch."""
+    from pqltools.runtime.regex import compile_regex, like_regex
+
     text = "a" * 100_000 + "!"
-    start = time.perf_counter()
     assert not pqltools.evaluate('s.matches("^(a+)+$")', {"s": text})
     assert not pqltools.evaluate('s matches "^(a|a)*$"', {"s": text})
     assert not pqltools.evaluate('s like "%a%a%a%a%a%a%a%b"', {"s": text})
-    assert time.perf_counter() - start < 2.0
+    for compiled in (compile_regex("^(a+)+$"), like_regex("%a%a%b")):
+        engine = getattr(compiled, "_regex", compiled)  # a Pattern wraps the RE2 object
+        assert type(engine).__module__ == "re2"
 
 
 def test_deep_nesting_is_an_error_not_a_crash() -> None:
-    depth = 3000
-    expr = "(" * depth + "1" + ")" * depth
-    try:
-        program = pqltools.compile(expr)
-    except (PQLSyntaxError, PQLValidationError):
-        return  # refused with a diagnostic: fine
-    assert program.evaluate_value({}) == 1
+    with pytest.raises(PQLSyntaxError) as info:  # 3000 nested lists: beyond limits.max-depth
+        pqltools.compile("[" * 3000 + "]" * 3000)
+    assert info.value.diagnostics[0].code == "PQL006"
+    nested: list[object] = []
+    for _ in range(49):
+        nested = [nested]
+    assert pqltools.compile("[" * 50 + "]" * 50).evaluate_value({}) == nested
+    # parentheses make no node: any number of them is just the expression
+    assert pqltools.compile("(" * 3000 + "1" + ")" * 3000).evaluate_value({}) == 1
 
 
 def test_deeply_nested_profile_value() -> None:
@@ -206,16 +221,14 @@ def test_deeply_nested_profile_value() -> None:
         pqltools.evaluate("xs.distinct().count() = 1", {"xs": [value, value]})
 
 
-def test_huge_list_and_many_events_in_bounded_time() -> None:
+def test_huge_list_and_many_events() -> None:
     profile = {"xs": list(range(200_000))}
     events = [{"eventType": "view" if i % 3 else "buy", "timestamp": 1_700_000_000_000 + i}
               for i in range(5_000)]
-    start = time.perf_counter()
     assert pqltools.evaluate("xs.sum() > 0 and 199999 in xs", profile)
     assert pqltools.evaluate('xEvent[eventType = "buy"].count() = 1667', {}, events=events)
     assert pqltools.evaluate('chain(xEvent, timestamp, [A: WHAT(eventType = "buy") COUNT(1000),'
                              ' B: WHAT(eventType = "view")])', {}, events=events)
-    assert time.perf_counter() - start < 5.0
 
 
 def test_cross_product_is_bounded() -> None:

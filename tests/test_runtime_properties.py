@@ -51,6 +51,11 @@ def _programs() -> list[Program]:
 PROGRAMS = _programs()
 
 
+def test_the_properties_have_programs_to_run() -> None:
+    """The properties below skip programs that raise; they must not run over nothing."""
+    assert len(PROGRAMS) > 200
+
+
 @settings(max_examples=60)
 @given(profile=PROFILES, events=EVENTS)
 def test_only_evaluation_errors_escape(profile: dict[str, Any], events: Any) -> None:

@@ -6,14 +6,15 @@ simulator's membership equals what the batch interpreter computes at that instan
 events ingested so far (late ones, which streaming leaves to batch, excluded): zero divergences.
 Ticks are placed at random and right at window edges (an event time plus the window's length,
 minus one, plus zero, plus one millisecond), where an exit landing one millisecond early or late
-would show.
+would show. The number of examples is the Hypothesis profile's (tests/conftest.py: 200 in CI;
+``HYPOTHESIS_PROFILE=fuzz`` for a long run).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pqltools
@@ -144,13 +145,11 @@ def check(rules: str, defs: dict[str, str], records: list[dict[str, Any]]) -> No
                     f"simulator {members[pid][audience.id]}, batch interpreter {expected}")
 
 
-@settings(max_examples=120)
 @given(st.data())
 def test_simulator_matches_batch_interpreter_2025(data: st.DataObject) -> None:
     check("2025", data.draw(definitions("2025")), data.draw(streams()))
 
 
-@settings(max_examples=120)
 @given(st.data())
 def test_simulator_matches_batch_interpreter_legacy(data: st.DataObject) -> None:
     check("legacy", data.draw(definitions("legacy")), data.draw(streams()))

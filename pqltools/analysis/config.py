@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from pqltools import codes
 from pqltools.errors import Diagnostic, PQLError, Severity, Span
 
 __all__ = ["CONFIG_FILES", "Config", "ConfigError", "Limits"]
@@ -222,6 +223,22 @@ class Config:
         )
 
 
+def unknown_code(code: str) -> str | None:
+    """Why ``code`` (a rule code or prefix, upper case) names no code of the registry, with a
+    "did you mean"; None when it names one (or is ``ALL``).
+
+    A bad ``--select`` would otherwise run no rule at all and report "All checks passed".
+    """
+    if code == "ALL" or code in codes.CODES or any(c.startswith(code) for c in codes.CODES):
+        return None
+    renumbered = codes.RENUMBERED.get(code)
+    if renumbered is not None:
+        return f"{code!r} was renumbered: use {renumbered}"
+    close = difflib.get_close_matches(code, list(codes.CODES), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else " (see `pql rules --all`)"
+    return f"{code!r} is not a pqltools code{hint}"
+
+
 def _matches(code: str, prefixes: Iterable[str]) -> bool:
     return any(p == "ALL" or code.startswith(p) for p in prefixes)
 
@@ -305,6 +322,9 @@ class _Reader:
             want = "a rule code like PQL101" if exact else "a rule code or prefix like PQL1"
             raise self.error(f"{key}.{text}" if exact else key,
                              f"{self.prefix}{key}: {text!r} is not {want}")
+        problem = unknown_code(text)
+        if problem is not None:
+            raise self.error(f"{key}.{text}" if exact else key, f"{self.prefix}{key}: {problem}")
         return text
 
     def codes(self, key: str, value: Any) -> tuple[str, ...]:

@@ -28,22 +28,22 @@ from pqltools.syntax.parser import parse
 
 __all__ = [
     "ELIGIBILITY_CODE",
-    "METHODS",
+    "EVALUATION_METHODS",
     "RULE_SETS",
     "SOURCES",
     "AudienceInfo",
     "Citation",
     "Eligibility",
+    "EligibilityRule",
     "Facts",
     "Reason",
-    "Rule",
     "classify",
     "gather_facts",
     "requested_method_diagnostics",
 ]
 
 #: Methods in order of preference when several are possible and none is requested.
-METHODS = ("streaming", "edge", "batch")
+EVALUATION_METHODS = ("streaming", "edge", "batch")
 STREAMING = frozenset({"streaming"})
 EDGE = frozenset({"edge"})
 BOTH = frozenset({"streaming", "edge"})
@@ -169,18 +169,18 @@ class Facts:
 
 
 #: (message, span, effect, methods); effect ``assumes`` is an exclusion by assumption.
-Finding = tuple[str, Span, str, frozenset[str]]
+Outcome = tuple[str, Span, str, frozenset[str]]
 _ASSUMED = "assumes"
 
 
 @dataclass(frozen=True)
-class Rule:
+class EligibilityRule:
     """One eligibility rule: a stable id, a summary, its documents and its check."""
 
     id: str
     summary: str
     citations: tuple[Citation, ...]
-    check: Callable[[Facts], Iterable[Finding]]
+    check: Callable[[Facts], Iterable[Outcome]]
     #: What to change when the rule excludes a method.
     advice: str = ""
 
@@ -195,19 +195,19 @@ class Rule:
         return out
 
 
-def _excl(message: str, span: Span, methods: frozenset[str] = BOTH) -> Finding:
+def _excl(message: str, span: Span, methods: frozenset[str] = BOTH) -> Outcome:
     return (message, span, "excludes", methods)
 
 
-def _assume(message: str, span: Span, methods: frozenset[str] = BOTH) -> Finding:
+def _assume(message: str, span: Span, methods: frozenset[str] = BOTH) -> Outcome:
     return (message, span, _ASSUMED, methods)
 
 
-def _supp(message: str, span: Span, methods: frozenset[str] = BOTH) -> Finding:
+def _supp(message: str, span: Span, methods: frozenset[str] = BOTH) -> Outcome:
     return (message, span, "supports", methods)
 
 
-def _note(message: str, span: Span) -> Finding:
+def _note(message: str, span: Span) -> Outcome:
     return (message, span, "note", frozenset())
 
 
@@ -233,8 +233,8 @@ def _audience(seg: SegmentRef) -> str:
 # ------------------------------------------------------------------ checks shared by both sets
 
 
-def _merge_policy(excluded: frozenset[str], who: str) -> Callable[[Facts], list[Finding]]:
-    def check(f: Facts) -> list[Finding]:
+def _merge_policy(excluded: frozenset[str], who: str) -> Callable[[Facts], list[Outcome]]:
+    def check(f: Facts) -> list[Outcome]:
         if f.merge_policy_active_on_edge is False:
             return [_excl(f"The merge policy is not active on edge, and {who} must use a merge "
                           "policy that is.", f.span, excluded)]
@@ -246,7 +246,7 @@ def _merge_policy(excluded: frozenset[str], who: str) -> Callable[[Facts], list[
     return check
 
 
-def _aam(f: Facts) -> list[Finding]:
+def _aam(f: Facts) -> list[Outcome]:
     found = [_excl("References an Adobe Audience Manager segment or trait, which only batch "
                    "evaluation supports.", span) for span in f.aam]
     found += [_excl(f"{_cap(_audience(s))} is an Audience Manager segment or trait, which "
@@ -255,25 +255,25 @@ def _aam(f: Facts) -> list[Finding]:
     return found
 
 
-def _multi_entity(f: Facts) -> list[Finding]:
+def _multi_entity(f: Facts) -> list[Outcome]:
     return [_excl("Reads a second entity (positional parameter); multi-entity segmentation is "
                   "batch-only.", span) for span in f.multi_entity]
 
 
-def _ignore_year(f: Facts) -> list[Finding]:
+def _ignore_year(f: Facts) -> list[Outcome]:
     return [_excl("Compares a date's month or day without its year (\"ignore year\"), which "
                   "streaming and edge do not support.", span) for span in f.ignore_year]
 
 
-def _profile_only(f: Facts) -> list[Finding]:
+def _profile_only(f: Facts) -> list[Outcome]:
     if not f.profile_only:
         return []
     return [_supp("Profile-only query: eligible for streaming and for edge (edge evaluates "
                   "profile-only audiences daily, not in real time).", f.span)]
 
 
-def _multi_event_lookback(supported: frozenset[str]) -> Callable[[Facts], list[Finding]]:
-    def check(f: Facts) -> list[Finding]:
+def _multi_event_lookback(supported: frozenset[str]) -> Callable[[Facts], list[Outcome]]:
+    def check(f: Facts) -> list[Outcome]:
         if len(f.events) < 2:
             return []
         late = [r for r in f.events if r.window is None or not r.window.within(LIMIT_MS)]
@@ -284,7 +284,7 @@ def _multi_event_lookback(supported: frozenset[str]) -> Callable[[Facts], list[F
     return check
 
 
-def _late_events(late: list[EventReference]) -> list[Finding]:
+def _late_events(late: list[EventReference]) -> list[Outcome]:
     return [_excl(f"With several events, each must lie within 24 hours, but {_at(r)} has "
                   f"{r.describe_window()}.", _window_span(r)) for r in late]
 
@@ -296,8 +296,8 @@ def _unordered(f: Facts) -> list[EventReference]:
     return [r for r in f.events[1:] if r.group != group or not r.ordered]
 
 
-def _multi_event_order(excluded: frozenset[str]) -> Callable[[Facts], list[Finding]]:
-    def check(f: Facts) -> list[Finding]:
+def _multi_event_order(excluded: frozenset[str]) -> Callable[[Facts], list[Outcome]]:
+    def check(f: Facts) -> list[Outcome]:
         if len(f.events) < 2:
             return []
         loose = _unordered(f)
@@ -310,8 +310,8 @@ def _multi_event_order(excluded: frozenset[str]) -> Callable[[Facts], list[Findi
     return check
 
 
-def _negation(multi_only: bool) -> Callable[[Facts], list[Finding]]:
-    def check(f: Facts) -> list[Finding]:
+def _negation(multi_only: bool) -> Callable[[Facts], list[Outcome]]:
+    def check(f: Facts) -> list[Outcome]:
         if not f.events:
             return []
         if multi_only and len(f.events) < 2:
@@ -330,10 +330,10 @@ def _negation(multi_only: bool) -> Callable[[Facts], list[Finding]]:
     return check
 
 
-def _insegment_event(f: Facts) -> list[Finding]:
+def _insegment_event(f: Facts) -> list[Outcome]:
     if not f.events or not f.segments:
         return []
-    out: list[Finding] = []
+    out: list[Outcome] = []
     for seg in f.segments:
         profile_only = seg.info.profile_only if seg.info is not None else None
         if profile_only is None:
@@ -350,8 +350,8 @@ def _insegment_event(f: Facts) -> list[Finding]:
     return out
 
 
-def _count(f: Facts) -> list[Finding]:
-    out: list[Finding] = []
+def _count(f: Facts) -> list[Outcome]:
+    out: list[Outcome] = []
     for ref in f.events:
         if not ref.aggregated:
             continue
@@ -369,7 +369,7 @@ def _count(f: Facts) -> list[Finding]:
 # ------------------------------------------------------------------ 2025 rules (§13.1)
 
 
-def _single_event_no_window_2025(f: Facts) -> list[Finding]:
+def _single_event_no_window_2025(f: Facts) -> list[Outcome]:
     if len(f.events) == 1 and f.events[0].window is None:
         ref = f.events[0]
         return [_excl(f"The single event ({_at(ref)}) has no time window; a single event "
@@ -377,7 +377,7 @@ def _single_event_no_window_2025(f: Facts) -> list[Finding]:
     return []
 
 
-def _single_event_window_2025(f: Facts) -> list[Finding]:
+def _single_event_window_2025(f: Facts) -> list[Outcome]:
     if len(f.events) != 1 or f.events[0].window is None:
         return []
     ref = f.events[0]
@@ -390,17 +390,17 @@ def _single_event_window_2025(f: Facts) -> list[Finding]:
                   _window_span(ref))]
 
 
-def _multi_event_edge_2025(f: Facts) -> list[Finding]:
+def _multi_event_edge_2025(f: Facts) -> list[Outcome]:
     if len(f.events) < 2:
         return []
     return [_excl("Several events are not an edge query type under the current rules (the edge "
                   "table lists single events only).", f.events[1].span, EDGE)]
 
 
-def _segments_2025(f: Facts) -> list[Finding]:
+def _segments_2025(f: Facts) -> list[Outcome]:
     if f.events or not f.segments:
         return []
-    out: list[Finding] = [_supp("Segment of segments: eligible for streaming (disqualification "
+    out: list[Outcome] = [_supp("Segment of segments: eligible for streaming (disqualification "
                                 "happens every 24 hours).", f.span, STREAMING)]
     for seg in f.segments:
         method = seg.info.method if seg.info is not None else None
@@ -418,7 +418,7 @@ def _segments_2025(f: Facts) -> list[Finding]:
     return out
 
 
-def _maps_2025(f: Facts) -> list[Finding]:
+def _maps_2025(f: Facts) -> list[Outcome]:
     return [_note("Map lookup: the current rules do not restrict maps (the pre-2025 edge guide "
                   "lists map queries as eligible).", span) for span in f.maps[:1]]
 
@@ -426,7 +426,7 @@ def _maps_2025(f: Facts) -> list[Finding]:
 # ------------------------------------------------------------------ legacy rules (§13.2)
 
 
-def _single_event_legacy(f: Facts) -> list[Finding]:
+def _single_event_legacy(f: Facts) -> list[Outcome]:
     if len(f.events) != 1:
         return []
     ref = f.events[0]
@@ -440,7 +440,7 @@ def _single_event_legacy(f: Facts) -> list[Finding]:
                   f"streaming and edge{extra}.", _window_span(ref))]
 
 
-def _segments_legacy(f: Facts) -> list[Finding]:
+def _segments_legacy(f: Facts) -> list[Outcome]:
     if f.events or not f.segments:
         return []
     return [_supp("Segment of segments (batch or streaming audiences, following A-EDGE and "
@@ -448,7 +448,7 @@ def _segments_legacy(f: Facts) -> list[Finding]:
                   "24 hours.", f.span)]
 
 
-def _maps_legacy(f: Facts) -> list[Finding]:
+def _maps_legacy(f: Facts) -> list[Outcome]:
     return [_supp("Query referring to a map: an edge-eligible query type.", span, EDGE)
             for span in f.maps[:1]]
 
@@ -492,12 +492,12 @@ ADVICE: dict[str, str] = {
 
 
 def _rule(rule_id: str, summary: str, citations: tuple[Citation, ...],
-          check: Callable[[Facts], Iterable[Finding]]) -> Rule:
+          check: Callable[[Facts], Iterable[Outcome]]) -> EligibilityRule:
     suffix = rule_id.split("-", 2)[2]
-    return Rule(rule_id, summary, citations, check, ADVICE.get(suffix, ""))
+    return EligibilityRule(rule_id, summary, citations, check, ADVICE.get(suffix, ""))
 
 
-RULES_2025: tuple[Rule, ...] = (
+RULES_2025: tuple[EligibilityRule, ...] = (
     _rule("ELIG-2025-MERGE-POLICY", "Streaming and edge need a merge policy active on edge.",
           (_c("ELIG", "Merge policy"), _c("M-STREAM", "Eligibility"), _c("M-EDGE", "Eligibility")),
           _merge_policy(BOTH, "streaming and edge audiences")),
@@ -543,7 +543,7 @@ RULES_2025: tuple[Rule, ...] = (
           _maps_2025),
 )
 
-RULES_LEGACY: tuple[Rule, ...] = (
+RULES_LEGACY: tuple[EligibilityRule, ...] = (
     _rule("ELIG-LEGACY-MERGE-POLICY", "Edge needs a merge policy active on edge.",
           (_c("A-EDGE", "Merge policy"), _c("U-EDGE", "Merge policy")),
           _merge_policy(EDGE, "edge audiences")),
@@ -588,8 +588,8 @@ RULES_LEGACY: tuple[Rule, ...] = (
           (_c("A-EDGE", "Query referring to a map"),), _maps_legacy),
 )
 
-#: Rule-set name -> its rules.
-RULE_SETS: dict[str, tuple[Rule, ...]] = {"2025": RULES_2025, "legacy": RULES_LEGACY}
+#: EligibilityRule-set name -> its rules.
+RULE_SETS: dict[str, tuple[EligibilityRule, ...]] = {"2025": RULES_2025, "legacy": RULES_LEGACY}
 
 #: The reason given when ``evaluationInfo`` asks for a method the expression cannot have.
 REQUESTED_ID = "ELIG-REQUESTED-METHOD"
@@ -682,7 +682,7 @@ def _audience_info(ref_id: str | None, audiences: Mapping[str, AudienceEntry] | 
         profile_only = entry.get("profileOnly", entry.get("profile_only"))
         method = entry.get("method")
         return AudienceInfo(
-            method=method if method in METHODS else None,
+            method=method if method in EVALUATION_METHODS else None,
             profile_only=profile_only if isinstance(profile_only, bool) else None,
             aam=namespace in AAM_NAMESPACES or entry.get("originName") == "AUDIENCE_MANAGER")
     try:
@@ -734,11 +734,11 @@ class Eligibility:
         """A JSON-ready view of the whole result."""
         return {
             "method": self.method,
-            "eligible": [m for m in METHODS if m in self.eligible],
+            "eligible": [m for m in EVALUATION_METHODS if m in self.eligible],
             "rules": self.rules,
             "requested": None if self.requested is None else
-            [m for m in METHODS if m in self.requested],
-            "unsatisfied": [m for m in METHODS if m in self.unsatisfied],
+            [m for m in EVALUATION_METHODS if m in self.requested],
+            "unsatisfied": [m for m in EVALUATION_METHODS if m in self.unsatisfied],
             "events": [e.to_json() for e in self.events],
             "reasons": [r.to_json() for r in self.reasons],
         }
@@ -783,17 +783,17 @@ def _classify(subject: Classifiable, rules: str, audiences: Mapping[str, Audienc
     for rule in RULE_SETS[rules]:
         reasons.extend(rule.apply(facts))
     excluded = frozenset().union(*(r.methods for r in reasons if r.effect == "excludes"))
-    eligible = frozenset(METHODS) - excluded | {"batch"}
+    eligible = frozenset(EVALUATION_METHODS) - excluded | {"batch"}
     requested: frozenset[str] | None = None
     unsatisfied: frozenset[str] = frozenset()
     if definition is not None:
         requested = frozenset(definition.requested_methods)
         unsatisfied = requested - eligible
-        granted = [m for m in METHODS if m in requested and m in eligible]
+        granted = [m for m in EVALUATION_METHODS if m in requested and m in eligible]
         method = granted[0] if granted else "batch"
         reasons.extend(_requested_reasons(requested, unsatisfied, expr.span, reasons))
     else:
-        method = next(m for m in METHODS if m in eligible)
+        method = next(m for m in EVALUATION_METHODS if m in eligible)
     return Eligibility(method, eligible, tuple(reasons), tuple(facts.events), rules, facts,
                        requested, unsatisfied)
 
@@ -805,7 +805,7 @@ def _requested_reasons(requested: frozenset[str], unsatisfied: frozenset[str], s
                        "is evaluated in batch.", span, "note", frozenset(),
                        REQUESTED_CITATIONS)]
     out: list[Reason] = []
-    for method in (m for m in METHODS if m in unsatisfied):
+    for method in (m for m in EVALUATION_METHODS if m in unsatisfied):
         why = [r.rule for r in reasons if r.effect == "excludes" and method in r.methods]
         out.append(Reason(REQUESTED_ID, f"evaluationInfo asks for {method} "
                           f"({_INFO_KEY[method]}), but the expression is not {method}-eligible "
@@ -831,7 +831,7 @@ def requested_method_diagnostics(definition: Definition,
     """
     result = eligibility or classify(definition, rules=rules)
     out: list[Diagnostic] = []
-    for method in (m for m in METHODS if m != "batch"):
+    for method in (m for m in EVALUATION_METHODS if m != "batch"):
         if method not in definition.requested_methods or method in result.eligible:
             continue
         blockers = [r for r in result.reasons_for(method) if r.rule != REQUESTED_ID]

@@ -11,6 +11,7 @@ JSON definition, :meth:`pqltools.definitions.Definition.file_span` maps them int
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -120,24 +121,25 @@ def _run(result: ParseResult, config: Config, schema: Any,
 
 
 _Active = tuple[list[Rule], dict[type[Any], list[Rule]]]
-#: Enabled rules and their node dispatch table per (select, ignore, schema?): linting a
-#: directory builds them once.
-_ACTIVE: dict[tuple[tuple[str, ...], tuple[str, ...], bool], _Active] = {}
 
 
 def _active_rules(config: Config, with_schema: bool) -> _Active:
-    key = (config.select, config.ignore, with_schema)
-    cached = _ACTIVE.get(key)
-    if cached is None:
-        rules = [r for r in all_rules()
-                 if config.is_enabled(r.code, default=r.default_enabled)
-                 and (with_schema or not r.requires_schema)]
-        dispatch: dict[type[Any], list[Rule]] = {}
-        for rule in rules:
-            for node_type in rule.nodes:
-                dispatch.setdefault(node_type, []).append(rule)
-        cached = _ACTIVE[key] = (rules, dispatch)
-    return cached
+    return _active(config.select, config.ignore, with_schema)
+
+
+@functools.cache
+def _active(select: tuple[str, ...], ignore: tuple[str, ...], with_schema: bool) -> _Active:
+    """Enabled rules and their node dispatch table per selection: linting a directory builds
+    them once."""
+    config = Config(select=select, ignore=ignore)
+    rules = [r for r in all_rules()
+             if config.is_enabled(r.code, default=r.default_enabled)
+             and (with_schema or not r.requires_schema)]
+    dispatch: dict[type[Any], list[Rule]] = {}
+    for rule in rules:
+        for node_type in rule.nodes:
+            dispatch.setdefault(node_type, []).append(rule)
+    return rules, dispatch
 
 
 def _superseding(rules: Iterable[Any]) -> set[str]:

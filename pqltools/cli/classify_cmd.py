@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from pqltools.analysis.eligibility import (
-    METHODS,
+    EVALUATION_METHODS,
     AudienceEntry,
     Eligibility,
     Reason,
@@ -56,12 +56,12 @@ def _position(source: Source, reason: Reason) -> str:
 
 def format_text(source: Source, result: Eligibility) -> str:
     """The human report: method, eligible set, events with their windows, reasons."""
-    eligible = ", ".join(m for m in METHODS if m in result.eligible)
+    eligible = ", ".join(m for m in EVALUATION_METHODS if m in result.eligible)
     lines = [f"{source.label}: {result.method} (eligible: {eligible}; rules {result.rules})"]
     if result.requested is not None:
-        asked = ", ".join(m for m in METHODS if m in result.requested) or "nothing (batch)"
+        asked = ", ".join(m for m in EVALUATION_METHODS if m in result.requested) or "nothing (batch)"
         lines.append(f"  evaluationInfo requests: {asked}")
-        for method in (m for m in METHODS if m in result.unsatisfied):
+        for method in (m for m in EVALUATION_METHODS if m in result.unsatisfied):
             lines.append(f"  ! requested {method} is not possible: Adobe evaluates it in batch")
     for ref in result.events:
         span = source.file_span(ref.span)

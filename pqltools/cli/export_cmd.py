@@ -11,7 +11,14 @@ from pathlib import Path
 
 import click
 
-from pqltools.cli.job_cmd import emit, fail, load_previous, run_or_fail, shared_options
+from pqltools.cli.job_cmd import (
+    emit,
+    fail,
+    load_definition_files,
+    load_previous,
+    run_or_fail,
+    shared_options,
+)
 
 
 @click.command("export")
@@ -35,7 +42,6 @@ def export_command(request: Path, profiles: str, engine: str, output: Path | Non
     Without --output the exported records are in the response under "records".
     """
     from pqltools.jobs import RequestError, parse_body, parse_export_request
-    from pqltools.jobs.common import find_definitions
     from pqltools.jobs.export_job import run_export_job
 
     try:
@@ -45,12 +51,12 @@ def export_command(request: Path, profiles: str, engine: str, output: Path | Non
     if job.evaluate and not definitions:
         fail(f"{request}: evaluationInfo.segmentation is true: give the segments' definitions "
              "with --definitions")
-    defs, errors = find_definitions(definitions)
+    defs = load_definition_files(definitions)
     previous = load_previous(membership)
     result = run_or_fail(lambda: run_export_job(
         job, profiles, definitions=defs, membership=previous, engine=engine, now=now,
         output=output, output_format_name=output_format, events_key=events_key, id_key=id_key,
-        job_id=job_id, errors=errors))
+        job_id=job_id))
     if output is None:
         result.response["records"] = result.records
     emit(result.response, response)

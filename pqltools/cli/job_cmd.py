@@ -126,6 +126,17 @@ def progress_bar(label: str, enabled: bool, data: str | None = None
         yield update
 
 
+def load_definition_files(paths: tuple[Path, ...]) -> list[Any]:
+    """The definitions of ``--definitions``; a file that cannot be loaded is a warning with its
+    place (a requested segment it would have defined is then an error of the job)."""
+    from pqltools.jobs.common import find_definitions
+
+    definitions, problems = find_definitions(paths)
+    for problem in problems:
+        click.echo(f"{problem.location}: warning {problem.code}: {problem.msg}", err=True)
+    return definitions
+
+
 def load_previous(path: Path | None) -> dict[str, Any] | None:
     """``--membership FILE``: membership records ``{"id", "segmentMembership"}`` by id."""
     if path is None:
@@ -172,7 +183,6 @@ def run_command(request: Path, definitions: tuple[Path, ...], profiles: str, eng
     profiles per second) and errors with their place.
     """
     from pqltools.jobs import RequestError, parse_body, parse_segment_job_request
-    from pqltools.jobs.common import find_definitions
     from pqltools.jobs.segment_job import SegmentJobResult, run_segment_job
 
     try:
@@ -180,7 +190,9 @@ def run_command(request: Path, definitions: tuple[Path, ...], profiles: str, eng
         job = parse_segment_job_request(body)
     except RequestError as exc:
         fail(exc)
-    defs, errors = find_definitions(definitions)
+    for warning in body.problems:  # errors were raised above; what is left are warnings
+        click.echo(warning.render(body.text or "", str(request)), err=True)
+    defs = load_definition_files(definitions)
     previous = load_previous(membership)
     where = ("segments",) if isinstance(body.value, dict) else ()
 
@@ -192,8 +204,8 @@ def run_command(request: Path, definitions: tuple[Path, ...], profiles: str, eng
         with progress_bar("segment job", progress, profiles) as update:
             return run_segment_job(job, defs, profiles, engine=engine, now=now, output=output,
                                    output_format_name=output_format, previous=previous,
-                                   events_key=events_key, id_key=id_key, errors=errors,
-                                   job_id=job_id, locate=locate, progress=update)
+                                   events_key=events_key, id_key=id_key, job_id=job_id,
+                                   locate=locate, progress=update)
 
     result = run_or_fail(run)
     if output is None and response is None:

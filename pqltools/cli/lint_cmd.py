@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from pqltools import codes
-from pqltools.analysis.config import Config, ConfigError
+from pqltools.analysis.config import Config, ConfigError, unknown_code
 from pqltools.cli.inputs import EXIT_USAGE, iter_paths, looks_like_path
 from pqltools.cli.runner import FixMode, Input, RunOptions, lint_inputs
 from pqltools.errors import PQLError, Severity, render_snippet
@@ -58,6 +58,9 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
                 continue
             if code != "ALL" and not (code.startswith("PQL") and code[3:].isdigit()):
                 _fail(f"{code!r} is not a rule code or prefix (like PQL101 or PQL1)")
+            problem = unknown_code(code)
+            if problem is not None:
+                _fail(problem)
             out.append(code)
     return tuple(out)
 

@@ -199,23 +199,30 @@ def _split(file: _File) -> _File:
                                          json_input=json_input)
     except DefinitionError as exc:
         file.sources = []
-        requests = _request_findings(file, exc)
-        if requests is None:
+        if not _request_body(file, exc):
             file.error = exc.diagnostics[0]
-        else:
-            file.requests = requests
     return file
 
 
-def _request_findings(file: _File, exc: DefinitionError) -> list[Diagnostic] | None:
-    """A Segmentation API request body is linted as one (docs/jobs.md); None for other files."""
+def _request_body(file: _File, exc: DefinitionError) -> bool:
+    """Lint a Segmentation API request body as one (docs/jobs.md): its findings, and a preview
+    request's PQL as a source; False for a file that is no request body we know."""
     from pqltools.definitions import NoDefinitionError
 
     if not isinstance(exc, NoDefinitionError):
-        return None
-    from pqltools.jobs.requests import check_body, parse_body
+        return False
+    from pqltools.jobs.requests import check_body, parse_body, preview_definition
 
-    return check_body(parse_body(file.item.label, file.text))
+    body = parse_body(file.item.label, file.text)
+    findings = check_body(body)
+    if findings is None:
+        return False
+    file.requests = findings
+    definition = preview_definition(body)
+    if definition is not None:
+        file.sources = [Source(definition.label, definition.expression, path=file.item.path,
+                               definition=definition)]
+    return True
 
 
 def _task(source: Source) -> _Task:

@@ -28,6 +28,7 @@ from typing import Any
 from sqlglot import exp
 
 from pqltools import catalog
+from pqltools.analysis.scope import NameKind, Scopes, resolve
 from pqltools.engines import regex as sql_regex
 from pqltools.engines.dialects import DIALECTS, SqlDialect, var
 from pqltools.engines.types import (
@@ -172,11 +173,13 @@ class SqlCompiler(Visitor[Val]):
         self.frames: list[_Elem | _Var] = []
         self.counter = 0
         self.segments_read: set[str] = set()
+        self.scopes = Scopes()
 
     # ------------------------------------------------------------ entry points
 
     def compile(self, tree: ast.Node) -> Compiled:
         """The Boolean condition (never NULL) and the value of ``tree``."""
+        self.scopes = resolve(tree, self.text)  # the one name resolution (docs/semantics.md)
         value = self.visit(tree)
         return Compiled(self.truth(value, tree), value, self.segments_read)
 
@@ -315,25 +318,26 @@ class SqlCompiler(Visitor[Val]):
 
     def visit_Name(self, node: ast.Name) -> Val:
         name = node.id
-        variables = [f for f in self.frames if isinstance(f, _Var)]
-        if name == "xEvent" and all(v.name != name for v in variables):
+        kind = self.scopes.resolution(node).kind
+        if kind is NameKind.VARIABLE:
+            bound = [f.val for f in self.frames if isinstance(f, _Var) and f.name == name]
+            if not bound:
+                raise self.refuse(node, f"the variable `{name}` here")
+            return bound[-1]
+        if kind is NameKind.EVENTS:
             return Val(self.events_sql, self.events)
-        if name == "this" and all(v.name != name for v in variables):
+        if kind is NameKind.THIS:
             elems = [f for f in self.frames if isinstance(f, _Elem)]
             if not elems:
                 return self._root()
             return Val(var(elems[-1].param), elems[-1].type)
+        # an element field: the innermost element that has it, then outer ones, then the profile
         candidates: list[Val] = []
         for frame in reversed(self.frames):
-            if isinstance(frame, _Var):
-                if frame.name == name:
-                    candidates.append(frame.val)
-                    break
-                continue
-            if isinstance(frame.type, Struct) and frame.type.get(name) is not None:
+            if isinstance(frame, _Elem) and isinstance(frame.type, Struct) and (
+                    frame.type.get(name) is not None):
                 candidates.append(self._field(Val(var(frame.param), frame.type), name, node))
-        else:
-            candidates.append(self._profile_field(name))
+        candidates.append(self._profile_field(name))
         candidates = [c for c in candidates if c.type != NULL] or [Val(exp.null(), NULL)]
         if len(candidates) == 1:
             return candidates[0]

@@ -100,9 +100,11 @@ def _load_yaml(path: Path) -> object:
         return None
 
 
-def pql_seeds(limit: int = 4000) -> list[str]:
+def pql_seeds(limit: int = 1000, tries: int = 3000) -> list[str]:
     """Expressions from the test suite and the examples that parse, plus the built-in ones."""
-    from pqltools.syntax.parser import parse_document
+    from pqltools.syntax.parser import ParseOptions, parse_document
+
+    first_error = ParseOptions(max_errors=1)  # a candidate that is not PQL fails fast
 
     found: dict[str, None] = dict.fromkeys(builtin_seeds())
     root = repo_root()
@@ -119,11 +121,13 @@ def pql_seeds(limit: int = 4000) -> list[str]:
                 candidates.extend(_strings_in_data(json.loads(text)))
             except ValueError:
                 continue
-        for text in candidates:
+        # spread over the whole suite (every file contributes), bounded in parse attempts
+        candidates = [t for t in dict.fromkeys(candidates) if 3 <= len(t) <= 400]
+        random.Random(0).shuffle(candidates)
+        for text in candidates[:tries]:
             if len(found) >= limit:
                 break
-            if 3 <= len(text) <= 2000 and text not in found and parse_document(
-                    text, None).expr is not None:
+            if text not in found and parse_document(text, first_error).expr is not None:
                 found[text] = None
     return list(found)
 

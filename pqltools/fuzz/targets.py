@@ -145,7 +145,16 @@ def check_convert(text: str) -> None:
     except (ValueError, RecursionError):
         obj = None
     if obj is not None:
-        _guard(lambda: format_pql(from_json(obj)))
+        tree = _guard(lambda: from_json(obj))
+        printed = _guard(lambda: format_pql(tree)) if tree is not None else None
+        if printed is not None:
+            try:
+                again = parse(printed)
+            except PQLError as exc:
+                raise Finding("json-text-unparsable", f"{printed[:200]!r}: {exc}",
+                              "pqljson") from None
+            if again != tree:
+                raise Finding("json-text-changes-tree", repr(printed[:200]), "pqljson")
         return
     try:
         tree = parse(text)

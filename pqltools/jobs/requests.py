@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pqltools.definitions import Definition, locate_strings, request_kind
+from pqltools.definitions import _definition as build_definition  # positions into the file
 from pqltools.definitions import _json_type as json_type_name  # one naming of JSON types
-from pqltools.definitions import locate_strings, request_kind
 from pqltools.errors import NO_SPAN, DefinitionError, Diagnostic, Severity, Span
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "parse_preview_request",
     "parse_segment_job_request",
     "parse_time",
+    "preview_definition",
 ]
 
 STATUSES = ("realized", "existing", "exited")
@@ -201,7 +203,7 @@ def parse_segment_job_request(body: Body) -> SegmentJobRequest:
         elif seg is not None:
             if seg in ids:
                 body.report(where + (i, "segmentId"), f"segment {seg!r} is named twice",
-                            severity=Severity.WARNING)
+                            code="PQL501", severity=Severity.WARNING)
             else:
                 ids.append(seg)
     body.fail()
@@ -346,6 +348,21 @@ def parse_preview_request(body: Body) -> str:
     body.get(v, (), "predicateModel", (str,), "a schema class name")
     body.fail()
     return str(text)
+
+
+def preview_definition(body: Body) -> Definition | None:
+    """A preview request's ``predicateExpression`` as a :class:`Definition` whose positions
+    point into the body's file (so ``pql lint`` runs the PQL rules on it); None for another
+    body or a predicate that is not PQL text."""
+    v = body.value
+    if request_kind(v) != "preview request" or not isinstance(v.get("predicateExpression"), str) \
+            or v.get("predicateType", "pql/text") != "pql/text":
+        return None
+    spans = {("expression", "value"): body.spans[("predicateExpression",)]} \
+        if ("predicateExpression",) in body.spans else {}
+    item = {"name": "predicateExpression", "expression": {
+        "type": "PQL", "format": "pql/text", "value": v["predicateExpression"]}}
+    return build_definition(body.label, body.text, spans, (), 0, item)
 
 
 # -- lint: schedules and ad-hoc activation bodies -------------------------------------------

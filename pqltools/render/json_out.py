@@ -9,8 +9,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from pqltools.analysis.results import FileResult, Finding
 from pqltools.errors import Diagnostic, Edit, Severity, Span
-from pqltools.render import FileResult, Finding, RenderOptions, rule_info, severity_counts
+from pqltools.render import RenderOptions, rule_info, severity_counts
 from pqltools.version import package_version
 
 __all__ = ["JSON_VERSION", "edit_json", "location", "render_json"]

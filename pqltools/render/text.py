@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 import click
 
+from pqltools.analysis.results import FileResult, Finding
 from pqltools.errors import Diagnostic, Severity, render_snippet
-from pqltools.render import FileResult, Finding, RenderOptions, summary_line
+from pqltools.render import RenderOptions, summary_line
 
 __all__ = ["header", "paint", "render_text"]
 

@@ -221,11 +221,3 @@ def relative_window(comparator: str | None, amount: int | None, unit: str | None
             "!=": ((anchor, edge - 1), (beyond, POS_INF)),
         }
     return tuple((lo, hi) for lo, hi in ranges[comparator] if lo <= hi)
-
-
-def in_window(ms: int, window: Window) -> bool:
-    """Whether the instant ``ms`` lies in one of the window's ranges."""
-    for lo, hi in window:
-        if lo <= ms <= hi:
-            return True
-    return False

@@ -162,12 +162,84 @@ def compare(op: str, a: Value, b: Value) -> bool:
     return relation(a, b)
 
 
-def member(item: Value, container: Value) -> bool | None:
-    """Whether ``item`` is in ``container`` (a list, or a single value); None if either is null."""
-    if item is None or container is None:
-        return None
-    items = container if type(container) is list else [container]
-    return any(x is not None and scalar_equal(item, x) for x in items)
+class MemberSet:
+    """The values of a list, for ``scalar_equal`` lookups in O(1) instead of a scan.
+
+    Equality coerces its right operand to the left one's type (§1: ``1 = "1"``, ``true =
+    "true"``), so a string element is also indexed under the number or Boolean it stands for.
+    ``value in index`` tests ``scalar_equal(value, x)`` for some element ``x``;
+    :meth:`holds` tests ``scalar_equal(x, value)``. Lists and objects are scanned. Used where a
+    membership test would otherwise be quadratic (``a in b``, ``intersects``, ``subsetOf``).
+    """
+
+    __slots__ = ("as_bools", "as_numbers", "bools", "numbers", "others", "strings")
+
+    def __init__(self, items: list[Any]) -> None:
+        self.strings: set[str] = set()
+        self.numbers: set[Any] = set()
+        self.bools: set[bool] = set()
+        self.as_numbers: set[Any] = set()  # what string elements coerce to
+        self.as_bools: set[bool] = set()
+        self.others: list[Any] = []
+        for x in items:
+            t = type(x)
+            if t is str:
+                self.strings.add(x)
+                flag = coerce_like(True, x)
+                if type(flag) is bool:
+                    self.as_bools.add(flag)
+                number = coerce_like(0, x)
+                if type(number) is not str:
+                    self.as_numbers.add(hashable(number))
+            elif t is bool:
+                self.bools.add(x)
+            elif t is int or t is float:
+                if x == x:  # NaN equals nothing
+                    self.numbers.add(hashable(x))
+            elif x is not None:
+                self.others.append(x)
+
+    def __contains__(self, value: Value) -> bool:
+        t = type(value)
+        if t is str:
+            return value in self.strings
+        if t is bool:
+            return value in self.bools or value in self.as_bools
+        if t is int or t is float:
+            key = hashable(value)
+            return key in self.numbers or key in self.as_numbers
+        return any(scalar_equal(value, x) for x in self.others)
+
+    def holds(self, value: Value) -> bool:
+        """Whether ``scalar_equal(x, value)`` for some element ``x`` (``value`` coerced)."""
+        t = type(value)
+        if t is str:
+            if value in self.strings:
+                return True
+            flag = coerce_like(True, value)
+            if type(flag) is bool and flag in self.bools:
+                return True
+            number = coerce_like(0, value)
+            return type(number) is not str and hashable(number) in self.numbers
+        if t is bool:
+            return value in self.bools
+        if t is int or t is float:
+            return hashable(value) in self.numbers
+        return any(scalar_equal(x, value) for x in self.others)
+
+
+#: From this many comparisons on, a membership test indexes the list first.
+_INDEX_FROM = 64
+
+
+def contains_any(candidates: list[Any], container: list[Any], *, negate: bool = False) -> bool:
+    """Whether some non-null candidate is (``negate``: is not) equal to an element of
+    ``container``, in time linear in both lengths."""
+    if len(candidates) * len(container) >= _INDEX_FROM:
+        index = MemberSet(container)
+        return any(c is not None and (c in index) != negate for c in candidates)
+    return any(c is not None and any(x is not None and scalar_equal(c, x) for x in container)
+               != negate for c in candidates)
 
 
 def in_list(item: Value, container: Value, negate: bool) -> bool:
@@ -178,12 +250,11 @@ def in_list(item: Value, container: Value, negate: bool) -> bool:
     """
     if type(item) is list and type(container) is list and not item:
         return False
+    if container is None:
+        return False
     candidates = item if type(item) is list else [item]
-    for candidate in candidates:
-        found = member(candidate, container)
-        if found is not None and found != negate:
-            return True
-    return False
+    return contains_any(candidates, container if type(container) is list else [container],
+                        negate=negate)
 
 
 def _divide(a: Any, b: Any) -> Any:
@@ -236,17 +307,6 @@ def _map_arithmetic(op: str, a: Value, b: Value) -> Value:
     if type(a) is dict:
         return {k: arithmetic(op, v, b) for k, v in a.items()}
     return {k: arithmetic(op, a, v) for k, v in b.items()}
-
-
-def as_list(v: Value) -> list[Any]:
-    """A list receiver: the list itself, [] for null, the values of a map, else ``[v]``."""
-    if type(v) is list:
-        return v
-    if v is None:
-        return []
-    if type(v) is dict:
-        return list(v.values())
-    return [v]
 
 
 def hashable(v: Value) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pqltools import catalog
 from pqltools.errors import NO_SPAN, Diagnostic, PQLValidationError, Severity
+from pqltools.limits import finite_number, parse_int_text
 from pqltools.syntax import ast
 from pqltools.syntax.visitor import Visitor
 
@@ -393,12 +394,15 @@ class _FromJSON:
             return ast.String(value)
         if lowered in ("integer", "long", "int") and not isinstance(value, bool):
             if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-                return ast.Number(int(value))  # legacy JSON quotes its integers
+                digits = value.strip()  # legacy JSON quotes its integers
+                found = parse_int_text(digits.lstrip("-"))
+                return self.number(None if found is None else
+                                   -found if digits.startswith("-") else found, value, where)
             if isinstance(value, int):
-                return ast.Number(value)
+                return self.number(value, value, where)
         if lowered in ("number", "double", "float") and isinstance(value, (int, float)) and (
                 not isinstance(value, bool)):
-            return ast.Number(value)
+            return self.number(value, value, where)
         if lowered == "boolean":
             if isinstance(value, bool):
                 return ast.Boolean(value)
@@ -415,13 +419,21 @@ class _FromJSON:
                             f"unknown literalType {json_text(kind)}")
         raise self.fail(where, f"{_describe(value)} is not a {kind} value")
 
+    def number(self, value: Any, given: Any, path: str) -> ast.Number:
+        """A number literal, inside a double's range as the parser requires (docs/limits.md)."""
+        if value is None or finite_number(value) is None:
+            shown = given if isinstance(given, float) else "the number"
+            raise self.fail(path, f"{shown} is out of range (numbers are limited to the range "
+                            "of a double, ±1.8e308)")
+        return ast.Number(value)
+
     def scalar(self, value: Any, path: str) -> ast.Expr:
         if isinstance(value, bool):
             return ast.Boolean(value)
         if isinstance(value, str):
             return ast.String(value)
         if isinstance(value, (int, float)):
-            return ast.Number(value)
+            return self.number(value, value, path)
         raise self.fail(path, f"a List literal holds strings, numbers or booleans, not "
                         f"{_describe(value)}")
 
@@ -534,7 +546,7 @@ class _FromJSON:
             self.arity(params, path, name, 1, 1)
             return ast.Not(self.expr(params[0], self.join(path, 0)))
         if name == "-" and len(params) == 1:
-            return ast.Neg(self.expr(params[0], self.join(path, 0)))
+            return _negate(self.expr(params[0], self.join(path, 0)))
         if name == "=" and len(params) == 3:  # Adobe's case-flag string equality
             a, b, flag = self.exprs(params, path)
             return ast.MethodCall(a, "equals", (b, flag))
@@ -669,6 +681,17 @@ class _FromJSON:
             else:
                 clauses[kind] = self.expr(inner[0], self.join(inner_at, 0))
         return ast.ChainStep(label, **clauses)
+
+
+def _negate(operand: ast.Expr) -> ast.Expr:
+    """``-operand`` as the parser builds it: a negated number literal is a number literal.
+
+    The parser reads ``-5`` and ``-(-5)`` as ``Number(-5)`` and ``Number(5)``, so a
+    ``Neg(Number(...))`` would print as text that parses to another tree.
+    """
+    if isinstance(operand, ast.Number) and not isinstance(operand.value, bool):
+        return ast.Number(-operand.value)
+    return ast.Neg(operand)
 
 
 def json_text(value: Any) -> str:

@@ -1,12 +1,14 @@
-"""One visitor and one transformer base for every pass over the syntax tree.
+"""The one visitor base for passes over the syntax tree.
 
-Passes (validation, eligibility, formatting, JSON conversion, compilation) subclass these instead of
-writing their own dispatch. Methods are looked up once per node class and cached.
+Name resolution (``analysis/scope``), time windows (``analysis/windows``), formatting
+(``syntax/printer``), ``pql/json`` conversion (``syntax/pqljson``) and compilation
+(``runtime/compiler``) subclass :class:`Visitor` instead of writing their own dispatch. The
+linter does not: its rules declare the node classes they look at and the lint engine walks each
+tree once (``Node.walk``). Methods are looked up once per node class and cached.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -42,26 +44,3 @@ class Visitor(Generic[T]):
         for child in node.children():
             self.visit(child)
         return None  # type: ignore[return-value]
-
-
-
-class Transformer(Visitor[Node]):
-    """A visitor that rebuilds the tree bottom-up.
-
-    The default for every node kind rebuilds it with transformed children (sharing the node when
-    nothing changed); override ``visit_<ClassName>`` to replace nodes.
-    """
-
-    def generic_visit(self, node: Node) -> Node:
-        changes: dict[str, Any] = {}
-        for name in node.child_fields:
-            value = getattr(node, name)
-            if isinstance(value, Node):
-                new = self.visit(value)
-                if new is not value:
-                    changes[name] = new
-            elif isinstance(value, tuple) and value and isinstance(value[0], Node):
-                items = tuple(self.visit(item) for item in value)
-                if any(a is not b for a, b in zip(items, value)):
-                    changes[name] = items
-        return dataclasses.replace(node, **changes) if changes else node

@@ -116,3 +116,11 @@ def test_export_with_segmentation_on_each_engine(engine: str, store: dict[str, P
         answers.append((response["records"], response["metrics"]["totalExportedProfileCounter"]))
     assert answers[0] == answers[1]
     assert [r["_id"] for r in answers[0][0]] == ["a", "d", "e"]
+
+
+def test_bundled_request_bodies_lint_clean() -> None:
+    result = run_cli("lint", str(EXAMPLES))
+    assert result.exit_code == 0, result.stdout
+    assert "All checks passed (6 files)" in result.stdout
+    formatted = run_cli("format", "--check", str(EXAMPLES))
+    assert formatted.exit_code == 0

@@ -121,3 +121,17 @@ def test_in_segment_reads_upper_case_namespace() -> None:
     profile = {"segmentMembership": {"UPS": {"seg": {"status": "existing"}}}}
     assert pqltools.evaluate('inSegment("seg")', profile)
     assert not pqltools.evaluate('inSegment("other")', profile)
+
+
+def test_language_server_reads_segment_job_responses_and_skips_requests() -> None:
+    from pqltools_lsp.documents import Snapshot
+
+    text = json.dumps(JOB_RESPONSE, indent=2)
+    snap = Snapshot.build("file:///w/job-response.json", text)
+    assert [r.definition.id for r in snap.regions] == ["30230300", "no-inner-id"]
+    start = text.index("workAddress")
+    assert snap.region_at(start + 3) == (snap.regions[0], 3)
+    schedule = json.dumps({"name": "s", "type": "batch_segmentation", "schedule": "0 0 1 * * ?",
+                           "properties": {"segments": ["*"]}})
+    body = Snapshot.build("file:///w/schedule.json", schedule)
+    assert body.regions == [] and body.problems == []

@@ -277,3 +277,11 @@ def test_duckdb_draws_the_sample_in_sql_and_agrees(tmp_path: Path) -> None:
             assert py[key] == sql[key], (seed, key)
     assert py["profilesReadSoFar"] == sum(
         in_sample(f"q{i}", 3, sample_threshold(0.3)) for i in range(300))
+
+
+def test_beta_quantile_inverts_the_cdf() -> None:
+    rnd = random.Random(7)
+    for _ in range(300):
+        a, b = rnd.uniform(0.5, 60), rnd.uniform(0.5, 6000)
+        q = rnd.choice([0.005, 0.025, 0.975, 0.995, rnd.random()])
+        assert regularized_beta(beta_quantile(q, a, b), a, b) == pytest.approx(q, abs=1e-9)

@@ -141,3 +141,17 @@ def test_job_request_bodies_lint_clean_or_with_places(tmp_path: Path) -> None:
     result = run_cli("lint", str(tmp_path / "job.json"))
     assert result.exit_code == 1
     assert "job.json:1:36: error PQL501: `[1].segmentId` must be a string" in result.stdout
+
+
+def test_pql_lint_runs_the_rules_on_a_preview_requests_pql(tmp_path: Path) -> None:
+    body = tmp_path / "preview.json"
+    body.write_text('{\n  "predicateExpression": "person.age = null",\n'
+                    '  "predicateType": "pql/text"\n}\n')
+    result = run_cli("lint", str(body))
+    assert f"{body}:2:40: warning PQL120:" in result.stdout
+    fixed = run_cli("lint", "--fix", "--unsafe-fixes", str(body))
+    assert fixed.exit_code == 0
+    assert json.loads(body.read_text())["predicateExpression"] == "person.age.isNull()"
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"predicateExpression": "a = = 1"}')
+    assert run_cli("lint", str(broken)).exit_code == 1  # a syntax error inside, located

@@ -257,3 +257,20 @@ def test_segments_reading_each_other_in_a_cycle(store: dict[str, Path]) -> None:
     store["request"].write_text('[{"segmentId": "x"}]')
     code, _, err = _run(store)
     assert code == 2 and "cycle" in err
+
+
+def test_a_segment_named_twice_is_a_warning(store: dict[str, Path]) -> None:
+    store["request"].write_text('[{"segmentId": "us"}, {"segmentId": "us"}]')
+    code, response, err = _run(store)
+    assert code == 0 and [s["segmentId"] for s in response["segments"]] == ["us"]
+    assert f"{store['request']}:1:37: warning PQL501: segment 'us' is named twice" in err
+
+
+def test_an_unloadable_definition_file_is_a_warning(store: dict[str, Path]) -> None:
+    (store["defs"] / "notes.json").write_text('{"segments": [{"id": "n"}]}')
+    code, response, err = _run(store)
+    assert code == 0 and response["status"] == "SUCCEEDED"
+    assert f"{store['defs'] / 'notes.json'}:1:15: warning PQL090:" in err
+    store["request"].write_text('[{"segmentId": "n"}]')
+    code, response, _ = _run(store)
+    assert code == 1 and response["errors"][0]["code"] == "PQL096"

@@ -27,7 +27,8 @@ Every problem pqltools reports has a code, listed here from the one code table
 | `PQL1xx` | lint | language and guardrail rules |
 | `PQL2xx` | schema | rules that need a schema |
 | `PQL3xx` | eligibility | evaluation-method (streaming, edge, batch) rules |
-| `PQL4xx` | evaluation | errors of the interpreter (`pqltools.evaluate`, `pql eval`) |
+| `PQL4xx` | evaluation | errors of the interpreter (`pqltools.evaluate`, `pql eval`) and the SQL engines |
+| `PQL5xx` | request | findings on Segmentation Service request bodies (schedules, jobs, activation) |
 
 The lint rules (`PQL1xx`-`PQL3xx`) can be selected, ignored and given another severity in the
 configuration (docs/configuration.md) and suppressed with `-- pql: noqa: CODE` comments.
