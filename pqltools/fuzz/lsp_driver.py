@@ -10,6 +10,8 @@ references and rename. The handlers are the server's own feature functions, call
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 from lsprotocol import types
 
@@ -17,6 +19,7 @@ from pqltools.analysis.config import Config
 from pqltools_lsp import actions, completion, formatting, hover, navigation, symbols, tokens
 from pqltools_lsp.diagnostics import analyse
 from pqltools_lsp.documents import Snapshot
+from pqltools_lsp.refusal import Refused
 from pqltools_lsp.settings import ConfigResult, ServerOptions
 
 __all__ = ["drive"]
@@ -30,6 +33,15 @@ def _positions(text: str, rng: random.Random) -> list[types.Position]:
         picks.append(types.Position(line, rng.randint(0, len(lines[line]) + 2)))
     picks.append(types.Position(len(lines) + 3, 0))  # beyond the end: editors do send these
     return picks
+
+
+def _answer(request: Callable[..., Any], *args: Any) -> None:
+    """Make one request; a :class:`Refused` answer (LSP ``RequestFailed`` with its reason, e.g.
+    formatting text with a syntax error) is within the contract, anything else escapes."""
+    try:
+        request(*args)
+    except Refused:
+        pass
 
 
 def drive(text: str) -> None:
@@ -46,7 +58,7 @@ def drive(text: str) -> None:
             findings = analyse(snap, config)
             whole = types.Range(types.Position(0, 0), types.Position(10**6, 0))
             actions.code_actions(snap, findings, whole)
-            formatting.format_document(snap)
+            _answer(formatting.format_document, snap)
             tokens.encode(snap)
             symbols.document_symbols(snap, config.config, options)
             for position in _positions(text, rng):
@@ -55,5 +67,6 @@ def drive(text: str) -> None:
                 navigation.definition(snap, position)
                 navigation.references(snap, position, True)
                 if navigation.prepare_rename(snap, position) is not None:
-                    navigation.rename(snap, position, "renamed")
-                formatting.format_range(snap, types.Range(types.Position(0, 0), position))
+                    _answer(navigation.rename, snap, position, "renamed")
+                _answer(formatting.format_range, snap,
+                        types.Range(types.Position(0, 0), position))
