@@ -50,6 +50,8 @@ __all__ = ["Audience", "Simulator", "Transition", "retention"]
 #: Statuses of ``segmentMembership`` that count as a member.
 _MEMBER = frozenset({"realized", "existing"})
 _TIME = ("timestamp",)
+#: the cause of a timer's evaluation until it yields a transition (then described in full)
+_EXPIRY: dict[str, Any] = {"kind": "expiry"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,7 @@ class Audience:
         #: its windows test only the events' ``timestamp`` (so retention can use it)
         self.by_timestamp = self.timing.event_paths <= {_TIME} and not self.timing.deep
         #: only an event entering a window can make it true, only one leaving make it false
+        self.clock_dependent = self.timing.clock_dependent
         self.directional = self.monotone and self.timing.event_windows_only and not any(
             isinstance(n, ast.Not) for n in self.program.tree.walk())
 
@@ -288,7 +291,13 @@ class Simulator:
         if self.now is not None and record.time < self.now:
             raise StreamInputError(f"records must come in time order, but this one is at "
                                    f"{iso(record.time)}, before {iso(self.now)}", record.line)
-        out = self.advance(record.time)
+        timers = self._timers
+        if self._batch_at is not None and self._batch_at > record.time and (
+                not timers or timers[0][0] > record.time):
+            self.now = record.time  # nothing due: the usual case between events
+            out: list[Transition] = []
+        else:
+            out = self.advance(record.time)
         if record.kind == "tick":
             return out
         assert record.profile is not None
@@ -382,8 +391,16 @@ class Simulator:
                     continue  # superseded by a later evaluation
                 del self._scheduled[(pid, index)]
                 self.now = t
-                out += self._evaluate(self.profiles[pid], [self.audiences[index]], t,
-                                      {"kind": "expiry", **planned[1].describe()})
+                audience = self.audiences[index]
+                if audience.dependents:
+                    out += self._evaluate(self.profiles[pid], [audience], t,
+                                          {"kind": "expiry", **planned[1].describe()})
+                    continue
+                # the usual case: the cause (its ISO text) is built only for a transition
+                changed = self._evaluate_one(self.profiles[pid], audience, t, _EXPIRY, False)
+                if changed is not None:
+                    out.append(Transition(changed.profile, changed.audience, changed.status,
+                                          t, {"kind": "expiry", **planned[1].describe()}))
             elif batch <= until:
                 self.now = batch
                 out += self._batch_run(batch)
@@ -460,8 +477,11 @@ class Simulator:
         try:
             if events:  # the usual case, inline
                 self.evaluations += 1
+                clock = self._clock_at
+                if clock is None or clock.now != t:
+                    clock = self._clock(t)
                 qualifies = bool(audience.program.evaluate(
-                    state.attributes, events, now=self._clock(t), segments=state.members))
+                    state.attributes, events, now=clock, segments=state.members))
             else:
                 qualifies = self._answer(state, audience, events, t)
         except PQLError as exc:
@@ -531,7 +551,7 @@ class Simulator:
                   events: list[dict[str, Any]], times: list[int], member: bool) -> None:
         """Plan the next re-evaluation: the first instant the answer may change."""
         key = (state.id, audience.index)
-        if not audience.timing.clock_dependent:
+        if not audience.clock_dependent:
             self._scheduled.pop(key, None)
             return
         direction = ("leave" if member else "enter") if audience.directional else None
