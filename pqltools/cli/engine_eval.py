@@ -46,7 +46,7 @@ def run_engine(engine: str, segments: Sequence[CompiledSegment], profiles: str, 
                 prior, membership, count, output, out)
     except PQLError as exc:
         click.echo(str(exc), err=True)
-        sys.exit(1 if exc.diagnostics and exc.diagnostics[0].code != "PQL900" else 2)
+        sys.exit(1 if exc.diagnostics and exc.diagnostics[0].code != "PQL430" else 2)
 
 
 class _Engine:

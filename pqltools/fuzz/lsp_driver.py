@@ -10,14 +10,16 @@ references and rename. The handlers are the server's own feature functions, call
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from lsprotocol import types
-
-from pqltools.analysis.config import Config
 from pqltools_lsp import actions, completion, formatting, hover, navigation, symbols, tokens
 from pqltools_lsp.diagnostics import analyse
 from pqltools_lsp.documents import Snapshot
+from pqltools_lsp.refusal import Refused
 from pqltools_lsp.settings import ConfigResult, ServerOptions
+
+from pqltools.analysis.config import Config
 
 __all__ = ["drive"]
 
@@ -33,7 +35,8 @@ def _positions(text: str, rng: random.Random) -> list[types.Position]:
 
 
 def drive(text: str) -> None:
-    """Run every language feature on ``text``; only PQLError-free answers or None are fine."""
+    """Run every language feature on ``text``; an answer, None or a refusal (``Refused``: the
+    server's error response with a message for the user) are fine."""
     rng = random.Random(text.encode("utf-8", "surrogatepass"))
     config = ConfigResult(Config())
     options = ServerOptions()
@@ -46,14 +49,23 @@ def drive(text: str) -> None:
             findings = analyse(snap, config)
             whole = types.Range(types.Position(0, 0), types.Position(10**6, 0))
             actions.code_actions(snap, findings, whole)
-            formatting.format_document(snap)
             tokens.encode(snap)
             symbols.document_symbols(snap, config.config, options)
+            _refusable(lambda s=snap: formatting.format_document(s))
             for position in _positions(text, rng):
                 hover.hover(snap, position, config.config, options)
                 completion.complete(snap, position, config.config)
                 navigation.definition(snap, position)
                 navigation.references(snap, position, True)
-                if navigation.prepare_rename(snap, position) is not None:
-                    navigation.rename(snap, position, "renamed")
-                formatting.format_range(snap, types.Range(types.Position(0, 0), position))
+                if _refusable(lambda s=snap, p=position: navigation.prepare_rename(s, p)):
+                    _refusable(lambda s=snap, p=position: navigation.rename(s, p, "renamed"))
+                _refusable(lambda s=snap, p=position: formatting.format_range(
+                    s, types.Range(types.Position(0, 0), p)))
+
+
+def _refusable(request: Callable[[], object]) -> object:
+    """A request's answer, or None when the server refuses it (a message to the user)."""
+    try:
+        return request()
+    except Refused:
+        return None

@@ -194,7 +194,7 @@ class MemberSet:
             elif t is bool:
                 self.bools.add(x)
             elif t is int or t is float:
-                if x == x:  # NaN equals nothing
+                if not math.isnan(x):  # NaN equals nothing
                     self.numbers.add(hashable(x))
             elif x is not None:
                 self.others.append(x)
