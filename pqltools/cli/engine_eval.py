@@ -45,8 +45,9 @@ def run_engine(engine: str, segments: Sequence[CompiledSegment], profiles: str, 
             _Spark(segments, profiles, clock, events_key, id_key).run(
                 prior, membership, count, output, out)
     except PQLError as exc:
+        from pqltools.engines.compiler import REFUSED
         click.echo(str(exc), err=True)
-        sys.exit(1 if exc.diagnostics and exc.diagnostics[0].code != "PQL430" else 2)
+        sys.exit(1 if exc.diagnostics and exc.diagnostics[0].code != REFUSED else 2)
 
 
 class _Engine:

@@ -295,12 +295,6 @@ def _evaluate_stream(evaluator: LineEvaluator, stream: IO[bytes], name: str,
     return failures
 
 
-    if count:
-        for seg_id, n in counts.items():
-            click.echo(f"{n}" if len(counts) == 1 else f"{seg_id}\t{n}")
-    sys.exit(1 if failures else 0)
-
-
 def _evaluate_parallel(path: str, size: int, settings: Settings, jobs: int,
                        show: bool) -> int:
     """Evaluate a large file in ``jobs`` worker processes; the number of unusable lines."""
@@ -318,3 +312,74 @@ def _evaluate_parallel(path: str, size: int, settings: Settings, jobs: int,
         if bar is not None:
             bar.render_finish()
     return failures
+
+
+def _engine_run(engine: str, segments: list[CompiledSegment], profiles: str, clock: Clock,
+                events_key: str, events_file: Path | None, id_key: str | None,
+                prior: dict[str, Any] | None, membership: bool, values: bool, count: bool,
+                output: Path | None) -> None:
+    """``--engine duckdb|spark``, ``--count`` and ``-o`` (pqltools/cli/engine_eval.py)."""
+    if values:
+        raise click.UsageError("--value runs on the interpreter only (--engine python)")
+    if events_file is not None and engine != "python":
+        raise click.UsageError(f"--events is not supported with --engine {engine}: keep the "
+                               f"events under --events-key in each profile")
+    if engine == "python":
+        engine = "duckdb" if output is not None and output.suffix.lower() == ".parquet" \
+            else engine
+    if engine == "python":
+        _python_count_or_output(segments, profiles, clock, events_key, id_key, prior, count,
+                                output)
+        return
+    from pqltools.cli.engine_eval import run_engine
+    run_engine(engine, segments, profiles, clock=clock, events_key=events_key, id_key=id_key,
+               prior=prior, membership=membership, count=count, output=output, out=sys.stdout)
+
+
+def _python_count_or_output(segments: list[CompiledSegment], profiles: str, clock: Clock,
+                            events_key: str, id_key: str | None, prior: dict[str, Any] | None,
+                            count: bool, output: Path | None) -> None:
+    """The interpreter's ``--count`` and ``-o FILE.ndjson``."""
+    import json
+    counts = {seg.id: 0 for seg in segments}
+    stream = _open_profiles(profiles)
+    sink = output.open("w", encoding="utf-8") if output is not None else None
+    failures = 0
+    try:
+        for line in _read_lines(stream):
+            if not line.text:
+                continue
+            try:
+                profile = _record(line.text.encode("utf-8"))
+            except ValueError as exc:
+                click.echo(f"{profiles}:{line.number}: not valid JSON: {exc}", err=True)
+                failures += 1
+                continue
+            if not isinstance(profile, dict):
+                click.echo(f"{profiles}:{line.number}: a profile must be a JSON object", err=True)
+                failures += 1
+                continue
+            pid = profile_id(profile, id_key) or f"line:{line.number}"
+            events = profile.pop(events_key, None)
+            previous = prior.get(pid, {}) if prior is not None else None
+            try:
+                result = membership_for(segments, profile, events, clock, previous)
+            except PQLError as exc:
+                click.echo(f"{profiles}:{line.number} (profile {pid}): {exc}", err=True)
+                failures += 1
+                continue
+            entries = result.get("ups", {})
+            for seg in segments:
+                if entries.get(seg.id, {}).get("status") in ("realized", "existing"):
+                    counts[seg.id] += 1
+            if sink is not None:
+                sink.write(json.dumps({"id": pid, "segmentMembership": result}) + "\n")
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+        if sink is not None:
+            sink.close()
+    if count:
+        for seg_id, n in counts.items():
+            click.echo(f"{n}" if len(counts) == 1 else f"{seg_id}\t{n}")
+    sys.exit(1 if failures else 0)

@@ -542,6 +542,17 @@ class SqlCompiler(Visitor[Val]):
                 return Val(_false(), BOOLEAN, False)
             return Val(exp.Not(this=exp.Is(this=item.sql, expression=exp.Null())), BOOLEAN,
                        False)
+        if isinstance(items.sql, exp.Array) and isinstance(item.type, Scalar) and all(
+                isinstance(e, exp.Literal) for e in items.sql.expressions) and (
+                item.type == items.type.item or (item.type.is_number
+                                                  and isinstance(items.type.item, Scalar)
+                                                  and items.type.item.is_number)):
+            # a literal list of the item's type: SQL's IN (NULL only when the item is null)
+            found_in = exp.In(this=item.sql, expressions=[e.copy() for e in
+                                                          items.sql.expressions])
+            if not negate:
+                return Val(found_in, BOOLEAN, True)
+            return Val(exp.Not(this=_paren(found_in)), BOOLEAN, True)
         p = self.fresh()
         eq = self._relation(node, "=", item, Val(var(p), items.type.item))
         cond = _coalesce_false(eq.sql) if eq.nullable else eq.sql

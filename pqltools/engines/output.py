@@ -34,12 +34,13 @@ def previous_columns(profile: Struct, segment_ids: Sequence[str], dialect: str, 
     """Per definition: its previous status (lower case) and lastQualificationTime in ms."""
     compiler = SqlCompiler(dialect, profile, clock=clock)
     out: list[tuple[str, exp.Expression]] = []
+    node = ast.Name("segmentMembership")
     for index, seg_id in enumerate(segment_ids):
-        node: ast.Expr = ast.Name("segmentMembership")
-        for name in ("ups", seg_id):
-            node = ast.Attribute(node, name)
-        status = compiler.visit(ast.Attribute(node, "status"))
-        when = compiler.visit(ast.Attribute(node, "lastQualificationTime"))
+        entry = compiler._root()
+        for name in ("segmentMembership", "ups", seg_id):
+            entry = compiler._field(entry, name, node)
+        status = compiler._field(entry, "status", node)
+        when = compiler._field(entry, "lastQualificationTime", node)
         out.append((f"__pql_prev{index}", exp.Lower(this=status.sql) if status.type == STRING
                     else exp.Cast(this=exp.null(), to=exp.DataType.build("VARCHAR"))))
         out.append((f"__pql_prevtime{index}", DIALECTS[dialect].iso_to_ms(when.sql)
@@ -106,7 +107,33 @@ def _iso_of(ms: exp.Expression, dialect: str) -> exp.Expression:
 
 
 def count_select(inner: exp.Select, seg_columns: Sequence[str]) -> exp.Select:
-    """``SELECT count_if(seg) ... FROM (inner) q``: how many profiles qualify per definition."""
+    """How many profiles qualify per definition: ``SELECT count_if(seg) ... FROM (inner) q``,
+    or for one definition ``SELECT count(*) FROM source WHERE condition`` so that the engine can
+    push the filter into the scan (Parquet statistics, dictionary filters)."""
+    if len(seg_columns) == 1 and len(inner.expressions) == 1 and not inner.args.get("order"):
+        condition = _where_form(inner.expressions[0].this.copy())
+        from_ = inner.args["from_"].copy()
+        query = exp.select(exp.alias_(exp.Count(this=exp.Star()), seg_columns[0]))
+        query.set("from_", from_)
+        return query.where(condition)
     return exp.select(*(exp.alias_(call("count_if", _col(c)), c) for c in seg_columns)).from_(
         inner.subquery("q"))
+
+
+def _where_form(e: exp.Expression) -> exp.Expression:
+    """A condition without the ``COALESCE(x, FALSE)`` wrappers of its top AND/OR tree: in WHERE,
+    NULL and FALSE filter alike, and AND/OR never turn a NULL operand into TRUE wrongly."""
+    while isinstance(e, exp.Paren):
+        e = e.this
+    if isinstance(e, (exp.And, exp.Or)):
+        return type(e)(this=_paren_of(_where_form(e.this)),
+                       expression=_paren_of(_where_form(e.expression)))
+    if isinstance(e, exp.Coalesce) and len(e.expressions) == 1 and isinstance(
+            e.expressions[0], exp.Boolean) and not e.expressions[0].this:
+        return e.this
+    return e
+
+
+def _paren_of(e: exp.Expression) -> exp.Expression:
+    return exp.Paren(this=e) if isinstance(e, (exp.And, exp.Or)) else e
 

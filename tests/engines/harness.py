@@ -135,7 +135,7 @@ def run_spark_batch(cases: list[dict[str, Any]], spark: Any) -> list[tuple[str, 
 
 
 def refusal(case: dict[str, Any], dialect: str) -> Any:
-    """The PQL900 diagnostic when ``dialect`` refuses the case at compile time, else None."""
+    """The refusal (REFUSED code) diagnostic when ``dialect`` refuses the case at compile time, else None."""
     from pqltools.engines import spark_engine as se
     from pqltools.engines.plan import compile_run, plan_query
     from pqltools.runtime.context import make_clock

@@ -9,21 +9,12 @@ COALESCE(p."person"."age" >= '30', FALSE);
 
 -- in-and-notin: homeAddress.countryCode in ["US", "CA"] and person.gender notIn ["x"]
 (
-  COALESCE(
-    LEN(
-      LIST_FILTER(['US', 'CA'], LAMBDA __e1 : COALESCE(p."homeAddress"."countryCode" = __e1, FALSE))
-    ) > 0,
-    FALSE
-  )
+  COALESCE(p."homeAddress"."countryCode" IN ('US', 'CA'), FALSE)
 )
 AND (
-  COALESCE(
-    NOT p."person"."gender" IS NULL
-    AND NOT (
-      LEN(LIST_FILTER(['x'], LAMBDA __e2 : COALESCE(p."person"."gender" = __e2, FALSE))) > 0
-    ),
-    FALSE
-  )
+  COALESCE(NOT (
+    p."person"."gender" IN ('x')
+  ), FALSE)
 );
 
 -- existential-list: tags = "vip"
