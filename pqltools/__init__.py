@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pqltools.analysis.lint import lint
     from pqltools.definitions import Definition, load_definitions
     from pqltools.runtime.compiler import Program, compile, evaluate, evaluate_value
-    from pqltools.engines.api import to_sql
+    from pqltools.engines.run import to_sql
     from pqltools.engines.run import segment
     from pqltools.streaming import stream
     from pqltools.syntax.pqljson import from_json, to_json
@@ -60,7 +60,7 @@ _LAZY = {
     "evaluate": "pqltools.runtime.compiler",
     "evaluate_value": "pqltools.runtime.compiler",
     "segment": "pqltools.engines.run",
-    "to_sql": "pqltools.engines.api",
+    "to_sql": "pqltools.engines.run",
     "stream": "pqltools.streaming",
 }
 

@@ -11,7 +11,6 @@ the result of a filter, ``select`` or a path through an array.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -269,6 +268,8 @@ def suggest(name: str, kind: FunctionKind) -> str | None:
     lowered = {k.lower(): k for k in table}
     if name.lower() in lowered:
         return lowered[name.lower()]
+    import difflib
+
     close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.75)
     return lowered[close[0]] if close else None
 

@@ -10,7 +10,6 @@ included.
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,8 @@ class Definition:
     @property
     def label(self) -> str:
         """``file.json[2] "name"``: how reports name this definition."""
+        import json
+
         shown = f" {json.dumps(self.name)}" if self.name else ""
         return f"{self.path}[{self.index}]{shown}"
 
@@ -167,7 +168,7 @@ def locate_strings(text: str) -> dict[tuple[Any, ...], tuple[int, int]]:
             token = m.group(kind)
             if expect_key and stack and stack[-1][0] == "{":
                 # keys rarely hold escapes: skip the JSON decoder for the common case
-                pending_key = token[1:-1] if "\\" not in token else json.loads(token)
+                pending_key = token[1:-1] if "\\" not in token else _json_loads(token)
                 expect_key = False
                 continue
             spans[current_path()] = (start, pos)
@@ -256,6 +257,8 @@ def load_definitions(source: str | Path | dict[str, Any] | list[Any], *,
                 raise _error(label, None, f"cannot read file: {exc.strerror or exc}") from None
         else:
             label = str(source)
+        import json  # not at import time: a .pql file needs no JSON (start-up)
+
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -372,3 +375,9 @@ def _definition(label: str, text: str | None, spans: dict[tuple[Any, ...], tuple
         source_text=text,
         _offsets=offsets,
     )
+
+
+def _json_loads(text: str) -> Any:
+    import json
+
+    return json.loads(text)

@@ -11,7 +11,6 @@ from pqltools.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -82,5 +81,7 @@ def load_json(text: str | bytes) -> Any:
     ``1e400`` as infinity and refuse integers of more than 4,300 digits with a confusing
     message). Nesting too deep for the decoder raises ``RecursionError``.
     """
+    import json  # not at import time: `pql lint` of a .pql file needs no JSON (start-up)
+
     return json.loads(text, parse_constant=refuse_json_constant, parse_int=_int,
                       parse_float=json_float)

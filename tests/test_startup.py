@@ -18,7 +18,17 @@ def test_lint_of_a_pql_file_imports_no_eligibility_analyzer(tmp_path: Path) -> N
     script = ("import sys; from pqltools.cli import main\n"
               "try:\n    main(['lint', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
               "print(sorted(m for m in sys.modules if m in ('pqltools.analysis.eligibility', "
-              "'pqltools.runtime.compiler', 'multiprocessing', 'concurrent.futures')))")
+              "'pqltools.runtime.compiler', 'multiprocessing', 'concurrent.futures', "
+              "'tomllib', 'difflib', 'json')))")
     done = subprocess.run([sys.executable, "-c", script, str(one)], capture_output=True,
                           text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_evaluator_imports_the_linter_only_to_compile() -> None:
+    """``import pqltools.runtime.compiler`` does not load the linter (``pql eval`` start-up)."""
+    script = ("import sys, pqltools.runtime.compiler\n"
+              "print('pqltools.analysis.lint' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False"

@@ -10,17 +10,18 @@ Bad configuration raises :class:`ConfigError` naming the file, the line and the 
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pqltools import codes
 from pqltools.errors import Diagnostic, PQLError, Severity, Span
+
+if TYPE_CHECKING:
+    import tomllib
 
 __all__ = ["CONFIG_FILES", "Config", "ConfigError", "Limits"]
 
@@ -170,6 +171,8 @@ class Config:
             raise ConfigError(f"cannot read configuration: {exc.strerror}", path=str(path)) from exc
         except UnicodeDecodeError as exc:
             raise ConfigError("configuration is not valid UTF-8", path=str(path)) from exc
+        import tomllib  # only when there is a file to read (start-up time)
+
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -234,6 +237,8 @@ def unknown_code(code: str) -> str | None:
     renumbered = codes.RENUMBERED.get(code)
     if renumbered is not None:
         return f"{code!r} was renumbered: use {renumbered}"
+    import difflib
+
     close = difflib.get_close_matches(code, list(codes.CODES), n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else " (see `pql rules --all`)"
     return f"{code!r} is not a pqltools code{hint}"
@@ -244,6 +249,8 @@ def _matches(code: str, prefixes: Iterable[str]) -> bool:
 
 
 def _has_tool_section(pyproject: Path) -> bool:
+    import tomllib
+
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
@@ -299,6 +306,8 @@ class _Reader:
         return ConfigError(message, path=str(self.path or "<config>"), span=span, text=self.text)
 
     def unknown(self, key: str, known: Iterable[str], table: str = "") -> ConfigError:
+        import difflib
+
         close = difflib.get_close_matches(key, list(known), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return self.error(key, f"unknown configuration key '{self.prefix}{table}{key}'{hint}")

@@ -8,7 +8,6 @@ text; a :class:`FileResult` holds every finding of one file.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 
 from pqltools.errors import Diagnostic, Edit
@@ -79,6 +78,8 @@ def file_edits(source: Source, diag: Diagnostic) -> tuple[Edit, ...] | None:
         return diag.fix.edits
     if definition.format != "pql/text" or definition.value_span is None:
         return None
+    import json
+
     return tuple(Edit(definition.file_offset(e.start), definition.file_offset(e.end),
                       json.dumps(e.replacement, ensure_ascii=False)[1:-1])
                  for e in diag.fix.edits)

@@ -24,8 +24,6 @@ followed: that object is *open* and every path below it is accepted with type ``
 
 from __future__ import annotations
 
-import difflib
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +116,8 @@ class Schema:
         if isinstance(source, Mapping):
             return cls._from_data(source, "<schema>")
         path = Path(source)
+        import json
+
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
         except OSError as exc:
@@ -214,6 +214,8 @@ class Schema:
         lowered = {n.lower(): n for n in names}
         if path[-1].lower() in lowered:
             return lowered[path[-1].lower()]
+        import difflib
+
         close = difflib.get_close_matches(path[-1], names, n=1, cutoff=0.7)
         return close[0] if close else None
 

@@ -331,6 +331,11 @@ def _engine_run(engine: str, segments: list[CompiledSegment], profiles: str, clo
         _python_count_or_output(segments, profiles, clock, events_key, id_key, prior, count,
                                 output)
         return
+    from pqltools.engines.run import MissingExtraError, require_engine
+    try:
+        require_engine(engine)
+    except MissingExtraError as exc:
+        raise InputError(str(exc)) from None
     from pqltools.cli.engine_eval import run_engine
     run_engine(engine, segments, profiles, clock=clock, events_key=events_key, id_key=id_key,
                prior=prior, membership=membership, count=count, output=output, out=sys.stdout)

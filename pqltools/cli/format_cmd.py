@@ -257,6 +257,11 @@ def _convert_definitions(inp: _Input, to: str) -> Any:
 def _convert_one(inp: _Input, to: str, width: int, dialect: str = "duckdb",
                  now: str | None = None) -> str:
     if to == "sql":
+        from pqltools.engines.run import MissingExtraError, require_engine
+        try:
+            require_engine(dialect, sql_only=True)
+        except MissingExtraError as exc:
+            raise _UsageError(str(exc)) from None
         from pqltools.cli.sql_cmd import convert_to_sql
         try:
             return convert_to_sql(inp.label, inp.text, inp.path, dialect, now)

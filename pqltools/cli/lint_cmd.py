@@ -7,8 +7,6 @@ valid definition file, a bad configuration file, an unknown option value).
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
 import sys
 from pathlib import Path
@@ -130,6 +128,8 @@ def _color(choice: str, output: Path | None) -> bool:
 def _statistics_text(results: list[FileResult], as_json: bool) -> str:
     rows = statistics(results)
     if as_json:
+        import json
+
         return json.dumps([{"code": c, "name": n, "count": k, "fixable": f}
                            for c, n, k, f in rows], indent=2) + "\n"
     width = max((len(str(k)) for _, _, k, _ in rows), default=1)
@@ -248,6 +248,8 @@ def rules_command(fmt: str, every: bool) -> None:
     """List every lint rule (or, with --all, every code): code, name, severity and summary."""
     rules = all_codes() if every else all_rules()
     if fmt == "json":
+        import json
+
         click.echo(json.dumps([_rule_row(r) for r in rules], indent=2))
         return
     name_width = max((len(r.name) for r in rules), default=4)
@@ -265,6 +267,8 @@ def _suggest(wanted: str, known: list[RuleInfo]) -> str:
     prefixed = [c for c in codes if digits and c.startswith(f"PQL{digits}")]
     if prefixed:
         return f"; codes starting with PQL{digits}: {', '.join(prefixed)}"
+    import difflib
+
     close = (difflib.get_close_matches(wanted.upper(), codes, n=1)
              or difflib.get_close_matches(wanted.lower(), [r.name for r in known], n=1))
     return f"; did you mean {close[0]}?" if close else ""

@@ -7,6 +7,7 @@ the SQL engines are imported only when asked for, so ``engine="python"`` works w
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -16,9 +17,27 @@ from pqltools.runtime.context import evaluation_error
 from pqltools.runtime.membership import CompiledSegment
 from pqltools.runtime.membership import segment as interpret
 
-__all__ = ["ENGINES", "segment"]
+__all__ = ["ENGINES", "MissingExtraError", "require_engine", "segment", "to_sql"]
 
 ENGINES = ("python", "duckdb", "spark")
+#: engine -> (the pip extra that installs it, the modules it needs)
+_EXTRAS = {"duckdb": ("duckdb", ("duckdb", "sqlglot")), "spark": ("spark", ("pyspark", "sqlglot"))}
+
+
+class MissingExtraError(ImportError):
+    """A SQL engine was asked for but its extra is not installed; the message says what to
+    install."""
+
+
+def require_engine(engine: str, *, sql_only: bool = False) -> None:
+    """Raise :class:`MissingExtraError` unless ``engine``'s extra is installed (``sql_only``:
+    only what writing its SQL needs, for :func:`to_sql`)."""
+    extra, modules = _EXTRAS[engine]
+    needed = ("sqlglot",) if sql_only else modules
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingExtraError(f"the {engine} engine needs {', '.join(missing)}, which is not "
+                                f"installed: pip install 'pqltools[{extra}]'")
 
 
 def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],
@@ -39,6 +58,17 @@ def segment(definitions: Iterable[Definition] | Mapping[str, str] | list[Compile
         return interpret(definitions, profiles, now=now, previous=previous, id_key=id_key)
     if engine not in ENGINES:
         raise evaluation_error(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    require_engine(engine)
     from pqltools.engines.api import segment_sql
     return segment_sql(definitions, profiles, engine=engine, now=now, previous=previous,
                        id_key=id_key)
+
+
+def to_sql(expression: Any, dialect: str = "duckdb", **options: Any) -> str:
+    """The SQL of one PQL expression's Boolean meaning for ``dialect`` (``"duckdb"`` or
+    ``"spark"``); see :func:`pqltools.engines.api.to_sql` for ``profile``, ``events`` and
+    ``now``. Raises :class:`MissingExtraError` when sqlglot is not installed."""
+    if dialect in _EXTRAS:
+        require_engine(dialect, sql_only=True)
+    from pqltools.engines.api import to_sql as build
+    return build(expression, dialect, **options)

@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any
 
 from pqltools import catalog
-from pqltools.analysis.lint import check_calls
 from pqltools.analysis.scope import NameKind, Scopes, resolve
 from pqltools.errors import (
     Diagnostic,
@@ -1417,6 +1416,9 @@ def compile(expression: str | ast.Node, *, limits: Limits | None = None,
         tree, text = expression, None
     else:
         tree, text = parse(expression, comments=comments), expression
+    # imported here: the linter's rule machinery is not needed until something is compiled
+    from pqltools.analysis.lint import check_calls
+
     try:
         errors = check_calls(tree, text)
         if errors:

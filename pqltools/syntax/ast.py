@@ -24,9 +24,11 @@ Node kinds, by role:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import ClassVar
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import FrozenInstanceError, field
+from operator import attrgetter
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 from pqltools.errors import NO_SPAN, Span
 
@@ -100,7 +102,75 @@ QUANTIFIERS = ("exists", "forall", "some")
 AGGREGATES = ("sum", "average", "min", "max")
 
 
-@dataclass(frozen=True, slots=True)
+_N = TypeVar("_N", bound=type)
+_SET = object.__setattr__
+
+
+@dataclass_transform(eq_default=True, frozen_default=True, field_specifiers=(field,))
+def _node(cls: _N) -> _N:
+    """What ``@dataclass(frozen=True, slots=True)`` makes of ``cls``, at a fraction of the cost.
+
+    ``dataclass`` compiles six methods per class with ``exec``; for 34 node classes that was the
+    largest single cost of ``pql``'s start-up (issue 9). Here only ``__init__`` is compiled (its
+    signature must name the fields); ``__eq__``, ``__hash__``, ``__repr__``, the frozen
+    ``__setattr__``/``__delattr__`` and pickling are shared by every node (defined on
+    :class:`Node`, reading the class's ``_compare``/``_repr`` getters). The result behaves as
+    the dataclass did: same constructor (``span`` keyword-only), frozen (assignment raises
+    :class:`~dataclasses.FrozenInstanceError`), ``__slots__``, equality and hash over the
+    fields but not ``span``, the same ``repr``, ``__match_args__``, and
+    :func:`dataclasses.fields`/:func:`~dataclasses.replace`/:func:`~dataclasses.asdict` work.
+    Field annotations must be plain (no ``field(...)`` defaults) except ``Node.span``.
+    """
+    inherited: dict[str, dataclasses.Field[Any]] = dict(getattr(cls, "__dataclass_fields__", {}))
+    namespace = dict(cls.__dict__)
+    own: list[str] = []
+    for name, annotation in namespace.get("__annotations__", {}).items():
+        if str(annotation).startswith("ClassVar"):
+            continue
+        default = namespace.pop(name, dataclasses.MISSING)
+        spec = default if isinstance(default, dataclasses.Field) else field(default=default)
+        spec.name, spec.type = name, annotation
+        if spec.kw_only is dataclasses.MISSING:
+            spec.kw_only = False
+        # what dataclasses.fields() selects on (a regular field, not a ClassVar or InitVar)
+        spec._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
+        inherited.pop(name, None)
+        inherited[name] = spec
+        own.append(name)
+    all_fields = inherited
+    positional = [f for f in all_fields.values() if not f.kw_only]
+    keyword = [f for f in all_fields.values() if f.kw_only]
+    defaults = {f"_d_{f.name}": f.default for f in all_fields.values()
+                if f.default is not dataclasses.MISSING}
+
+    def param(f: dataclasses.Field[Any]) -> str:
+        return f.name if f.default is dataclasses.MISSING else f"{f.name}=_d_{f.name}"
+
+    params = ["self", *map(param, positional)]
+    if keyword:
+        params += ["*", *map(param, keyword)]
+    body = "".join(f"    _set(self, {f.name!r}, {f.name})\n" for f in all_fields.values())
+    source = f"def __init__({', '.join(params)}):\n{body or '    pass'}\n"
+    scope: dict[str, Any] = {"_set": _SET, **defaults}
+    exec(source, scope)  # noqa: S102 - field names only, from this module's class bodies
+    init: Callable[..., None] = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    for name in ("__dict__", "__weakref__"):
+        namespace.pop(name, None)
+    namespace["__slots__"] = tuple(own)
+    namespace["__init__"] = init
+    namespace["__match_args__"] = tuple(f.name for f in positional)
+    namespace["__dataclass_fields__"] = all_fields
+    compared = [f.name for f in all_fields.values() if f.compare]
+    shown = [f.name for f in all_fields.values() if f.repr]
+    get = attrgetter(*compared) if compared else (lambda _: ())
+    namespace["_compare"] = (lambda node: (get(node),)) if len(compared) == 1 else get
+    namespace["_repr"] = tuple(shown)
+    new = type(cls)(cls.__name__, cls.__bases__, namespace)
+    return new  # type: ignore[return-value]
+
+
+@_node
 class Node:
     """Base of every syntax node. ``span`` is where the node stands in the source."""
 
@@ -108,6 +178,34 @@ class Node:
 
     #: Names of the fields that hold child nodes (filled in for each subclass below).
     child_fields: ClassVar[tuple[str, ...]] = ()
+
+    # the methods @dataclass would generate for each class (see _node)
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            key = self.__class__._compare  # type: ignore[attr-defined]
+            return bool(key(self) == key(other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.__class__._compare(self))  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        names = self.__class__._repr  # type: ignore[attr-defined]
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{self.__class__.__qualname__}({shown})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __getstate__(self) -> list[object]:
+        return [getattr(self, name) for name in self.__dataclass_fields__]
+
+    def __setstate__(self, state: list[object]) -> None:
+        for name, value in zip(self.__dataclass_fields__, state, strict=True):
+            _SET(self, name, value)
 
     def children(self) -> Iterator[Node]:
         """The direct child nodes, in source order."""
@@ -138,35 +236,35 @@ class Expr(Node):
 # ---------------------------------------------------------------- literals
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class String(Expr):
     """A double-quoted string literal; ``value`` has its escapes resolved."""
 
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Number(Expr):
     """An integer (``int``) or decimal (``float``) literal. ``-201`` is one negative Number."""
 
     value: int | float
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Boolean(Expr):
     """``true`` or ``false``."""
 
     value: bool
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class ListLiteral(Expr):
     """``[a, b, c]``."""
 
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class ObjectEntry(Node):
     """One ``"key": value`` pair of an object literal."""
 
@@ -174,7 +272,7 @@ class ObjectEntry(Node):
     value: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class ObjectLiteral(Expr):
     """``{"count": G.count(), "sum": G.sum(x)}`` (computed attributes)."""
 
@@ -184,7 +282,7 @@ class ObjectLiteral(Expr):
 # ---------------------------------------------------------------- names and paths
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Name(Expr):
     """A bare identifier: a profile field, an element field, a variable, ``xEvent`` or ``this``.
 
@@ -194,7 +292,7 @@ class Name(Expr):
     id: str
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Attribute(Expr):
     """``receiver.name``: field navigation."""
 
@@ -202,14 +300,14 @@ class Attribute(Expr):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Param(Expr):
     """``$1``, ``$2``: positional query parameters (``$1`` is the profile)."""
 
     position: int
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class ParentRef(Expr):
     """``^`` (``levels=1``) or ``^^`` (``levels=2``): an enclosing filter's element.
 
@@ -219,7 +317,7 @@ class ParentRef(Expr):
     levels: int
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class ContextRef(Expr):
     """Decisioning context data: ``@{schemaId}`` or ``@event{...}``; ``text`` is between braces."""
 
@@ -230,21 +328,21 @@ class ContextRef(Expr):
 # ---------------------------------------------------------------- operators
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Not(Expr):
     """``not x`` / ``!x``."""
 
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Neg(Expr):
     """Unary minus on a non-literal operand."""
 
     operand: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class BoolOp(Expr):
     """``a and b and c`` (``op="and"``) or ``a or b`` (``op="or"``), n-ary, at least 2 values."""
 
@@ -252,7 +350,7 @@ class BoolOp(Expr):
     values: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Compare(Expr):
     """A comparison-level infix operator; ``op`` is one of :data:`COMPARE_OPS`."""
 
@@ -261,7 +359,7 @@ class Compare(Expr):
     right: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class BinOp(Expr):
     """Arithmetic; ``op`` is one of :data:`ARITH_OPS`."""
 
@@ -273,7 +371,7 @@ class BinOp(Expr):
 # ---------------------------------------------------------------- calls
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Call(Expr):
     """A global function call ``name(args)`` (``if``, ``date``, ``inSegment``...)."""
 
@@ -281,7 +379,7 @@ class Call(Expr):
     args: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class MethodCall(Expr):
     """``receiver.name(args)``."""
 
@@ -290,7 +388,7 @@ class MethodCall(Expr):
     args: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Filter(Expr):
     """``receiver[condition]``: the elements for which ``condition`` holds (element scope)."""
 
@@ -301,7 +399,7 @@ class Filter(Expr):
 # ---------------------------------------------------------------- binders
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Binding(Node):
     """``var from source [where condition]`` inside select/exists/forall/aggregation."""
 
@@ -310,14 +408,14 @@ class Binding(Node):
     condition: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Select(Expr):
     """``select V1 from A1 where C1, V2 from A2 where C2``."""
 
     bindings: tuple[Binding, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Quantifier(Expr):
     """``exists``/``forall``/``some`` ``V from A where C`` (``:`` is a synonym of ``where``)."""
 
@@ -325,7 +423,7 @@ class Quantifier(Expr):
     bindings: tuple[Binding, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Aggregate(Expr):
     """``sum EXPR over V from A where C`` or ``sum V from A where C`` (``value`` is None)."""
 
@@ -334,7 +432,7 @@ class Aggregate(Expr):
     bindings: tuple[Binding, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Let(Expr):
     """``let name = value in body``."""
 
@@ -343,7 +441,7 @@ class Let(Expr):
     body: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Lambda(Expr):
     """``(a, b) => body``."""
 
@@ -354,14 +452,14 @@ class Lambda(Expr):
 # ---------------------------------------------------------------- time
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class TimeKeyword(Node):
     """``now`` (an instant) or ``today``/``yesterday``/``tomorrow`` (UTC days)."""
 
     word: str
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class CalendarPeriod(Node):
     """``this month``, ``last year``, ``next week``: a whole calendar period."""
 
@@ -374,7 +472,7 @@ class CalendarPeriod(Node):
 TimeRef = TimeKeyword | CalendarPeriod | Expr
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class RelativeTime(Node):
     """``[< 8 days] before now``: ``comparator``/``amount``/``unit`` are all set or all None."""
 
@@ -385,14 +483,14 @@ class RelativeTime(Node):
     reference: TimeRef
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class AtTime(Node):
     """``[on] today`` / ``last month`` / ``on date(2019, 12, 31)``: within the referenced time."""
 
     reference: TimeRef
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class BetweenTimes(Node):
     """``between START and END`` (inclusive)."""
 
@@ -403,7 +501,7 @@ class BetweenTimes(Node):
 TimePhrase = RelativeTime | AtTime | BetweenTimes
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Occurs(Expr):
     """``subject occurs PHRASE``."""
 
@@ -414,7 +512,7 @@ class Occurs(Expr):
 # ---------------------------------------------------------------- sequences
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class ChainStep(Node):
     """``LABEL: WHAT(pred) WHEN(phrase) COUNT(n) WHERE(pred)``; any clause may be absent."""
 
@@ -425,7 +523,7 @@ class ChainStep(Node):
     where: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@_node
 class Chain(Expr):
     """``chain(events, timestamp_field, [steps])``: an ordered sequence of events."""
 
