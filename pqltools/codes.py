@@ -70,7 +70,7 @@ class Code:
     severity: Severity = Severity.ERROR
 
 
-_TABLE = (
+_TABLE: tuple[Code, ...] = (
     # ---- syntax: the parser and the formatter
     Code("PQL001", "syntax-error", SYNTAX,
          "The text is not valid PQL: an unexpected token or an incomplete expression",

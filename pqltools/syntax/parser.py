@@ -27,7 +27,7 @@ from lark.lexer import TerminalDef
 
 from pqltools.errors import Diagnostic, Edit, Fix, PQLSyntaxError, Severity, Span
 from pqltools.limits import parse_int_text
-from pqltools.syntax import ast
+from pqltools.syntax import ast, lexer_cache
 
 __all__ = ["Comment", "ParseOptions", "ParseResult", "grammar_text", "parse", "parse_document"]
 
@@ -808,9 +808,15 @@ def _load_cached(path: Path, key: str) -> lark.Lark | None:
         stored = marshal.loads(path.read_bytes())
         if type(stored) is not dict or stored.get("key") != key:
             return None  # stale: the grammar or Lark changed since the cache was built
-        return lark.Lark._load_from_dict(stored["data"], stored["memo"], transformer=_BUILDER)  # type: ignore[no-untyped-call,no-any-return]
+        parser: lark.Lark = lark.Lark._load_from_dict(stored["data"], stored["memo"],  # type: ignore[no-untyped-call]
+                                                      transformer=_BUILDER)
     except (OSError, EOFError, KeyError, TypeError, ValueError, AttributeError, LarkError):
         return None
+    regex = stored.get("regex")
+    if type(regex) is dict and regex.get("key") == lexer_cache.key():
+        # the lexer's patterns as this interpreter compiled them when the cache was written
+        lexer_cache.install(parser, regex.get("entries") or [])
+    return parser
 
 
 def _build(grammar: str, transformer: _Builder | None) -> lark.Lark:
@@ -822,8 +828,12 @@ def write_parser_cache(path: Path | None = None) -> Path:
     target = path or _cache_path()
     grammar = grammar_text()
     data, memo = _build(grammar, None).memo_serialize([TerminalDef, Rule])
+    # the patterns of every lexer state, recorded from the parser as it will be loaded
+    loaded = lark.Lark._load_from_dict(data, memo)  # type: ignore[no-untyped-call]
+    regex = {"key": lexer_cache.key(), "entries": lexer_cache.record(loaded)}
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(marshal.dumps({"key": cache_key(grammar), "data": data, "memo": memo}))
+    tmp.write_bytes(marshal.dumps({"key": cache_key(grammar), "data": data, "memo": memo,
+                                   "regex": regex}))
     tmp.replace(target)
     return target
 
