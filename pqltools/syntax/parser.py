@@ -15,7 +15,7 @@ import math
 import re
 import threading
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from lark.lexer import TerminalDef
 
 from pqltools.errors import Diagnostic, Edit, Fix, PQLSyntaxError, Severity, Span
 from pqltools.limits import parse_int_text
+from pqltools.records import record
 from pqltools.syntax import ast, lexer_cache
 
 __all__ = ["Comment", "ParseOptions", "ParseResult", "grammar_text", "parse", "parse_document"]
@@ -41,7 +42,7 @@ E_LIMIT = "PQL006"
 E_LITERAL = "PQL007"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Comment:
     """A ``-- ...`` comment (only in comment-enabled parses such as ``.pql`` files)."""
 
@@ -49,7 +50,7 @@ class Comment:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ParseOptions:
     """Limits and dialect switches. Limits are configuration, not accidents.
 
@@ -65,7 +66,7 @@ class ParseOptions:
     max_length: int = 10_000_000
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ParseResult:
     """What :func:`parse_document` returns: the tree when there were no errors, and everything found."""
 
