@@ -440,6 +440,11 @@ class _Compiler(Visitor[Fn]):
         first = self.scoped_test(parts[0]) if inline is None else None
         second = self.scoped_test(parts[1]) if len(parts) == 2 else None
         if inline is not None:
+            fused: _ElementOccurs | None = getattr(second, "fused", None)
+            if fused is not None and fused[0] == self.depth:
+                # `a[f = "x" and timestamp occurs <window>]`: the usual event filter, both
+                # tests in the loop itself
+                return _filter_inline_occurs(receiver, *inline, fused, count)
             return _filter_inline(receiver, *inline, second, count)
         assert first is not None
         listed = self._filter_closure(receiver, first, second)
@@ -1057,6 +1062,108 @@ def _pattern_test(left: Fn, regex: Callable[[Context], Any], full: bool) -> Fn:
     return matches
 
 
+#: What :func:`_element_occurs` compiled: (depth, field name, window, span, text), for a filter
+#: to inline the test (:func:`_filter_inline_occurs`).
+_ElementOccurs = tuple[int, str, _ClockWindow, Span, str | None]
+
+
+def _filter_inline_occurs(receiver: Fn, name: str, op: str, constant: Any,
+                          occurs: _ElementOccurs, count: bool) -> Fn:
+    """``items[name = literal and ts occurs <window>]``: :func:`_filter_inline` with the
+    :func:`_element_occurs` test written into its loop (no closure call, no ``ctx.elems`` entry
+    per element: neither test reads any other element). Same answers, same errors.
+    """
+    kind = type(constant)
+    negate = op == "!="
+    _, ts_name, cache, span, text = occurs
+    parse_iso = datetime.fromisoformat
+    events = receiver is _events
+
+    def filtered(ctx: Context) -> Any:
+        unchecked: list[Any] | None = None
+        if events and not ctx.checked and type(ctx.events) is list:
+            # `xEvent[...]`: the check that every event is an object (_check_events) made in
+            # this loop, which looks at each event's type anyway; an error found in the loop
+            # waits until the check has run, so the errors are the ones _events raises first
+            items = unchecked = ctx.events
+        else:
+            items = receiver(ctx)
+            if items is None:
+                return 0 if count else []
+            if type(items) is not list:
+                items = [items]
+        try:
+            result = loop(ctx, items, unchecked is not None)
+        except Exception:
+            if unchecked is not None:
+                _check_events(unchecked)
+            raise
+        if unchecked is not None:
+            ctx.checked = True
+        return result
+
+    def loop(ctx: Context, items: list[Any], strict: bool) -> Any:
+        profile = ctx.profile
+        out = []
+        found = 0
+        w: Window | None = None
+        stamps = ctx.stamps
+        for item in items:
+            is_dict = type(item) is dict
+            if not is_dict and strict:
+                _check_events(items)  # raises: this event is not an object
+            v = item.get(name) if is_dict else None
+            if v is None:
+                v = profile.get(name)
+            if type(v) is kind:
+                if (v == constant) == negate:
+                    continue
+            elif not compare(op, v, constant):
+                continue
+            # _element_occurs, inlined
+            t = item.get(ts_name) if is_dict else None
+            if t is None:
+                t = profile.get(ts_name)
+                if t is None:
+                    continue
+            if w is None:
+                clock, w = cache.entry
+                if clock is not ctx.clock:
+                    w = cache(ctx)
+                if w is None:
+                    continue
+            if type(t) is not str:
+                if not _occurs_other(t, w, span, text):
+                    continue
+            else:
+                if stamps is None:
+                    stamps = ctx.stamps
+                    if stamps is None:
+                        stamps = ctx.stamps = {}
+                ms = stamps.get(t)
+                if ms is None:
+                    try:
+                        moment = parse_iso(t)
+                        ms = stamps[t] = (round(moment.timestamp() * 1000)
+                                          if moment.tzinfo is not None else to_millis(t))
+                    except (TimestampError, ValueError) as exc:
+                        raise evaluation_error(
+                            f"`occurs` needs a timestamp: {_timestamp_problem(t, exc)}",
+                            span, text) from None
+                if len(w) == 1:
+                    lo, hi = w[0]
+                    if not lo <= ms <= hi:
+                        continue
+                elif not _in(ms, w):
+                    continue
+            if count:
+                found += 1
+            else:
+                out.append(item)
+        return found if count else out
+    return filtered
+
+
 def _element_occurs(depth: int, name: str, cache: _ClockWindow, span: Span,
                     text: str | None) -> Fn:
     """``timestamp occurs <window>`` on a filtered element, the window depending on the clock
@@ -1095,6 +1202,7 @@ def _element_occurs(depth: int, name: str, cache: _ClockWindow, span: Span,
             lo, hi = w[0]
             return lo <= ms <= hi
         return _in(ms, w)
+    element_occurs.fused = (depth, name, cache, span, text)  # type: ignore[attr-defined]
     return element_occurs
 
 
