@@ -105,10 +105,12 @@ class _Elem:
 
 @dataclass
 class _Var:
-    """A variable (``select``/``exists`` binding, lambda parameter, ``let``)."""
+    """A variable (``select``/``exists`` binding, lambda parameter, ``let``, chain label)."""
 
     name: str
     val: Val
+    #: a chain label's timestamp field and its epoch ms, already computed by the chain
+    stamp: tuple[str, exp.Expression] | None = None
 
 
 @dataclass
@@ -1112,6 +1114,9 @@ class SqlCompiler(Visitor[Val]):
             return _SqlInterval(_lit(interval.start), _lit(interval.end), instant)
         if isinstance(ref, ast.Call) and ref.name == "date":
             return self._date_reference(ref)
+        stamp = self._label_time(ref)
+        if stamp is not None:
+            return _SqlInterval(stamp, _minus(stamp, -1), True)
         v = self.visit(ref)
         if v.root or v.truth_only is not None:
             self._known(v, ref)
@@ -1122,6 +1127,22 @@ class SqlCompiler(Visitor[Val]):
         ms = self._checked(v, self._ms_or_null(v), exp.Literal.string(
             f"time reference{where}: not an ISO-8601 timestamp or epoch milliseconds"))
         return _SqlInterval(ms, exp.Add(this=_paren(ms.copy()), expression=_lit(1)), True)
+
+    def _label_time(self, ref: ast.Node) -> exp.Expression | None:
+        """The epoch ms of ``LABEL.<timestamp field>`` of an enclosing chain, which the chain
+        has already computed (and checked), or None for any other reference."""
+        names: list[str] = []
+        while isinstance(ref, ast.Attribute):
+            names.append(ref.name)
+            ref = ref.receiver
+        if not names or not isinstance(ref, ast.Name) or \
+                self.scopes.resolution(ref).kind is not NameKind.VARIABLE:
+            return None
+        bound = [f for f in self.frames if isinstance(f, _Var) and f.name == ref.id]
+        if not bound or bound[-1].stamp is None:
+            return None
+        field, ms = bound[-1].stamp
+        return ms.copy() if ".".join(reversed(names)) == field else None
 
     def _date_reference(self, node: ast.Call) -> _SqlInterval | None:
         """``date(y, m, d)`` as a reference: its UTC day, computed by the interpreter's own
@@ -1207,11 +1228,12 @@ class SqlCompiler(Visitor[Val]):
         stamps = self._chain_stamps(node, events.sql, item)
         acc, x = self.fresh("acc"), self.fresh("x")
         labels = [f"label{j}" for j in range(len(node.steps))]
+        times = [f"time{j}" for j in range(len(node.steps))]
 
         def state(step: exp.Expression, seen: exp.Expression, after: exp.Expression,
                   bound: dict[str, exp.Expression]) -> exp.Expression:
             fields = [("step", step), ("seen", seen), ("after", after)]
-            fields += [(name, bound.get(name, _dot(var(acc), name))) for name in labels]
+            fields += [(name, bound.get(name, _dot(var(acc), name))) for name in labels + times]
             # every field BIGINT: Spark's aggregate wants the state's type exactly
             return self.d.struct([(k, exp.Cast(this=v, to=exp.DataType.build("BIGINT"))
                                    if isinstance(v, (exp.Literal, exp.Null)) else v)
@@ -1222,7 +1244,8 @@ class SqlCompiler(Visitor[Val]):
         ifs: list[exp.If] = []
         for j, step in enumerate(node.steps):
             bound = [_Var(s.label, Val(self.d.element(events.sql.copy(), _dot(var(acc), name)),
-                                       item)) for s, name in zip(node.steps[:j], labels)]
+                                       item), (node.timestamp_field, _dot(var(acc), time)))
+                     for s, name, time in zip(node.steps[:j], labels, times)]
             here = _Elem(self.fresh("ev"), item, event)
             parts: list[exp.Expression] = [
                 exp.EQ(this=_dot(var(acc), "step"), expression=_lit(j)),
@@ -1243,7 +1266,8 @@ class SqlCompiler(Visitor[Val]):
             for part in parts[1:]:
                 cond = exp.And(this=cond, expression=part)
             need = step.count or 1
-            matched = state(_lit(j + 1), _lit(0), at.copy(), {labels[j]: pos.copy()})
+            matched = state(_lit(j + 1), _lit(0), at.copy(), {labels[j]: pos.copy(),
+                                                               times[j]: at.copy()})
             if need > 1:
                 counted = state(_lit(j), exp.Add(this=_dot(var(acc), "seen"),
                                                  expression=_lit(1)),
@@ -1253,7 +1277,7 @@ class SqlCompiler(Visitor[Val]):
                     expression=_lit(need)), true=matched)], default=counted)
             ifs.append(exp.If(this=cond, true=matched))
         initial = state(_lit(0), _lit(0), _lit(NEG_INF),
-                        {name: exp.null() for name in labels})
+                        {name: exp.null() for name in labels + times})
         body = exp.Case(ifs=ifs, default=var(acc))
         folded = self.d.reduce(self.d.sort(stamps), acc, x, body, initial)
         done = exp.EQ(this=_dot(folded, "step"), expression=_lit(len(node.steps)))
