@@ -248,8 +248,23 @@ class SqlCompiler(Visitor[Val]):
         if v.root:
             raise self.refuse(node, "the whole profile as a value")
         if v.truth_only is not None:
-            raise self.refuse(v.truth_only, "the value of `select` (its list of matches); only "
-                              "its Boolean meaning, whether there is a match, compiles")
+            raise self.refuse(v.truth_only, "the value of `select` with several variables (a "
+                              "list of tuples); only its Boolean meaning, whether there is a "
+                              "match, compiles")
+
+    def check_value(self, v: Val, node: ast.Node) -> None:
+        """Refuse a value that cannot be returned with the interpreter's meaning (the value of
+        a whole expression, not its Boolean meaning): besides what :meth:`_known` refuses, an
+        object or a list of objects, whose absent fields SQL reads as null and whose fields the
+        definition does not name are not read at all."""
+        self._known(v, node)
+        t = v.type
+        while isinstance(t, ListOf):
+            t = t.item
+        if isinstance(t, Struct):
+            raise self.refuse(node, "an object (or a list of objects) as the value of the "
+                              "expression: SQL reads an absent field as null and reads only "
+                              "the fields the definition names")
 
     # ------------------------------------------------------------ literals
 
@@ -468,6 +483,11 @@ class SqlCompiler(Visitor[Val]):
         ta, tb = a.type, b.type
         if ta == NULL or tb == NULL or (isinstance(ta, ListOf) and ta.item == NULL):
             return Val(_false(), BOOLEAN, False)
+        if isinstance(ta, ListOf) and isinstance(tb, ListOf):
+            return self._lists_relation(node, op, a, b)
+        if isinstance(ta, ListOf) != isinstance(tb, ListOf) and not isinstance(ta, Struct) \
+                and not isinstance(tb, Struct):
+            return self._unequal(op, a, b)  # a list never equals a scalar
         if isinstance(ta, ListOf) or isinstance(tb, ListOf) or isinstance(ta, Struct) \
                 or isinstance(tb, Struct):
             raise self.refuse(node, f"comparing a {describe(ta)} with a {describe(tb)}")
@@ -488,6 +508,47 @@ class SqlCompiler(Visitor[Val]):
         cls = {"=": exp.EQ, "!=": exp.NEQ, **_ORDER_OPS}[op]
         return Val(cls(this=a.sql, expression=right_sql), BOOLEAN,
                    a.nullable or b.nullable)
+
+    def _lists_relation(self, node: ast.Node, op: str, a: Val, b: Val) -> Val:
+        """Two lists compare as values (§5): ``=`` when they have the same length and every
+        pair of elements at the same position is defined and equal; ``!=`` is its negation;
+        ``<``-like relations are false. False when either list is null."""
+        assert isinstance(a.type, ListOf) and isinstance(b.type, ListOf)
+        if not (isinstance(a.type.item, Scalar) and isinstance(b.type.item, Scalar)) \
+                or NULL in (a.type.item, b.type.item):
+            raise self.refuse(node, f"comparing a {describe(a.type)} with a "
+                              f"{describe(b.type)}")
+        if op in _ORDER_OPS:
+            return Val(_false(), BOOLEAN, False)
+        x, i = self.fresh("x"), self.fresh("i")
+        other = Val(self.d.element(b.sql.copy(), _minus(var(i), self.d.index_base - 1)),
+                    b.type.item)
+        if isinstance(b.sql, exp.Array) and all(isinstance(e, exp.Literal)
+                                                for e in b.sql.expressions):
+            # a literal list: compare each element with its literal (coerced like one)
+            pairs = [self._relation(node, "=", Val(self.d.element(
+                a.sql.copy(), _lit(k + 1)), a.type.item), Val(e.copy(), b.type.item, False))
+                for k, e in enumerate(b.sql.expressions)]
+            same: exp.Expression = exp.EQ(this=self.d.size(a.sql.copy()),
+                                          expression=_lit(len(pairs)))
+            for pair in pairs:
+                same = exp.And(this=same, expression=_coalesce_false(pair.sql))
+        else:
+            pair = self._relation(node, "=", Val(var(x), a.type.item), other)
+            flags = self.d.transform_indexed(a.sql.copy(), x, i, _coalesce_false(pair.sql))
+            y = self.fresh("y")
+            equal_pairs = self.d.size(self.d.filter(flags, y, var(y)))
+            same = exp.And(this=exp.EQ(this=self.d.size(a.sql.copy()),
+                                       expression=self.d.size(b.sql.copy())),
+                           expression=exp.EQ(this=equal_pairs,
+                                             expression=self.d.size(a.sql.copy())))
+        if op == "!=":
+            same = exp.Not(this=_paren(same))
+        defined = [exp.Not(this=exp.Is(this=v.sql.copy(), expression=exp.Null()))
+                   for v in (a, b) if v.nullable]
+        for d in defined:
+            same = exp.And(this=d, expression=_paren(same))
+        return Val(_coalesce_false(same), BOOLEAN, False)
 
     def _unequal(self, op: str, a: Val, b: Val) -> Val:
         """Two defined values of types PQL never finds equal: ``!=`` is true, the rest false."""
@@ -948,7 +1009,18 @@ class SqlCompiler(Visitor[Val]):
         return _coalesce_false(exp.EQ(this=self.d.count(failing), expression=_lit(0)))
 
     def visit_Select(self, node: ast.Select) -> Val:
-        # only the Boolean meaning (is there a tuple?) compiles; its value is a list of rows
+        if len(node.bindings) == 1:
+            # one variable: its value is the list of matching elements, in order
+            b = node.bindings[0]
+            src = self._binding_source(b)
+            assert isinstance(src.type, ListOf)
+            if b.condition is None:
+                return src
+            p = self.fresh("v")
+            cond = self.scoped_test(b.condition, _Var(b.var, Val(var(p), src.type.item)))
+            return Val(self.d.filter(src.sql, p, cond), src.type, src.nullable)
+        # several variables: a list of tuples mixing types, which no SQL array holds; only the
+        # Boolean meaning (is there a tuple?) compiles
         return Val(self._any_tuple(node.bindings), BOOLEAN, False, truth_only=node)
 
     def visit_Quantifier(self, node: ast.Quantifier) -> Val:

@@ -245,8 +245,9 @@ class SparkDialect(SqlDialect):
         return call("transform", items, lam([param, index], body))
 
     def element(self, items: exp.Expression, position: exp.Expression) -> exp.Expression:
-        # element_at wants an INT position
-        return call("element_at", items, exp.Cast(this=position, to=exp.DataType.build("INT")))
+        # an INT position; null past the end (element_at fails there in ANSI mode)
+        return call("try_element_at", items, exp.Cast(this=position,
+                                                      to=exp.DataType.build("INT")))
 
     def sort(self, items: exp.Expression) -> exp.Expression:
         return call("array_sort", items)

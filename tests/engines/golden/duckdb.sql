@@ -193,8 +193,8 @@ COALESCE(
       ), FALSE)
       THEN CASE
         WHEN __acc3."seen" + 1 >= 2
-        THEN {'step': CAST(1 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': __x4."ts", 'label0': __x4."pos", 'label1': __acc3."label1"}
-        ELSE {'step': CAST(0 AS BIGINT), 'seen': __acc3."seen" + 1, 'after': __acc3."after", 'label0': __acc3."label0", 'label1': __acc3."label1"}
+        THEN {'step': CAST(1 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': __x4."ts", 'label0': __x4."pos", 'label1': __acc3."label1", 'time0': __x4."ts", 'time1': __acc3."time1"}
+        ELSE {'step': CAST(0 AS BIGINT), 'seen': __acc3."seen" + 1, 'after': __acc3."after", 'label0': __acc3."label0", 'label1': __acc3."label1", 'time0': __acc3."time0", 'time1': __acc3."time1"}
       END
       WHEN __acc3."step" = 1
       AND __x4."ts" > __acc3."after"
@@ -203,23 +203,9 @@ COALESCE(
       )
       AND COALESCE(
         (
-          __x4."ts" BETWEEN CASE
-            WHEN EPOCH_MS(TRY_CAST(p."events"[__acc3."label0"]."timestamp" AS TIMESTAMPTZ)) IS NULL
-            AND NOT p."events"[__acc3."label0"]."timestamp" IS NULL
-            THEN CAST(ERROR(
-              'time reference at line 1, column 157: not an ISO-8601 timestamp or epoch milliseconds'
-            ) AS BIGINT)
-            ELSE EPOCH_MS(TRY_CAST(p."events"[__acc3."label0"]."timestamp" AS TIMESTAMPTZ))
-          END AND (
+          __x4."ts" BETWEEN __acc3."time0" AND (
             (
-              CASE
-                WHEN EPOCH_MS(TRY_CAST(p."events"[__acc3."label0"]."timestamp" AS TIMESTAMPTZ)) IS NULL
-                AND NOT p."events"[__acc3."label0"]."timestamp" IS NULL
-                THEN CAST(ERROR(
-                  'time reference at line 1, column 157: not an ISO-8601 timestamp or epoch milliseconds'
-                ) AS BIGINT)
-                ELSE EPOCH_MS(TRY_CAST(p."events"[__acc3."label0"]."timestamp" AS TIMESTAMPTZ))
-              END
+              __acc3."time0"
             ) + 7200000
           ) - 1
         ),
@@ -228,10 +214,10 @@ COALESCE(
       AND (
         COALESCE(p."events"[__x4."pos"]."sku" = p."events"[__acc3."label0"]."sku", FALSE)
       )
-      THEN {'step': CAST(2 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': __x4."ts", 'label0': __acc3."label0", 'label1': __x4."pos"}
+      THEN {'step': CAST(2 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': __x4."ts", 'label0': __acc3."label0", 'label1': __x4."pos", 'time0': __acc3."time0", 'time1': __x4."ts"}
       ELSE __acc3
     END,
-    {'step': CAST(0 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': -4611686018427387904, 'label0': CAST(NULL AS BIGINT), 'label1': CAST(NULL AS BIGINT)}
+    {'step': CAST(0 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': -4611686018427387904, 'label0': CAST(NULL AS BIGINT), 'label1': CAST(NULL AS BIGINT), 'time0': CAST(NULL AS BIGINT), 'time1': CAST(NULL AS BIGINT)}
   )."step" = 2,
   FALSE
 );

@@ -209,14 +209,16 @@ COALESCE(
       CAST(0 AS BIGINT) AS `seen`,
       -4611686018427387904 AS `after`,
       CAST(NULL AS BIGINT) AS `label0`,
-      CAST(NULL AS BIGINT) AS `label1`
+      CAST(NULL AS BIGINT) AS `label1`,
+      CAST(NULL AS BIGINT) AS `time0`,
+      CAST(NULL AS BIGINT) AS `time1`
     ),
     (__acc3, __x4) -> CASE
       WHEN __acc3.`step` = 0
       AND __x4.`ts` > __acc3.`after`
       AND (
         COALESCE(
-          ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`eventType` = 'commerce.productViews',
+          TRY_ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`eventType` = 'commerce.productViews',
           FALSE
         )
       )
@@ -230,51 +232,33 @@ COALESCE(
           CAST(0 AS BIGINT) AS `seen`,
           __x4.`ts` AS `after`,
           __x4.`pos` AS `label0`,
-          __acc3.`label1` AS `label1`
+          __acc3.`label1` AS `label1`,
+          __x4.`ts` AS `time0`,
+          __acc3.`time1` AS `time1`
         )
         ELSE STRUCT(
           CAST(0 AS BIGINT) AS `step`,
           __acc3.`seen` + 1 AS `seen`,
           __acc3.`after` AS `after`,
           __acc3.`label0` AS `label0`,
-          __acc3.`label1` AS `label1`
+          __acc3.`label1` AS `label1`,
+          __acc3.`time0` AS `time0`,
+          __acc3.`time1` AS `time1`
         )
       END
       WHEN __acc3.`step` = 1
       AND __x4.`ts` > __acc3.`after`
       AND (
         COALESCE(
-          ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`eventType` = 'commerce.checkouts',
+          TRY_ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`eventType` = 'commerce.checkouts',
           FALSE
         )
       )
       AND COALESCE(
         (
-          __x4.`ts` BETWEEN CASE
-            WHEN UNIX_MILLIS(
-              TRY_TO_TIMESTAMP(ELEMENT_AT(p.`events`, CAST(__acc3.`label0` AS INT)).`timestamp`)
-            ) IS NULL
-            AND NOT ELEMENT_AT(p.`events`, CAST(__acc3.`label0` AS INT)).`timestamp` IS NULL
-            THEN CAST(RAISE_ERROR(
-              'time reference at line 1, column 157: not an ISO-8601 timestamp or epoch milliseconds'
-            ) AS BIGINT)
-            ELSE UNIX_MILLIS(
-              TRY_TO_TIMESTAMP(ELEMENT_AT(p.`events`, CAST(__acc3.`label0` AS INT)).`timestamp`)
-            )
-          END AND (
+          __x4.`ts` BETWEEN __acc3.`time0` AND (
             (
-              CASE
-                WHEN UNIX_MILLIS(
-                  TRY_TO_TIMESTAMP(ELEMENT_AT(p.`events`, CAST(__acc3.`label0` AS INT)).`timestamp`)
-                ) IS NULL
-                AND NOT ELEMENT_AT(p.`events`, CAST(__acc3.`label0` AS INT)).`timestamp` IS NULL
-                THEN CAST(RAISE_ERROR(
-                  'time reference at line 1, column 157: not an ISO-8601 timestamp or epoch milliseconds'
-                ) AS BIGINT)
-                ELSE UNIX_MILLIS(
-                  TRY_TO_TIMESTAMP(ELEMENT_AT(p.`events`, CAST(__acc3.`label0` AS INT)).`timestamp`)
-                )
-              END
+              __acc3.`time0`
             ) + 7200000
           ) - 1
         ),
@@ -282,7 +266,7 @@ COALESCE(
       )
       AND (
         COALESCE(
-          ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`sku` = ELEMENT_AT(p.`events`, CAST(__acc3.`label0` AS INT)).`sku`,
+          TRY_ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`sku` = TRY_ELEMENT_AT(p.`events`, CAST(__acc3.`label0` AS INT)).`sku`,
           FALSE
         )
       )
@@ -291,7 +275,9 @@ COALESCE(
         CAST(0 AS BIGINT) AS `seen`,
         __x4.`ts` AS `after`,
         __acc3.`label0` AS `label0`,
-        __x4.`pos` AS `label1`
+        __x4.`pos` AS `label1`,
+        __acc3.`time0` AS `time0`,
+        __x4.`ts` AS `time1`
       )
       ELSE __acc3
     END
