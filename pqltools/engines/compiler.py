@@ -731,6 +731,20 @@ class SqlCompiler(Visitor[Val]):
         return Val(exp.Case(ifs=[exp.If(this=exp.Is(this=v.sql, expression=exp.Null()),
                                         true=_lit(0))], default=_lit(1)), BIGINT, False)
 
+    def _object_entries(self, node: ast.MethodCall) -> Val:
+        v = self._receiver(node)
+        if isinstance(v.type, Struct):
+            raise self.refuse(node, f"the method `{node.name}` of an object (its keys: the "
+                              "engines read only the fields a definition names, and read an "
+                              "absent field as null)")
+        return Val(exp.null(), NULL)  # of anything but an object: null
+
+    def _m_keys(self, node: ast.MethodCall) -> Val:
+        return self._object_entries(node)
+
+    def _m_values(self, node: ast.MethodCall) -> Val:
+        return self._object_entries(node)
+
     def _m_isNull(self, node: ast.MethodCall) -> Val:
         v = self._receiver(node)
         if v.type == NULL:
