@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 pytest.importorskip("duckdb")
 
-from pqltools import segment  # noqa: E402
-from pqltools.errors import PQLEvaluationError  # noqa: E402
-from pqltools.syntax import ast  # noqa: E402
-from pqltools.syntax.printer import format as format_pql  # noqa: E402
+from pqltools import segment
+from pqltools.errors import PQLEvaluationError
+from pqltools.syntax import ast
+from pqltools.syntax.printer import format as format_pql
 
 EXAMPLES = int(os.environ.get("PQL_ENGINE_EXAMPLES", "40"))
 NOW = "2024-05-15T12:00:00Z"

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("duckdb")
 
-from pqltools import segment  # noqa: E402
-from pqltools.errors import PQLError, PQLEvaluationError  # noqa: E402
+from pqltools import segment
+from pqltools.errors import PQLError, PQLEvaluationError
 
 NOW = "2024-05-15T12:00:00Z"
 
