@@ -95,10 +95,18 @@ def document_offsets(region: Region | None, diag: Diagnostic) -> tuple[int, int]
 def to_lsp(snapshot: Snapshot, finding: LocatedDiagnostic) -> types.Diagnostic:
     """One finding as an LSP diagnostic (help text on a second line of the message)."""
     region, diag = finding
-    start, end = document_offsets(region, diag)
+    anchored = snapshot.anchored(region) if region is not None else None
+    if anchored is not None:  # a JSON expression on one line: no lookup in the document
+        start_char = anchored.column(diag.span.start)
+        rng = types.Range(
+            start=types.Position(line=anchored.line, character=start_char),
+            end=types.Position(line=anchored.line,
+                               character=max(start_char, anchored.column(diag.span.end))))
+    else:
+        rng = snapshot.index.range(*document_offsets(region, diag))
     message = diag.message if not diag.help else f"{diag.message}\nhelp: {diag.help}"
     return types.Diagnostic(
-        range=snapshot.index.range(start, end),
+        range=rng,
         message=message,
         severity=SEVERITIES[diag.severity],
         code=diag.code,
