@@ -14,7 +14,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -64,19 +64,21 @@ def _parse(text: str, comments: bool) -> ParseResult:
     return parse_document(text, options)
 
 
-def apply_changes(text: str, changes: Sequence[Any], encoding: str) -> str:
+def apply_changes(text: str, changes: Sequence[Any], encoding: str,
+                  index: LineIndex | None = None) -> str:
     """``text`` after the ``contentChanges`` of one ``didChange``, applied in order.
 
     A change with a ``range`` replaces that range (positions as LSP defines them: lines end only
     at ``\\n``, ``\\r\\n`` and ``\\r``; characters in the negotiated encoding); one without
-    replaces the whole text.
+    replaces the whole text. ``index``, when given, is a line index the caller has of ``text``.
     """
     for change in changes:
         rng = getattr(change, "range", None)
         if rng is None:
             text = change.text
             continue
-        index = LineIndex(text, encoding)
+        if index is None or index.text is not text or index.encoding != encoding:
+            index = LineIndex(text, encoding)
         start, end = index.offsets(rng)
         text = text[:start] + change.text + text[end:]
     return text
@@ -269,9 +271,12 @@ class Snapshot:
     problems: list[Diagnostic] = field(default_factory=list)
     index: LineIndex = field(init=False)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: the line index, when the caller has it already (an edit that moved no line break)
+    known_index: InitVar[LineIndex | None] = None
 
-    def __post_init__(self) -> None:
-        self.index = LineIndex(self.text, self.encoding)
+    def __post_init__(self, known_index: LineIndex | None) -> None:
+        self.index = known_index if known_index is not None \
+            else LineIndex(self.text, self.encoding)
 
     @classmethod
     def build(cls, uri: str, text: str, version: int | None = None, *,
@@ -305,12 +310,21 @@ class Snapshot:
         """Where a JSON expression that lies on one line stands (None otherwise: a ``.pql``
         file, ``pql/json``); equal to mapping each offset with :meth:`Region.to_doc` and
         :meth:`LineIndex.line_column`."""
+        at = self.anchor(region)
+        if at is None:
+            return None
+        d = region.definition
+        assert d is not None and d._offsets is not None
+        return Anchored(at[0], at[1], d._offsets, region.columns(self.encoding))
+
+    def anchor(self, region: Region) -> tuple[int, int] | None:
+        """``(line, base)`` of :meth:`anchored`, without the rest."""
         if region.raw is None:
             return None
         d = region.definition
-        assert d is not None and d.value_span is not None and d._offsets is not None
-        line, base = self.index.line_column(d.value_span.start + 1)
-        return Anchored(line, base, d._offsets, region.columns(self.encoding))
+        assert d is not None and d.value_span is not None
+        at: tuple[int, int] = self.index.line_column(d.value_span.start + 1)
+        return at
 
     @property
     def path(self) -> Path | None:
@@ -389,9 +403,14 @@ def _edited_in_place(previous: Snapshot, text: str, version: int | None) -> Snap
             break
     if target is None:
         return None
-    line_start = text.rfind("\n", 0, prefix) + 1
-    line_end = text.find("\n", prefix)
-    line_end = len(text) if line_end == -1 else line_end
+    # only positions after the edit on its line change column (no line break moved)
+    line_end = old.find("\n", prefix)
+    line_end = len(old) if line_end == -1 else line_end
+
+    def column(position: int, value: int) -> int:
+        """The column of old offset ``position`` (after the edit), which was ``value``."""
+        return value + delta if position <= line_end else value
+
     regions: list[Region] = []
     for i, region in enumerate(previous.regions):
         d = region.definition
@@ -409,7 +428,9 @@ def _edited_in_place(previous: Snapshot, text: str, version: int | None) -> Snap
                 raw["expression"] = {**raw["expression"], "value": expression}
             moved = dataclasses.replace(
                 d, expression=expression, raw=raw, source_text=text,
-                value_span=Span.from_offsets(text, start, end),
+                value_span=Span(start, end, d.value_span.line, d.value_span.column,
+                                d.value_span.end_line,
+                                column(d.value_span.end, d.value_span.end_column)),
                 _offsets=_decoded_offsets(token[1:-1]))
             regions.append(Region(expression, region.comments, moved))
             continue
@@ -421,10 +442,9 @@ def _edited_in_place(previous: Snapshot, text: str, version: int | None) -> Snap
             continue
         if span.start < old_end:
             return None  # an enclosing pql/json object: read the file again
-        span = (Span.from_offsets(text, span.start + delta, span.end + delta)
-                if line_start <= span.start + delta <= line_end
-                else Span(span.start + delta, span.end + delta, span.line, span.column,
-                          span.end_line, span.end_column))
+        span = Span(span.start + delta, span.end + delta, span.line,
+                    column(span.start, span.column), span.end_line,
+                    column(span.end, span.end_column))
         # a copy with two fields changed, without ``dataclasses.replace`` (several times
         # slower, and this runs for every definition after the edit)
         copy = object.__new__(Definition)
@@ -434,7 +454,8 @@ def _edited_in_place(previous: Snapshot, text: str, version: int | None) -> Snap
             if known in region.__dict__:
                 kept.__dict__[known] = region.__dict__[known]
         regions.append(kept)
-    snap = Snapshot(previous.uri, text, version, previous.encoding, regions)
+    snap = Snapshot(previous.uri, text, version, previous.encoding, regions,
+                    known_index=previous.index.moved(text, prefix, delta))
 
     def moved_span(a: int, b: int) -> tuple[int, int]:
         return (a + delta, b + delta) if a >= old_end else (a, b + delta) if b > prefix \

@@ -52,15 +52,16 @@ def document_symbols(snapshot: Snapshot, config: Config,
         found = snapshot.definition_object(region)
         whole = ((*index.line_column(found[1][0]), *index.line_column(max(found[1])))
                  if found is not None else None)
-        anchored = snapshot.anchored(region)
-        if anchored is None:
+        anchor = snapshot.anchor(region)
+        if anchor is None:
             out.append(_definition_symbol(snapshot, region, None, whole, config, rules))
             continue
         # a definition whose text and place did not change has the same symbol
-        key = (region.raw, snapshot.encoding, anchored.line, anchored.base, whole,
-               region.label, region.fingerprint, rules)
-        out.append(_SYMBOLS.get(key, functools.partial(_definition_symbol, snapshot, region,
-                                                       anchored, whole, config, rules)))
+        key = (region.raw, snapshot.encoding, anchor, whole, region.label, region.fingerprint,
+               rules)
+        out.append(_SYMBOLS.get(key, functools.partial(
+            _definition_symbol, snapshot, region, snapshot.anchored(region), whole, config,
+            rules)))
     return out
 
 

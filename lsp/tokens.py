@@ -150,17 +150,18 @@ def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
     for region in snapshot.regions:
         if not region.editable:
             continue
-        anchored = snapshot.anchored(region)
-        placed = _placed(region, snapshot.encoding) if anchored is not None else None
-        if anchored is None or placed is None:
+        anchor = snapshot.anchor(region)
+        placed = _placed(region, snapshot.encoding) if anchor is not None else None
+        if anchor is None or placed is None:
             last_line, last_char = _encode_region(snapshot, region, 0, len(snapshot.text), data,
                                                   last_line, last_char)
             continue
         first, tail, last = placed
         if not first:
             continue
-        char = anchored.base + first[1]
-        delta_line = anchored.line - last_line
+        line, base = anchor
+        char = base + first[1]
+        delta_line = line - last_line
         delta_char = char - last_char if delta_line == 0 else char
         if delta_line < 0 or delta_char < 0:  # definitions out of order: token by token
             last_line, last_char = _encode_region(snapshot, region, 0, len(snapshot.text),
@@ -168,7 +169,7 @@ def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
             continue
         data.extend((delta_line, delta_char, *first[2:]))
         data.extend(tail)
-        last_line, last_char = anchored.line, anchored.base + last
+        last_line, last_char = line, base + last
     return data
 
 

@@ -32,9 +32,10 @@ EXPRESSIONS = [
     "xEvent.timestamp occurs < 8 days before now", "a =", 'b = "unterminated', "c in [1, 2]",
     "exists X in xEvent: X.total > 3 and X.kind = \"é\"", "d = true and e = 1 or f = 2",
 ]
-#: What an editor types inside an expression: quotes and backslashes change the JSON string,
-#: the others only the expression.
-TYPED = ["1", "a", " ", ".", "(", ")", "é", "😋", "\u2028", '"', "\\", '\\"', "and ", "=", "\t"]
+#: What an editor types inside an expression: most change only the expression (the reused
+#: path); quotes, backslashes and control characters change the JSON string (read again).
+SAFE = ["1", "a", " ", ".", "(", ")", "é", "😋", "\u2028", "and ", "="]
+TYPED = SAFE * 4 + ['"', "\\", '\\"', "\t"]
 
 
 def _definition(i: int, expression: str, name: str | None, info: bool) -> dict[str, Any]:
@@ -88,7 +89,7 @@ def edited(draw: st.DrawFn) -> tuple[str, list[str]]:
             start = draw(st.sampled_from(inside))
         else:
             start = draw(st.integers(0, len(text)))
-        end = min(len(text), start + draw(st.sampled_from([0, 0, 0, 1, 2, 5])))
+        end = min(len(text), start + draw(st.sampled_from([0, 0, 0, 0, 1, 1, 2, 5])))
         typed = draw(st.sampled_from(["", *TYPED])) if end > start else draw(
             st.sampled_from(TYPED))
         text = text[:start] + typed + text[end:]
