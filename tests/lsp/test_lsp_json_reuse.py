@@ -209,3 +209,65 @@ def test_an_edit_inside_one_expression_reuses_the_other_definitions(
     assert linted == [snap.regions[1].text]
     assert after["symbols"][0] is before["symbols"][0]  # type: ignore[index]
     assert after != before
+
+
+def test_a_result_being_computed_is_waited_for_not_computed_again() -> None:
+    """Diagnostics, tokens and symbols threads all need the edited definition's parse at once:
+    the second thread to ask waits for the first one's result."""
+    import threading
+
+    memo: Memo[str, int] = Memo(4)
+    second_done = threading.Event()
+    calls: list[str] = []
+
+    def first() -> int:
+        calls.append("first")
+        # the second get() runs meanwhile; it returns only once this result exists (before
+        # the fix it computed its own at once)
+        second_done.wait(0.5)
+        return 1
+
+    def second() -> int:
+        calls.append("second")
+        return 2
+
+    results: dict[str, int] = {}
+    worker = threading.Thread(target=lambda: results.update(a=memo.get("k", first)))
+    worker.start()
+    while "first" not in calls:
+        threading.Event().wait(0.001)
+    results["b"] = memo.get("k", second)
+    second_done.set()
+    worker.join()
+    assert results == {"a": 1, "b": 1}
+    assert calls == ["first"]
+
+
+def test_a_failed_or_reentrant_computation_is_computed_by_the_caller() -> None:
+    import threading
+
+    memo: Memo[str, int] = Memo(4)
+    started, release = threading.Event(), threading.Event()
+
+    def failing() -> int:
+        started.set()
+        release.wait(5)
+        raise ValueError("boom")
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            memo.get("k", failing)
+        except ValueError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    started.wait(5)
+    threading.Timer(0.05, release.set).start()
+    assert memo.get("k", lambda: 7) == 7  # waited, saw the failure, computed its own
+    worker.join()
+    assert len(errors) == 1
+    # the same key asked again while computing it, in the same thread: no deadlock
+    assert memo.get("r", lambda: memo.get("r", lambda: 3) + 1) in (3, 4)
