@@ -9,6 +9,7 @@ linear time). Nothing outside this module ever sees a Lark object.
 from __future__ import annotations
 
 import copy
+import gc
 import importlib
 import marshal
 import math
@@ -803,16 +804,23 @@ def _load_cached(path: Path, key: str) -> lark.Lark | None:
     The file is ``marshal`` data (plain dicts, lists and strings: no code, read without
     importing anything); one that is stale, unreadable or from an incompatible Python is ignored.
     """
+    # the stored tables and the parser made from them are ~20,000 objects and no garbage: the
+    # cyclic collector, which ran about fifteen times over them while they were made, is paused
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         # loads() of the bytes, not load() of the file: load() reads the file in many small
         # pieces, 10x slower for these tables (most of a cold start's parser loading)
         stored = marshal.loads(path.read_bytes())
         if type(stored) is not dict or stored.get("key") != key:
             return None  # stale: the grammar or Lark changed since the cache was built
-        parser: lark.Lark = lark.Lark._load_from_dict(stored["data"], stored["memo"],  # type: ignore[no-untyped-call]
-                                                      transformer=_BUILDER)
+        parser: lark.Lark = lark.Lark._load_from_dict(  # type: ignore[no-untyped-call]
+            stored["data"], stored["memo"], transformer=_BUILDER)
     except (OSError, EOFError, KeyError, TypeError, ValueError, AttributeError, LarkError):
         return None
+    finally:
+        if collecting:
+            gc.enable()
     regex = stored.get("regex")
     if type(regex) is dict and regex.get("key") == lexer_cache.key():
         # the lexer's patterns as this interpreter compiled them when the cache was written
