@@ -32,3 +32,15 @@ def test_the_evaluator_imports_the_linter_only_to_compile() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_evaluator_imports_re2_only_for_a_pattern() -> None:
+    """RE2 is imported with the first ``matches``/``like`` pattern, not by ``pql eval``'s start."""
+    script = ("import sys, pqltools.runtime.compiler as c\n"
+              "c.compile('a = 1').evaluate({'a': 1})\n"
+              "before = 're2' in sys.modules\n"
+              "assert c.compile('a matches \"x+\"').evaluate({'a': 'xx'})\n"
+              "print(before, 're2' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False True"

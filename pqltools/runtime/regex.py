@@ -11,22 +11,30 @@ the total length of the cached patterns (RE2's memory grows with a pattern's siz
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-import re2
-
 from pqltools.records import record
 
 __all__ = ["CacheLimits", "Pattern", "RegexError", "cache_limits", "compile_regex", "like_regex"]
 
-_OPTIONS = re2.Options()
-_OPTIONS.log_errors = False  # RE2 would otherwise print every rejected pattern to stderr
-#: Bound on the memory RE2 may use per pattern (a 1 MB pattern of alternations fails cleanly).
-_OPTIONS.max_mem = 32 << 20
+
+@functools.cache
+def _re2() -> tuple[Any, Any]:
+    """google-re2 and its options, imported with the first pattern (most evaluations have
+    none: importing RE2 was a tenth of ``pql eval``'s start-up beyond Lark's, issue 9)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would otherwise print every rejected pattern to stderr
+    #: Bound on the memory RE2 may use per pattern (a 1 MB pattern of alternations fails cleanly).
+    options.max_mem = 32 << 20
+    return re2, options
+
 
 _UNSUPPORTED = (
     (re.compile(r"\\[1-9]|\\k<"), "backreferences"),
@@ -139,8 +147,9 @@ def _compile(pattern: str) -> Pattern:
             raise RegexError(
                 f"regular expression {_shown(pattern)} uses {feature}, which the linear-time engine "
                 "(RE2) does not support")
+    re2, options = _re2()
     try:
-        return Pattern(re2.compile(_without_surrogates(pattern), _OPTIONS))
+        return Pattern(re2.compile(_without_surrogates(pattern), options))
     except re2.error as exc:
         reason = exc.args[0] if exc.args else exc
         if isinstance(reason, bytes):
