@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pqltools.errors import DefinitionError, PQLError, Span
+from pqltools.limits import out_of_range_message
 from pqltools.records import record
 
 __all__ = ["Definition", "NoDefinitionError", "load_definitions", "locate_strings",
@@ -264,6 +265,8 @@ def load_definitions(source: str | Path | dict[str, Any] | list[Any], *,
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             raise _error(label, text, f"not valid JSON: {exc.msg}", exc.pos) from None
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            raise _error(label, text, f"not valid JSON: {out_of_range_message(exc)}") from None
         except RecursionError:
             raise _error(label, text, "JSON is nested too deeply") from None
     spans = locate_strings(text) if text is not None else {}

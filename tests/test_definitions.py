@@ -144,3 +144,10 @@ def test_unreadable_files(tmp_path: Path) -> None:
     path.write_bytes(b'{"name": "caf\xe9"}')
     with pytest.raises(DefinitionError, match=r"not UTF-8 text \(byte 13\)"):
         load_definitions(path)
+
+
+def test_an_integer_too_long_for_python_is_a_definition_error() -> None:
+    """Python refuses integers of more than 4,300 digits; the file gets an error, not a crash."""
+    text = '{"expression": "a = 1", "value": ' + "9" * 4301 + "}"
+    with pytest.raises(DefinitionError, match="a number is out of range"):
+        load_definitions("big.json", text=text)
