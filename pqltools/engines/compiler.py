@@ -1083,6 +1083,13 @@ class SqlCompiler(Visitor[Val]):
             return self.d.truncate(v.sql)  # to_millis: int() of a float
         if isinstance(t, Scalar) and t.is_number:
             return v.sql
+        if t == BOOLEAN or isinstance(t, Struct):
+            # never a timestamp: a value stops the query, as the interpreter's error does
+            where = f" at line {node.span.line}, column {node.span.column}" \
+                if getattr(node.span, "line", 0) else ""
+            return self._checked(v, exp.Cast(this=exp.null(), to=exp.DataType.build("BIGINT")),
+                                 exp.Literal.string(f"`occurs` needs a timestamp{where}: a "
+                                                    f"{describe(t)} is not one"))
         raise self.refuse(node, f"`occurs` on a {describe(t)}")
 
     def _parsed_ms(self, v: Val, node: ast.Node) -> exp.Expression:
