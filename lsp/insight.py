@@ -43,8 +43,9 @@ def _classify(region: Region, config: Config) -> Eligibility | None:
 
     def compute() -> Eligibility | None:
         subject: Definition | ast.Expr = definition if definition is not None else tree
-        try:
-            return classify(subject, rules=config.eligibility_rules)
+        try:  # a definition's expression is not parsed again when it parsed cleanly
+            return classify(subject, rules=config.eligibility_rules,
+                            parsed=tree if region.parse.ok else None)
         except PQLError:
             return None
 

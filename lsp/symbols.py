@@ -60,13 +60,18 @@ def document_symbols(snapshot: Snapshot, config: Config,
         key = (region.raw, snapshot.encoding, anchor, whole, region.label, region.fingerprint,
                rules)
         out.append(_SYMBOLS.get(key, functools.partial(
-            _definition_symbol, snapshot, region, snapshot.anchored(region), whole, config,
-            rules)))
+            _anchored_symbol, snapshot, region, whole, config, rules)))
     return out
 
 
 #: Symbols of JSON definitions, by what they are made of (see :func:`document_symbols`).
 _SYMBOLS: Memo[tuple[object, ...], types.DocumentSymbol] = Memo(1024)
+
+
+def _anchored_symbol(snapshot: Snapshot, region: Region,
+                     whole: tuple[int, int, int, int] | None, config: Config,
+                     rules: str | None) -> types.DocumentSymbol:
+    return _definition_symbol(snapshot, region, snapshot.anchored(region), whole, config, rules)
 
 
 def _definition_symbol(snapshot: Snapshot, region: Region, anchored: Anchored | None,

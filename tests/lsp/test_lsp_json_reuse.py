@@ -20,10 +20,13 @@ import pqltools_lsp
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pqltools_lsp import diagnostics, symbols, tokens
+from pqltools_lsp import diagnostics, insight, symbols, tokens
 from pqltools_lsp.documents import Region, Snapshot
 from pqltools_lsp.memo import Memo
 from pqltools_lsp.settings import ConfigStore, ServerOptions
+
+from pqltools.analysis.eligibility import classify
+from pqltools.errors import PQLError
 
 EXPRESSIONS = [
     'homeAddress.countryCode = "US"', "person.birthDate.getYear() < 1990",
@@ -158,6 +161,17 @@ def _anchored_equals_mapping(snap: Snapshot, region: Region) -> None:
             snap.index.line_column(region.to_doc(offset))
 
 
+def _verdict_equals_classify(region: Region, store: ConfigStore) -> None:
+    """The verdict shown (computed from the memoised parse) is the library's for the
+    definition."""
+    config = store.for_path(None).config
+    try:
+        expected: object = classify(region.definition, rules=config.eligibility_rules)
+    except PQLError:
+        expected = None
+    assert insight._classify(region, config) == expected
+
+
 @settings(max_examples=60, deadline=None)
 @given(edited(), st.sampled_from(["utf-16", "utf-8", "utf-32"]))
 def test_results_after_edits_equal_results_from_scratch(case: tuple[str, list[str]],
@@ -182,6 +196,7 @@ def test_results_after_edits_equal_results_from_scratch(case: tuple[str, list[st
             for region in fresh.regions:
                 assert chain.definition_object(region) == fresh.definition_object(region)
                 _anchored_equals_mapping(fresh, region)
+                _verdict_equals_classify(region, store)
         assert got == _reference(fresh, store)
 
 
