@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from pqltools_lsp.documents import Region
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 
 from pqltools.analysis.config import Config
 from pqltools.analysis.eligibility import Eligibility, classify
@@ -31,7 +31,7 @@ _lock = threading.Lock()
 
 #: Verdicts by (expression, definition fingerprint, rule set): in a JSON file only the edited
 #: definition is classified again.
-_VERDICTS: Memo[tuple[str, str | None, str], Eligibility | None] = Memo(2048)
+_VERDICTS: Memo[tuple[str, str | None, str], Eligibility | None] = Memo(PER_DEFINITION)
 
 
 def _classify(region: Region, config: Config) -> Eligibility | None:

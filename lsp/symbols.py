@@ -13,7 +13,7 @@ import functools
 from lsprotocol import types
 from pqltools_lsp import insight
 from pqltools_lsp.documents import Anchored, Region, Snapshot
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 from pqltools_lsp.settings import ServerOptions
 from pqltools_lsp.variables import Variables
 
@@ -65,7 +65,7 @@ def document_symbols(snapshot: Snapshot, config: Config,
 
 
 #: Symbols of JSON definitions, by what they are made of (see :func:`document_symbols`).
-_SYMBOLS: Memo[tuple[object, ...], types.DocumentSymbol] = Memo(1024)
+_SYMBOLS: Memo[tuple[object, ...], types.DocumentSymbol] = Memo(PER_DEFINITION)
 
 
 def _anchored_symbol(snapshot: Snapshot, region: Region,

@@ -203,8 +203,9 @@ def test_results_after_edits_equal_results_from_scratch(case: tuple[str, list[st
 def test_an_edit_inside_one_expression_reuses_the_other_definitions(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The snapshot of an edit inside one expression keeps the definitions before it (the same
-    objects) and re-lints, re-classifies and re-places only the edited one."""
-    text = json.dumps([_definition(i, EXPRESSIONS[i % 4], "seg", True) for i in range(6)],
+    objects) and re-lints, re-classifies and re-places only the edited one, in a file of more
+    definitions than the memos once held (256 lint results)."""
+    text = json.dumps([_definition(i, EXPRESSIONS[i % 4], "seg", True) for i in range(300)],
                       indent=2)
     store = ConfigStore(None)
     previous = Snapshot.build("file:///w/d.json", text)
