@@ -287,3 +287,29 @@ def test_a_failed_or_reentrant_computation_is_computed_by_the_caller() -> None:
     assert len(errors) == 1
     # the same key asked again while computing it, in the same thread: no deadlock
     assert memo.get("r", lambda: memo.get("r", lambda: 3) + 1) in (3, 4)
+
+
+def test_symbols_and_diagnostics_serialize_as_before_when_their_data_is_kept() -> None:
+    """The server's converter keeps the JSON-ready data of each symbol and diagnostic object;
+    what it sends is what lsprotocol's converter makes, the second time too."""
+    from lsprotocol import types
+    from pqltools_lsp.server import create_server
+    from pygls.protocol import default_converter
+
+    text = json.dumps([_definition(i, EXPRESSIONS[i], "Zoë", True)
+                       for i in range(len(EXPRESSIONS))], indent=2)
+    snap = Snapshot.build("file:///w/d.json", text)
+    store = ConfigStore(None)
+    config = store.for_path(None)
+    findings = diagnostics.analyse(snap, config)
+    published = types.PublishDiagnosticsParams(
+        uri=snap.uri, version=3, diagnostics=[diagnostics.to_lsp(snap, f) for f in findings])
+    outline = symbols.document_symbols(snap, config.config, ServerOptions())
+    assert published.diagnostics and any(s.children for s in outline)
+    converter = create_server().protocol._converter
+    expected = default_converter()
+    for _ in range(2):
+        assert json.dumps(converter.unstructure(outline)) == \
+            json.dumps(expected.unstructure(outline))
+        assert json.dumps(converter.unstructure(published)) == \
+            json.dumps(expected.unstructure(published))
