@@ -11,7 +11,7 @@ import logging
 
 from lsprotocol import types
 from pqltools_lsp.documents import Region, Snapshot, parsed
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 from pqltools_lsp.settings import ConfigResult
 
 from pqltools.analysis.lint import lint_source
@@ -42,9 +42,10 @@ def analyse(snapshot: Snapshot, config: ConfigResult) -> list[LocatedDiagnostic]
         found.append((None, config.error))
     path = snapshot.path
     filename = str(path) if path is not None else snapshot.uri
+    stamp = _schema_stamp(config)  # once per document, not once per definition
     for region in snapshot.regions:
         try:
-            diags = _lint(region, config, filename)
+            diags = _lint(region, config, filename, stamp)
         except Exception:  # a bug in one rule must not hide the syntax errors
             log.exception("linter failed on %s (%s); showing syntax errors only",
                           snapshot.uri, region.label)
@@ -54,14 +55,14 @@ def analyse(snapshot: Snapshot, config: ConfigResult) -> list[LocatedDiagnostic]
     return found
 
 
-#: Lint results by (expression, comments, configuration, definition, file): editing one
-#: definition of a JSON file re-lints only that one.
-#: Lint results by (expression, comments, configuration, schema, definition, file).
-_LINTED: Memo[tuple[object, ...], list[Diagnostic]] = Memo(256)
+#: Lint results by (expression, comments, configuration, schema, definition, file): editing
+#: one definition of a JSON file re-lints only that one.
+_LINTED: Memo[tuple[object, ...], list[Diagnostic]] = Memo(PER_DEFINITION)
 
 
-def _lint(region: Region, config: ConfigResult, filename: str) -> list[Diagnostic]:
-    key = (region.text, region.comments, id(config.config), _schema_stamp(config),
+def _lint(region: Region, config: ConfigResult, filename: str,
+          stamp: float | None) -> list[Diagnostic]:
+    key = (region.text, region.comments, id(config.config), stamp,
            region.fingerprint, filename)
     return _LINTED.get(key, lambda: lint_source(
         region.text, comments=region.comments, config=config.config, schema=None,
@@ -107,7 +108,7 @@ def to_lsp(snapshot: Snapshot, finding: LocatedDiagnostic) -> types.Diagnostic:
 
 
 #: LSP diagnostics of JSON expressions, by (finding, string, encoding, where it starts).
-_PLACED: Memo[tuple[object, ...], types.Diagnostic] = Memo(4096)
+_PLACED: Memo[tuple[object, ...], types.Diagnostic] = Memo(4 * PER_DEFINITION)
 
 
 def _placed(snapshot: Snapshot, region: Region, diag: Diagnostic) -> types.Diagnostic:

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from pqltools_lsp.incremental import parse_clauses
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 from pqltools_lsp.positions import LineIndex, _units
 
 from pqltools.definitions import (
@@ -39,10 +39,10 @@ __all__ = ["Anchored", "Region", "Snapshot", "apply_changes", "looks_like_defini
 
 #: Parses kept in memory, keyed by (text, comments): unchanged definitions of a JSON file and
 #: repeated requests on an unchanged document never parse twice.
-_PARSES: Memo[tuple[str, bool], ParseResult] = Memo(1024)
+_PARSES: Memo[tuple[str, bool], ParseResult] = Memo(PER_DEFINITION)
 
 #: Cumulative code units of non-ASCII expression strings, by (raw JSON string, encoding).
-_COLUMNS: Memo[tuple[str, str], tuple[int, ...]] = Memo(1024)
+_COLUMNS: Memo[tuple[str, str], tuple[int, ...]] = Memo(PER_DEFINITION)
 
 
 def parsed(text: str, comments: bool) -> ParseResult:

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from pqltools_lsp.documents import Region
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 
 from pqltools.analysis.config import Config
 from pqltools.analysis.eligibility import Eligibility, classify
@@ -31,7 +31,7 @@ _lock = threading.Lock()
 
 #: Verdicts by (expression, definition fingerprint, rule set): in a JSON file only the edited
 #: definition is classified again.
-_VERDICTS: Memo[tuple[str, str | None, str], Eligibility | None] = Memo(2048)
+_VERDICTS: Memo[tuple[str, str | None, str], Eligibility | None] = Memo(PER_DEFINITION)
 
 
 def _classify(region: Region, config: Config) -> Eligibility | None:
@@ -43,8 +43,9 @@ def _classify(region: Region, config: Config) -> Eligibility | None:
 
     def compute() -> Eligibility | None:
         subject: Definition | ast.Expr = definition if definition is not None else tree
-        try:
-            return classify(subject, rules=config.eligibility_rules)
+        try:  # a definition's expression is not parsed again when it parsed cleanly
+            return classify(subject, rules=config.eligibility_rules,
+                            parsed=tree if region.parse.ok else None)
         except PQLError:
             return None
 

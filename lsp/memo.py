@@ -16,10 +16,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-__all__ = ["Memo"]
+__all__ = ["PER_DEFINITION", "Memo"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+#: Size of the memos that hold one result per definition (parse, lint, verdict, tokens,
+#: symbols): a least-recently-used memo smaller than the definitions of a file, asked for
+#: them in file order after each edit, would find none of them again.
+PER_DEFINITION = 4096
 
 #: How long a thread waits for another one computing the same result before computing it
 #: itself (a safety net: results never depend on each other in a cycle).

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pqltools_lsp.documents import Anchored, Region, Snapshot
 from pqltools_lsp.incremental import clause_bounds
 from pqltools_lsp.lexing import KEYWORDS, TIME_WORDS, Token, scan
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 from pqltools_lsp.variables import Variables
 
 from pqltools import catalog
@@ -43,7 +43,7 @@ def _previous(tokens: list[Token], i: int) -> Token | None:
 
 #: Classified tokens by (expression, comments): in a JSON file only the edited definition is
 #: classified again.
-_CLASSIFIED: Memo[tuple[str, bool], list[tuple[Token, str, int]]] = Memo(512)
+_CLASSIFIED: Memo[tuple[str, bool], list[tuple[Token, str, int]]] = Memo(PER_DEFINITION)
 
 
 def classify(region: Region) -> list[tuple[Token, str, int]]:
@@ -177,7 +177,7 @@ _Placed = tuple[tuple[int, ...], list[int], int]
 #: Tokens of one expression string encoded relative to its opening quote, by (string,
 #: encoding): the first token ``(0, column, length, type, modifiers)``, the others' encoding,
 #: and the last token's column.
-_PLACED: Memo[tuple[str, str], _Placed | None] = Memo(1024)
+_PLACED: Memo[tuple[str, str], _Placed | None] = Memo(PER_DEFINITION)
 
 
 def _placed(region: Region, encoding: str) -> _Placed | None:

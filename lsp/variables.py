@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pqltools_lsp.documents import Region, parsed
 from pqltools_lsp.incremental import clause_bounds
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 
 from pqltools.analysis.scope import resolve
 from pqltools.syntax import ast
@@ -25,7 +25,7 @@ def _moved(span: tuple[int, int], by: int) -> tuple[int, int]:
     return span[0] + by, span[1] + by
 
 #: id(tree) -> (tree, its variables); the tree is kept so that its id is not reused.
-_RESOLVED: Memo[int, tuple[ast.Node, Variables]] = Memo(1024)
+_RESOLVED: Memo[int, tuple[ast.Node, Variables]] = Memo(PER_DEFINITION)
 
 
 @dataclass(eq=False)

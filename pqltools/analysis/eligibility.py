@@ -749,7 +749,8 @@ Classifiable = str | Node | Definition
 
 def classify(expression_or_definition: Classifiable, *, rules: str = "2025",
              audiences: Mapping[str, AudienceEntry] | None = None,
-             merge_policy_active_on_edge: bool | None = None) -> Eligibility:
+             merge_policy_active_on_edge: bool | None = None,
+             parsed: Node | None = None) -> Eligibility:
     """Decide whether a definition is streaming-, edge- or batch-evaluated, and why.
 
     ``expression_or_definition`` is PQL text, a parsed expression, or a
@@ -759,20 +760,24 @@ def classify(expression_or_definition: Classifiable, *, rules: str = "2025",
     ``{"method": ..., "profileOnly": ...}`` object, a definition or its PQL text); unknown
     audiences are reported and answered conservatively. Raises
     :class:`~pqltools.errors.PQLSyntaxError` for text that is not PQL and ``ValueError`` for an
-    unknown rule set.
+    unknown rule set. ``parsed``: the expression of a definition, already parsed without
+    syntax errors by the caller (the language server has it), so that it is not parsed again.
     """
     if rules not in RULE_SETS:
         raise ValueError(f"unknown eligibility rule set {rules!r} "
                          f"(expected one of {', '.join(RULE_SETS)})")
     return _classify(expression_or_definition, rules, audiences, merge_policy_active_on_edge,
-                     frozenset())
+                     frozenset(), parsed)
 
 
 def _classify(subject: Classifiable, rules: str, audiences: Mapping[str, AudienceEntry] | None,
-              merge_policy: bool | None, seen: frozenset[str]) -> Eligibility:
+              merge_policy: bool | None, seen: frozenset[str],
+              parsed: Node | None = None) -> Eligibility:
     definition = subject if isinstance(subject, Definition) else None
     if isinstance(subject, Node):
         expr = subject
+    elif parsed is not None:
+        expr = parsed
     else:
         expr = parse(subject.expression if isinstance(subject, Definition) else subject)
     if definition is not None and definition.id:
