@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 
 from lsprotocol import types
+from pqltools_lsp.clause_lint import forget as forget_clauses
+from pqltools_lsp.clause_lint import lint_clauses, warm
 from pqltools_lsp.documents import Region, Snapshot, parsed
 from pqltools_lsp.memo import Memo
 from pqltools_lsp.settings import ConfigResult
@@ -17,7 +19,8 @@ from pqltools_lsp.settings import ConfigResult
 from pqltools.analysis.lint import lint_source
 from pqltools.errors import Diagnostic, Severity
 
-__all__ = ["SEVERITIES", "LocatedDiagnostic", "analyse", "forget_lint_results", "to_lsp"]
+__all__ = ["SEVERITIES", "LocatedDiagnostic", "analyse", "forget_lint_results", "prepare",
+           "to_lsp"]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,7 @@ def analyse(snapshot: Snapshot, config: ConfigResult) -> list[LocatedDiagnostic]
     filename = str(path) if path is not None else snapshot.uri
     for region in snapshot.regions:
         try:
-            diags = _lint(region, config, filename)
+            diags = _lint(region, config, filename, edited=snapshot.version is not None)
         except Exception:  # a bug in one rule must not hide the syntax errors
             log.exception("linter failed on %s (%s); showing syntax errors only",
                           snapshot.uri, region.label)
@@ -60,13 +63,31 @@ def analyse(snapshot: Snapshot, config: ConfigResult) -> list[LocatedDiagnostic]
 _LINTED: Memo[tuple[object, ...], list[Diagnostic]] = Memo(256)
 
 
-def _lint(region: Region, config: ConfigResult, filename: str) -> list[Diagnostic]:
+def _lint(region: Region, config: ConfigResult, filename: str,
+          edited: bool = False) -> list[Diagnostic]:
+    if edited and _by_clause(region):  # a long .pql text being edited: clause by clause
+        found = lint_clauses(region.text, config.config, filename)
+        if found is not None:
+            return found
     key = (region.text, region.comments, id(config.config), _schema_stamp(config),
            region.fingerprint, filename)
     return _LINTED.get(key, lambda: lint_source(
         region.text, comments=region.comments, config=config.config, schema=None,
         definition=region.definition, filename=filename,
         parsed=parsed(region.text, region.comments)))
+
+
+def _by_clause(region: Region) -> bool:
+    return region.definition is None and region.comments
+
+
+def prepare(snapshot: Snapshot, config: ConfigResult) -> None:
+    """Work for the requests that follow a change, done once its diagnostics are out: parse
+    every region, and lint clause by clause the clauses of a long ``.pql`` text being edited
+    that were linted whole (:data:`pqltools_lsp.clause_lint.COLD_LIMIT`)."""
+    for region in snapshot.regions:
+        if region.parse.ok and snapshot.version is not None and _by_clause(region):
+            warm(region.text, config.config)
 
 
 def _schema_stamp(config: ConfigResult) -> float | None:
@@ -83,6 +104,7 @@ def _schema_stamp(config: ConfigResult) -> float | None:
 def forget_lint_results() -> None:
     """Drop cached lint results (the configuration or the schema changed)."""
     _LINTED.clear()
+    forget_clauses()
 
 
 def document_offsets(region: Region | None, diag: Diagnostic) -> tuple[int, int]:

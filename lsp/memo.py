@@ -39,6 +39,10 @@ class Memo(Generic[K, V]):
                 self._items.popitem(last=False)
         return value
 
+    def __contains__(self, key: K) -> bool:
+        with self._lock:
+            return key in self._items
+
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
