@@ -32,6 +32,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pqltools_lsp.documents import parsed
 from pqltools_lsp.incremental import Clause, Shift, split
@@ -74,9 +75,17 @@ class _Linted:
 
 
 _LINTED: Memo[tuple[object, ...], _Linted] = Memo(4096)
-#: A clause's findings and aggregations moved to where it stands in the document.
-_PLACED: Memo[tuple[object, ...], tuple[tuple[Diagnostic, ...], tuple[ast.Node, ...]]] = \
-    Memo(4096)
+class _Placed(NamedTuple):
+    """A clause's findings and aggregations moved to where it stands in the document (None
+    when the clause does not parse)."""
+
+    found: tuple[Diagnostic, ...]
+    aggregations: tuple[ast.Node, ...]
+    linted: _Linted | None
+
+
+_LINTED: Memo[tuple[object, ...], _Linted | None] = Memo(4096)
+_PLACED: Memo[tuple[object, ...], _Placed] = Memo(4096)
 
 
 def forget() -> None:
@@ -113,25 +122,26 @@ def lint_clauses(text: str, config: Config, filename: str | None,
     if not codes <= _KNOWN:
         return None
     key = (id(config), id(loaded))
-    if cold_limit is not None and len({clause.text for clause in clauses
-                                       if (clause.text, key) not in _LINTED}) > cold_limit:
+    placed: list[_Placed | None] = [_PLACED.peek((c.text, c.place, key)) for c in clauses]
+    missing = [i for i, p in enumerate(placed) if p is None]
+    if cold_limit is not None and len({clauses[i].text for i in missing
+                                       if (clauses[i].text, key) not in _LINTED}) > cold_limit:
         return None
-    pieces: list[_Linted] = []
-    for clause in clauses:
-        piece = parsed(clause.text, True)
-        if piece.expr is None or not piece.ok:
-            return None
-        pieces.append(_LINTED.get((clause.text, key), lambda piece=piece: _lint(
-            piece, config, loaded)))
-    if codes & NAME_RULES and not _names_stay_apart(pieces):
+    for i in missing:
+        clause = clauses[i]
+        placed[i] = _PLACED.get((clause.text, clause.place, key),
+                                lambda c=clause: _place(c, config, loaded, key))
+    pieces = [p for p in placed if p is not None]
+    linted = [p.linted for p in pieces if p.linted is not None]
+    if len(linted) < len(clauses):
+        return None  # a clause with a syntax error: the whole text was parsed whole
+    if codes & NAME_RULES and not _names_stay_apart(linted):
         return None
     found: list[Diagnostic] = []
     aggregations: list[ast.Node] = []
-    for clause, linted in zip(clauses, pieces, strict=True):
-        moved, counted = _PLACED.get((clause.text, clause.place, key),
-                                     lambda c=clause, p=linted: _placed(c, p))
-        found.extend(moved)
-        aggregations.extend(counted)
+    for piece in pieces:
+        found.extend(piece.found)
+        aggregations.extend(piece.aggregations)
     ctx = LintContext(text, document.expr, config, loaded, None, list(document.diagnostics),
                       list(document.comments))
     for rule in rules:
@@ -145,7 +155,20 @@ def lint_clauses(text: str, config: Config, filename: str | None,
 
 def warm(text: str, config: Config) -> None:
     """Lint the clauses of ``text`` that were never linted (see :data:`COLD_LIMIT`)."""
-    lint_clauses(text, config, None, cold_limit=None)
+    clauses = split(text, True)
+    if clauses is None or len(clauses) > MAX_CLAUSES:
+        return
+    loaded = _schema(None, config)
+    key = (id(config), id(loaded))
+    for clause in clauses:
+        if (clause.text, key) not in _LINTED:
+            _LINTED.get((clause.text, key),
+                        lambda c=clause: _lint_text(c.text, config, loaded))
+
+
+def _lint_text(text: str, config: Config, loaded: Schema | None) -> _Linted | None:
+    piece = parsed(text, True)
+    return _lint(piece, config, loaded) if piece.ok and piece.expr is not None else None
 
 
 def _lint(piece: ParseResult, config: Config, loaded: Schema | None) -> _Linted:
@@ -177,9 +200,12 @@ def _names_stay_apart(pieces: Sequence[_Linted]) -> bool:
     return True
 
 
-def _placed(clause: Clause, linted: _Linted
-            ) -> tuple[tuple[Diagnostic, ...], tuple[ast.Node, ...]]:
+def _place(clause: Clause, config: Config, loaded: Schema | None,
+           key: tuple[int, int]) -> _Placed:
     """The clause's findings and aggregations moved to where it stands in the document."""
+    linted = _LINTED.get((clause.text, key), lambda: _lint_text(clause.text, config, loaded))
+    if linted is None:
+        return _Placed((), (), None)
     shift = Shift(*clause.place)
     offset = clause.start
     out = []
@@ -189,7 +215,7 @@ def _placed(clause: Clause, linted: _Linted
             fix = dataclasses.replace(fix, edits=tuple(
                 Edit(e.start + offset, e.end + offset, e.replacement) for e in fix.edits))
         out.append(dataclasses.replace(d, span=shift.span(d.span), fix=fix))
-    return tuple(out), tuple(shift.node(node) for node in linted.aggregations)
+    return _Placed(tuple(out), tuple(shift.node(node) for node in linted.aggregations), linted)
 
 
 def _joining(root: ast.Expr, clauses: Sequence[Clause]) -> list[ast.BoolOp]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from lsprotocol import types
+from pqltools_lsp.clause_facts import warm as warm_facts
 from pqltools_lsp.clause_lint import forget as forget_clauses
 from pqltools_lsp.clause_lint import lint_clauses, warm
 from pqltools_lsp.documents import Region, Snapshot, parsed
@@ -83,11 +84,12 @@ def _by_clause(region: Region) -> bool:
 
 def prepare(snapshot: Snapshot, config: ConfigResult) -> None:
     """Work for the requests that follow a change, done once its diagnostics are out: parse
-    every region, and lint clause by clause the clauses of a long ``.pql`` text being edited
-    that were linted whole (:data:`pqltools_lsp.clause_lint.COLD_LIMIT`)."""
+    every region, and lint (and read the eligibility facts of) the clauses of a long ``.pql``
+    text being edited that were never linted (:data:`pqltools_lsp.clause_lint.COLD_LIMIT`)."""
     for region in snapshot.regions:
         if region.parse.ok and snapshot.version is not None and _by_clause(region):
             warm(region.text, config.config)
+            warm_facts(region.text)
 
 
 def _schema_stamp(config: ConfigResult) -> float | None:

@@ -38,7 +38,7 @@ __all__ = ["Region", "Snapshot", "apply_changes", "looks_like_definitions", "par
 
 #: Parses kept in memory, keyed by (text, comments): unchanged definitions of a JSON file and
 #: repeated requests on an unchanged document never parse twice.
-_PARSES: Memo[tuple[str, bool], ParseResult] = Memo(1024)
+_PARSES: Memo[tuple[str, bool], ParseResult] = Memo(4096)
 
 
 def parsed(text: str, comments: bool) -> ParseResult:

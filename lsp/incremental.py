@@ -31,7 +31,8 @@ from pqltools.errors import Diagnostic, Span
 from pqltools.syntax import ast
 from pqltools.syntax.parser import Comment, ParseOptions, ParseResult
 
-__all__ = ["MIN_CLAUSES", "Clause", "Shift", "clause_bounds", "parse_clauses", "split"]
+__all__ = ["MIN_CLAUSES", "Clause", "Shift", "clause_at", "clause_bounds", "parse_clauses",
+           "split"]
 
 #: Below this many top-level clauses the whole text is parsed (it is fast enough).
 MIN_CLAUSES = 8
@@ -58,12 +59,12 @@ def parse_clauses(text: str, parse: Callable[[str], ParseResult],
         piece = parse(clause.text)
         if not piece.ok or piece.expr is None:
             return None
-        expr, moved, notes = _SHIFTED.get((clause.text, clause.place),
-                                          functools.partial(_moved, piece, *clause.place))
+        expr, moved, notes, depth = _SHIFTED.get((clause.text, clause.place),
+                                                 functools.partial(_moved, piece, *clause.place))
         clauses.append(expr)
         comments.extend(moved)
         diagnostics.extend(notes)
-        depths.append(_DEPTHS.get(clause.text, functools.partial(_depth, piece.expr)))
+        depths.append(depth)
     ops = [c.op for c in found[1:] if c.op is not None]
     expr = _join(clauses, ops)
     if _joined_depth(depths, ops) > options.max_depth:
@@ -108,6 +109,16 @@ def _split(text: str, comments: bool) -> tuple[Clause, ...] | None:
             line_start = text.rfind("\n", start, cut_end) + 1
         start, op = cut_end, next_op
     return tuple(out)
+
+
+def clause_at(text: str, comments: bool, offset: int) -> Clause | None:
+    """The top-level clause of ``text`` holding ``offset`` (at either end included), or None
+    (not cut into clauses, or ``offset`` inside an operator)."""
+    clauses = split(text, comments)
+    if clauses is None:
+        return None
+    i = bisect.bisect_right(clauses, offset, key=lambda c: c.start) - 1
+    return clauses[i] if i >= 0 and offset <= clauses[i].end else None
 
 
 def clause_bounds(text: str, comments: bool) -> list[tuple[int, int]] | None:
@@ -264,7 +275,7 @@ def _depth(root: ast.Node) -> int:
     return deepest
 
 
-_Moved = tuple[ast.Expr, list[Comment], list[Diagnostic]]
+_Moved = tuple[ast.Expr, list[Comment], list[Diagnostic], int]
 #: Clauses moved to where they stand, by (text, (offset, line, column)): clauses before an
 #: edit keep their place and are reused as they are.
 _SHIFTED: Memo[tuple[str, tuple[int, int, int]], _Moved] = Memo(4096)
@@ -276,7 +287,8 @@ def _moved(piece: ParseResult, offset: int, lines: int, columns: int) -> _Moved:
     expr = shift.node(piece.expr)
     assert isinstance(expr, ast.Expr)
     return (expr, [Comment(c.text, shift.span(c.span)) for c in piece.comments],
-            [dataclasses.replace(d, span=shift.span(d.span)) for d in piece.diagnostics])
+            [dataclasses.replace(d, span=shift.span(d.span)) for d in piece.diagnostics],
+            _DEPTHS.get(piece.text, functools.partial(_depth, piece.expr)))
 
 
 def _slots(cls: type) -> tuple[str, ...]:

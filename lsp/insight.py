@@ -12,6 +12,7 @@ import logging
 import threading
 from pathlib import Path
 
+from pqltools_lsp.clause_facts import classify_clauses
 from pqltools_lsp.documents import Region
 from pqltools_lsp.memo import Memo
 
@@ -44,6 +45,10 @@ def _classify(region: Region, config: Config) -> Eligibility | None:
     def compute() -> Eligibility | None:
         subject: Definition | ast.Expr = definition if definition is not None else tree
         try:
+            if definition is None and region.comments:  # a long .pql text: clause by clause
+                by_clause = classify_clauses(region.text, config.eligibility_rules)
+                if by_clause is not None:
+                    return by_clause
             return classify(subject, rules=config.eligibility_rules)
         except PQLError:
             return None

@@ -178,3 +178,60 @@ def test_a_cold_document_is_linted_whole_until_warmed() -> None:
     warm(text, config)
     assert lint_clauses(text, config, None) == \
         lint_source(text, comments=True, config=config, schema=None)
+
+
+# ---- semantic tokens and the eligibility verdict, clause by clause ---------------------------
+
+TOKEN_CLAUSES = [c for c in CLAUSES if c not in ("", "AND", "e =", "1 +")] + [
+    'name = "café ☕ 𝄞"', "é.ü = 1", 'a = "x\\\ny"', "b = 1 -- 𝄞 note\r\n", 'h.x = "tab\there"',
+]
+TOKEN_SEPARATORS = [*SEPARATORS, "\r\n and ", "\r or ", " and -- 𝄞\n"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(TOKEN_CLAUSES), min_size=MIN_CLAUSES, max_size=12),
+       st.lists(st.sampled_from(TOKEN_SEPARATORS), min_size=12, max_size=12),
+       st.sampled_from(["utf-16", "utf-8", "utf-32"]), st.sampled_from(["", "\n", "é -- x\n"]))
+def test_tokens_encoded_by_clause_equal_tokens_encoded_one_by_one(
+        clauses: list[str], separators: list[str], encoding: str, head: str) -> None:
+    from pqltools_lsp.documents import Snapshot
+    from pqltools_lsp.tokens import _encode_tokens, encode
+
+    text = head + clauses[0] + "".join(s + c for s, c in zip(separators, clauses[1:]))
+    snap = Snapshot.build("untitled:t.pql", text, 1, language_id="pql", encoding=encoding)
+    assert encode(snap) == _encode_tokens(snap, None)
+
+
+ELIGIBILITY_CLAUSES = [
+    'xEvent[eventType = "commerce.purchases"].count() > 2',
+    "xEvent.timestamp occurs < 8 days before now", 'homeAddress.countryCode = "US"',
+    "person.birthDate.getMonth() = 5", "person.birthDate.getYear() < 1990",
+    "other.getDayOfMonth() = 1", 'inSegment("abc")', 'segmentMembership.get("aam").get("x")',
+    'segmentMembership.get("ups").get("s1")', 'm.get("k") = 1', "$2.a = 1",
+    "(exists X from xEvent where X.timestamp occurs < 1 hours before now)",
+    "(select A from xEvent, B from xEvent where B.timestamp occurs after A.timestamp)",
+    "xEvent[eventType = \"a\" and timestamp occurs today]", "(not(xEvent.a = 1))",
+    "xEvent[a = 1].count() = 0", "(sum X.v over X from xEvent) > 3",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(ELIGIBILITY_CLAUSES), min_size=MIN_CLAUSES, max_size=12),
+       st.lists(st.sampled_from(SEPARATORS), min_size=12, max_size=12),
+       st.sampled_from(["2025", "legacy"]))
+def test_eligibility_by_clause_equals_the_whole_classification(
+        clauses: list[str], separators: list[str], rules: str) -> None:
+    from pqltools_lsp.clause_facts import classify_clauses
+
+    from pqltools.analysis.eligibility import classify
+
+    text = clauses[0] + "".join(s + c for s, c in zip(separators, clauses[1:]))
+    whole = parsed(text, True)
+    by_clause = classify_clauses(text, rules, cold_limit=None)
+    if split(text, True) is None or not whole.ok:
+        assert by_clause is None
+        return
+    assert by_clause is not None and whole.expr is not None
+    expected = classify(whole.expr, rules=rules)
+    assert by_clause == expected
+    assert by_clause.facts == expected.facts  # compare=False on the result: check them too

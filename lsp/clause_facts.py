@@ -1,0 +1,119 @@
+"""The eligibility verdict of a long ``.pql`` text, gathered clause by clause.
+
+Hover (over anything that is not a function, a variable or a field) and the code lens show the
+evaluation-method verdict of the whole expression. Its facts
+(:class:`pqltools.analysis.eligibility.FactParts`) are read from each top-level clause of
+:mod:`pqltools_lsp.incremental` alone, memoised by the clause's text, and put together where
+the clauses stand: event references keep their order and their groups are numbered after the
+previous clauses' groups, and a month compared without its year is judged against the years
+read anywhere in the expression. Clauses bind no name across each other (a top-level binder
+forbids the cut), so each clause's references resolve as they do in the whole expression.
+``tests/lsp/test_lsp_incremental.py`` checks that the verdict equals
+:func:`pqltools.analysis.eligibility.classify` of the whole expression.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pqltools_lsp.clause_lint import COLD_LIMIT, MAX_CLAUSES
+from pqltools_lsp.documents import parsed
+from pqltools_lsp.incremental import Clause, Shift, split
+from pqltools_lsp.memo import Memo
+
+from pqltools.analysis.eligibility import (
+    Eligibility,
+    FactParts,
+    classify_facts,
+    fact_parts,
+    facts_from,
+)
+from pqltools.analysis.windows import EventReference
+from pqltools.errors import Span
+
+__all__ = ["classify_clauses", "warm"]
+
+#: Each clause's facts, by its text, and moved to where it stands.
+_PARTS: Memo[str, FactParts | None] = Memo(4096)
+_PLACED: Memo[tuple[str, tuple[int, int, int]], FactParts | None] = Memo(4096)
+
+
+def classify_clauses(text: str, rules: str, cold_limit: int | None = COLD_LIMIT
+                     ) -> Eligibility | None:
+    """``classify(parse(text, comments=True), rules=rules)`` from the facts of the text's
+    top-level clauses, or None when the text is not cut into clauses (or more than
+    ``cold_limit`` of them were never read: :func:`warm` reads them)."""
+    document = parsed(text, True)
+    if document.expr is None or not document.ok:
+        return None
+    clauses = split(text, True)
+    if clauses is None or len(clauses) > MAX_CLAUSES:
+        return None
+    placed = [_PLACED.peek((c.text, c.place)) for c in clauses]
+    missing = [i for i, p in enumerate(placed) if p is None]
+    if cold_limit is not None and len({clauses[i].text for i in missing
+                                       if clauses[i].text not in _PARTS}) > cold_limit:
+        return None
+    for i in missing:
+        clause = clauses[i]
+        placed[i] = _PLACED.get((clause.text, clause.place), lambda c=clause: _placed(c))
+    pieces = [p for p in placed if p is not None]
+    if len(pieces) < len(clauses):
+        return None  # a clause that does not parse alone
+    return classify_facts(facts_from(_joined(pieces, document.expr.span)), rules)
+
+
+def warm(text: str) -> None:
+    """Read the facts of the clauses of ``text`` never read before."""
+    clauses = split(text, True)
+    if clauses is None or len(clauses) > MAX_CLAUSES:
+        return
+    for clause in clauses:
+        if clause.text not in _PARTS:
+            _PARTS.get(clause.text, lambda c=clause: _parts(c.text))
+
+
+def _parts(text: str) -> FactParts | None:
+    piece = parsed(text, True)
+    return fact_parts(piece.expr) if piece.ok and piece.expr is not None else None
+
+
+def _placed(clause: Clause) -> FactParts | None:
+    """A clause's facts with every span moved to where the clause stands."""
+    parts = _PARTS.get(clause.text, lambda: _parts(clause.text))
+    if parts is None:
+        return None
+    shift = Shift(*clause.place)
+    move = shift.span
+
+    def event(ref: EventReference) -> EventReference:
+        return dataclasses.replace(
+            ref, span=move(ref.span), time_spans=tuple(move(s) for s in ref.time_spans),
+            aggregate=None if ref.aggregate is None else move(ref.aggregate),
+            negated_by=None if ref.negated_by is None else move(ref.negated_by))
+
+    return FactParts(move(parts.span), [(i, move(s)) for i, s in parts.segment_refs],
+                     [move(s) for s in parts.aam], [event(r) for r in parts.events],
+                     parts.groups, [move(s) for s in parts.multi_entity], parts.with_year,
+                     [(move(s), path) for s, path in parts.month_parts],
+                     [move(s) for s in parts.maps])
+
+
+def _joined(placed: list[FactParts], span: Span) -> FactParts:
+    """The facts of the clauses' ``and``/``or``: their parts in order, event groups numbered
+    one after the other."""
+    events: list[EventReference] = []
+    groups = 0
+    for parts in placed:
+        events.extend(parts.events if not groups else
+                      [dataclasses.replace(r, group=r.group + groups) for r in parts.events])
+        groups += parts.groups
+    joined = FactParts(span, [], [], events, groups, [], set(), [], [])
+    for parts in placed:
+        joined.segment_refs.extend(parts.segment_refs)
+        joined.aam.extend(parts.aam)
+        joined.multi_entity.extend(parts.multi_entity)
+        joined.with_year |= parts.with_year
+        joined.month_parts.extend(parts.month_parts)
+        joined.maps.extend(parts.maps)
+    return joined
