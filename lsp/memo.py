@@ -3,6 +3,10 @@
 Results are keyed by what they depend on (an expression's text, a definition's fingerprint, the
 configuration), never by document or version: in a JSON file an edit changes one definition and
 every other definition's parse, lint, tokens, variables and verdict are found here again.
+
+Right after an edit the diagnostics, the semantic tokens and the document symbols are computed
+in three threads at once, and all three need the edited definition's parse: a result being
+computed is waited for, not computed again by each thread.
 """
 
 from __future__ import annotations
@@ -17,38 +21,38 @@ __all__ = ["Memo"]
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
+#: How long a thread waits for another one computing the same result before computing it
+#: itself (a safety net: results never depend on each other in a cycle).
+_PATIENCE = 5.0
 
-class _Pending:
-    """A result being computed by one thread; a thread that asks for it meanwhile waits on
+
+class _Running:
+    """A result being computed by ``owner``; a thread asking for it meanwhile waits on
     ``done`` (made only then: most results are never asked for twice at once)."""
 
-    __slots__ = ("done", "failed", "owner", "value")
+    __slots__ = ("done", "found", "owner", "value")
 
     def __init__(self) -> None:
-        self.done: threading.Event | None = None
         self.owner = threading.get_ident()
-        self.failed = False
+        self.done: threading.Event | None = None
+        self.found = False
         self.value: object = None
 
 
 class Memo(Generic[K, V]):
-    """At most ``size`` results, least recently used dropped first.
-
-    A result is computed once even when several threads ask for it at the same time (after an
-    edit, the diagnostics and the requests an editor sends with them all need the new parse):
-    the first computes it, the others wait for it.
-    """
+    """At most ``size`` results, least recently used dropped first."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[K, V] = OrderedDict()
-        self._pending: dict[K, _Pending] = {}
+        self._running: dict[K, _Running] = {}
         self._lock = threading.Lock()
 
     def get(self, key: K, compute: Callable[[], V]) -> V:
-        """The result for ``key``, computed (outside the lock) when not known."""
+        """The result for ``key``, computed (outside the lock) when not known; when another
+        thread is computing it, that thread's result."""
         items = self._items
-        try:  # a hit needs no lock: each OrderedDict operation is atomic under the GIL
+        try:  # a hit takes no lock: each OrderedDict operation is atomic under the GIL
             value = items[key]
         except KeyError:
             return self._miss(key, compute)
@@ -73,44 +77,42 @@ class Memo(Generic[K, V]):
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-            pending = self._pending.get(key)
-            if pending is None:
-                pending = self._pending[key] = _Pending()
+            running = self._running.get(key)
+            if running is None:
+                running = self._running[key] = _Running()
                 done = None
-            elif pending.owner == threading.get_ident():
+            elif running.owner == threading.get_ident():
                 done = None  # asked again while computing it: compute it again
             else:
-                done = pending.done = pending.done or threading.Event()
+                done = running.done = running.done or threading.Event()
         if done is not None:
-            done.wait()
-            if not pending.failed:
-                return pending.value  # type: ignore[return-value]
-            return compute()  # the other thread failed: fail (or succeed) here on our own
+            if done.wait(_PATIENCE) and running.found:
+                return running.value  # type: ignore[return-value]
+            return compute()  # it failed (its caller has the exception), or is too slow
         try:
             value = compute()
         except BaseException:
-            self._finish(key, pending, failed=True)
+            self._finish(key, running, None, found=False)
             raise
-        self._finish(key, pending, value=value)
+        self._finish(key, running, value, found=True)
         return value
 
-    def _finish(self, key: K, pending: _Pending, value: object = None,
-                failed: bool = False) -> None:
+    def _finish(self, key: K, running: _Running, value: object, found: bool) -> None:
         with self._lock:
-            if not failed:
+            if found:
                 self._items[key] = value  # type: ignore[assignment]
+                self._items.move_to_end(key)
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
-            if self._pending.get(key) is pending:
-                del self._pending[key]
-            pending.value, pending.failed = value, failed
-            done = pending.done
+            if self._running.get(key) is running:
+                del self._running[key]
+            running.value, running.found = value, found
+            done = running.done
         if done is not None:
             done.set()
 
     def __contains__(self, key: K) -> bool:
-        with self._lock:
-            return key in self._items
+        return key in self._items
 
     def clear(self) -> None:
         """Forget everything."""

@@ -195,11 +195,11 @@ TOKEN_SEPARATORS = [*SEPARATORS, "\r\n and ", "\r or ", " and -- 𝄞\n"]
 def test_tokens_encoded_by_clause_equal_tokens_encoded_one_by_one(
         clauses: list[str], separators: list[str], encoding: str, head: str) -> None:
     from pqltools_lsp.documents import Snapshot
-    from pqltools_lsp.tokens import _encode_tokens, encode
+    from pqltools_lsp.tokens import _encode_each, encode
 
     text = head + clauses[0] + "".join(s + c for s, c in zip(separators, clauses[1:]))
     snap = Snapshot.build("untitled:t.pql", text, 1, language_id="pql", encoding=encoding)
-    assert encode(snap) == _encode_tokens(snap, None)
+    assert encode(snap) == _encode_each(snap, None)
 
 
 ELIGIBILITY_CLAUSES = [
