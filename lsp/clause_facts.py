@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from pqltools_lsp.clause_lint import COLD_LIMIT, MAX_CLAUSES
-from pqltools_lsp.documents import parsed
+from pqltools_lsp.documents import parsed, parsed_clauses
 from pqltools_lsp.incremental import Clause, Shift, split
 from pqltools_lsp.memo import Memo
 
@@ -35,7 +35,7 @@ __all__ = ["classify_clauses", "warm"]
 
 #: Each clause's facts, by its text, and moved to where it stands.
 _PARTS: Memo[str, FactParts | None] = Memo(4096)
-_PLACED: Memo[tuple[str, tuple[int, int, int]], FactParts | None] = Memo(4096)
+_PLACED: Memo[tuple[str, tuple[int, int, int]], FactParts] = Memo(4096)
 
 
 def classify_clauses(text: str, rules: str, cold_limit: int | None = COLD_LIMIT
@@ -43,24 +43,38 @@ def classify_clauses(text: str, rules: str, cold_limit: int | None = COLD_LIMIT
     """``classify(parse(text, comments=True), rules=rules)`` from the facts of the text's
     top-level clauses, or None when the text is not cut into clauses (or more than
     ``cold_limit`` of them were never read: :func:`warm` reads them)."""
-    document = parsed(text, True)
-    if document.expr is None or not document.ok:
-        return None
-    clauses = split(text, True)
+    clauses = parsed_clauses(text)
     if clauses is None or len(clauses) > MAX_CLAUSES:
         return None
-    placed = [_PLACED.peek((c.text, c.place)) for c in clauses]
-    missing = [i for i, p in enumerate(placed) if p is None]
-    if cold_limit is not None and len({clauses[i].text for i in missing
-                                       if clauses[i].text not in _PARTS}) > cold_limit:
+    known = [_PARTS.peek(c.text) for c in clauses]
+    if cold_limit is not None and len({c.text for c, parts in zip(clauses, known, strict=True)
+                                       if parts is None}) > cold_limit:
         return None
-    for i in missing:
-        clause = clauses[i]
-        placed[i] = _PLACED.get((clause.text, clause.place), lambda c=clause: _placed(c))
-    pieces = [p for p in placed if p is not None]
-    if len(pieces) < len(clauses):
-        return None  # a clause that does not parse alone
-    return classify_facts(facts_from(_joined(pieces, document.expr.span)), rules)
+    placed: list[FactParts] = []
+    for clause, parts in zip(clauses, known, strict=True):
+        if parts is None:
+            parts = _PARTS.get(clause.text, lambda c=clause: _parts(c.text))
+            if parts is None:
+                return None  # a clause that does not parse alone
+        if _located(parts):
+            parts = _PLACED.get((clause.text, clause.place),
+                                lambda c=clause, p=parts: _placed(c, p))
+        placed.append(parts)  # else nothing in it has a place (its span is not read)
+    return classify_facts(facts_from(_joined(placed, _span(clauses))), rules)
+
+
+def _span(clauses: tuple[Clause, ...]) -> Span:
+    """The span of the whole expression: from its first clause's to its last clause's."""
+    first, last = clauses[0], clauses[-1]
+    head, tail = parsed(first.text, True).expr, parsed(last.text, True).expr
+    assert head is not None and tail is not None
+    return Shift(*first.place).span(head.span).cover(Shift(*last.place).span(tail.span))
+
+
+def _located(parts: FactParts) -> bool:
+    """Whether a clause's facts hold anything with a span."""
+    return bool(parts.segment_refs or parts.aam or parts.events or parts.multi_entity
+                or parts.month_parts or parts.maps)
 
 
 def warm(text: str) -> None:
@@ -78,11 +92,8 @@ def _parts(text: str) -> FactParts | None:
     return fact_parts(piece.expr) if piece.ok and piece.expr is not None else None
 
 
-def _placed(clause: Clause) -> FactParts | None:
+def _placed(clause: Clause, parts: FactParts) -> FactParts:
     """A clause's facts with every span moved to where the clause stands."""
-    parts = _PARTS.get(clause.text, lambda: _parts(clause.text))
-    if parts is None:
-        return None
     shift = Shift(*clause.place)
     move = shift.span
 

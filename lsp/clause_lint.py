@@ -32,9 +32,8 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
-from pqltools_lsp.documents import parsed
+from pqltools_lsp.documents import parsed, parsed_clauses
 from pqltools_lsp.incremental import Clause, Shift, split
 from pqltools_lsp.memo import Memo
 
@@ -45,7 +44,7 @@ from pqltools.analysis.rules.guardrails import TooManyAggregations
 from pqltools.analysis.schema import Schema
 from pqltools.errors import Diagnostic, Edit
 from pqltools.syntax import ast
-from pqltools.syntax.parser import ParseOptions, ParseResult
+from pqltools.syntax.parser import Comment, ParseOptions, ParseResult
 
 __all__ = ["CLAUSE_LOCAL", "COLD_LIMIT", "COUNTED", "JOINING", "MAX_CLAUSES", "NAME_RULES", "forget",
            "lint_clauses", "warm"]
@@ -71,21 +70,14 @@ class _Linted:
     binders: frozenset[str]
     names: frozenset[str]
     unbound: bool  # an unbound-variable finding, whose help lists every binder
+    comments: tuple[Comment, ...]  # for noqa
     keep: tuple[object, ...]  # the configuration and schema whose ids key the memo
 
 
-_LINTED: Memo[tuple[object, ...], _Linted] = Memo(4096)
-class _Placed(NamedTuple):
-    """A clause's findings and aggregations moved to where it stands in the document (None
-    when the clause does not parse)."""
-
-    found: tuple[Diagnostic, ...]
-    aggregations: tuple[ast.Node, ...]
-    linted: _Linted | None
-
-
 _LINTED: Memo[tuple[object, ...], _Linted | None] = Memo(4096)
-_PLACED: Memo[tuple[object, ...], _Placed] = Memo(4096)
+_Moved = tuple[tuple[Diagnostic, ...], tuple[ast.Node, ...], tuple[Comment, ...]]
+#: A clause's findings, aggregations and comments moved to where it stands in the document.
+_PLACED: Memo[tuple[object, ...], _Moved] = Memo(4096)
 
 
 def forget() -> None:
@@ -110,10 +102,9 @@ def lint_clauses(text: str, config: Config, filename: str | None,
     when more than ``cold_limit`` clauses were never linted)."""
     options = ParseOptions(comments=True, max_depth=config.limits.max_depth,
                            max_length=config.limits.max_length)
-    document = parsed(text, True)
-    if document.expr is None or not document.ok or document.options != options:
-        return None
-    clauses = split(text, True)
+    if options != ParseOptions(comments=True):
+        return None  # other parser limits than the server's parse: lint_source parses again
+    clauses = parsed_clauses(text)
     if clauses is None or len(clauses) > MAX_CLAUSES:
         return None
     loaded = _schema(None, config)
@@ -122,35 +113,56 @@ def lint_clauses(text: str, config: Config, filename: str | None,
     if not codes <= _KNOWN:
         return None
     key = (id(config), id(loaded))
-    placed: list[_Placed | None] = [_PLACED.peek((c.text, c.place, key)) for c in clauses]
-    missing = [i for i, p in enumerate(placed) if p is None]
-    if cold_limit is not None and len({clauses[i].text for i in missing
-                                       if (clauses[i].text, key) not in _LINTED}) > cold_limit:
-        return None
-    for i in missing:
-        clause = clauses[i]
-        placed[i] = _PLACED.get((clause.text, clause.place, key),
-                                lambda c=clause: _place(c, config, loaded, key))
-    pieces = [p for p in placed if p is not None]
-    linted = [p.linted for p in pieces if p.linted is not None]
-    if len(linted) < len(clauses):
-        return None  # a clause with a syntax error: the whole text was parsed whole
-    if codes & NAME_RULES and not _names_stay_apart(linted):
+    known = [_LINTED.peek((c.text, key)) for c in clauses]
+    if cold_limit is not None and len({c.text for c, linted in zip(clauses, known, strict=True)
+                                       if linted is None}) > cold_limit:
         return None
     found: list[Diagnostic] = []
     aggregations: list[ast.Node] = []
-    for piece in pieces:
-        found.extend(piece.found)
-        aggregations.extend(piece.aggregations)
-    ctx = LintContext(text, document.expr, config, loaded, None, list(document.diagnostics),
-                      list(document.comments))
+    comments: list[Comment] = []
+    pieces: list[_Linted] = []
+    for clause, linted in zip(clauses, known, strict=True):
+        if linted is None:
+            linted = _LINTED.get((clause.text, key),
+                                 lambda c=clause: _lint_text(c.text, config, loaded))
+            if linted is None:
+                return None  # a clause with a syntax error: the whole text was parsed whole
+        pieces.append(linted)
+        if linted.found or linted.aggregations or linted.comments:  # else nothing to move
+            moved, counted, noted = _PLACED.get((clause.text, clause.place, key),
+                                                lambda c=clause, p=linted: _placed(c, p))
+            found.extend(moved)
+            aggregations.extend(counted)
+            comments.extend(noted)
+    if codes & NAME_RULES and not _names_stay_apart(pieces):
+        return None
+    root = _joined_root(text, clauses, config) if codes & JOINING else None
+    ctx = LintContext(text, root, config, loaded, None, [], comments)
     for rule in rules:
-        if rule.code in JOINING:
-            for node in _joining(document.expr, clauses):
+        if rule.code in JOINING and root is not None:
+            for node in _joining(root, clauses):
                 found.extend(rule.check(node, ctx))
         elif rule.code in COUNTED:
             found.extend(_counter(rule).report(aggregations, ctx))
-    return presented(found, document.comments, text, config, None, filename)
+    return presented(found, comments, text, config, None, filename)
+
+
+def _joined_root(text: str, clauses: tuple[Clause, ...], config: Config) -> ast.Expr | None:
+    """The tree of the whole text when a rule of the joining ``or`` can find something there:
+    PQL126 needs ``limits.in-list`` operands of one ``or`` that are single clauses (an ``and``
+    of clauses is never an equality); None otherwise, so that no tree of the whole text (whose
+    spans move with every edit) is built."""
+    single, run = 0, 1
+    for clause in clauses[1:]:
+        if clause.op == "or":
+            single += run == 1
+            run = 1
+        else:
+            run += 1
+    single += run == 1
+    if single < max(1, config.limits.in_list):
+        return None
+    return parsed(text, True).expr
 
 
 def warm(text: str, config: Config) -> None:
@@ -178,7 +190,8 @@ def _lint(piece: ParseResult, config: Config, loaded: Schema | None) -> _Linted:
     scopes = ctx.scopes
     return _Linted(tuple(found), aggregations, frozenset(b.name for b in scopes.binders),
                    frozenset(name.id for name, _ in scopes.names()),
-                   any(d.code == "PQL107" for d in found), (config, loaded))
+                   any(d.code == "PQL107" for d in found), tuple(piece.comments),
+                   (config, loaded))
 
 
 def _counter(rule: Rule) -> TooManyAggregations:
@@ -200,12 +213,9 @@ def _names_stay_apart(pieces: Sequence[_Linted]) -> bool:
     return True
 
 
-def _place(clause: Clause, config: Config, loaded: Schema | None,
-           key: tuple[int, int]) -> _Placed:
-    """The clause's findings and aggregations moved to where it stands in the document."""
-    linted = _LINTED.get((clause.text, key), lambda: _lint_text(clause.text, config, loaded))
-    if linted is None:
-        return _Placed((), (), None)
+def _placed(clause: Clause, linted: _Linted) -> _Moved:
+    """The clause's findings, aggregations and comments moved to where it stands in the
+    document."""
     shift = Shift(*clause.place)
     offset = clause.start
     out = []
@@ -215,7 +225,8 @@ def _place(clause: Clause, config: Config, loaded: Schema | None,
             fix = dataclasses.replace(fix, edits=tuple(
                 Edit(e.start + offset, e.end + offset, e.replacement) for e in fix.edits))
         out.append(dataclasses.replace(d, span=shift.span(d.span), fix=fix))
-    return _Placed(tuple(out), tuple(shift.node(node) for node in linted.aggregations), linted)
+    return (tuple(out), tuple(shift.node(node) for node in linted.aggregations),
+            tuple(Comment(c.text, shift.span(c.span)) for c in linted.comments))
 
 
 def _joining(root: ast.Expr, clauses: Sequence[Clause]) -> list[ast.BoolOp]:

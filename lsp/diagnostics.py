@@ -13,7 +13,7 @@ from lsprotocol import types
 from pqltools_lsp.clause_facts import warm as warm_facts
 from pqltools_lsp.clause_lint import forget as forget_clauses
 from pqltools_lsp.clause_lint import lint_clauses, warm
-from pqltools_lsp.documents import Region, Snapshot, parsed
+from pqltools_lsp.documents import Region, Snapshot, parsed, parsed_clauses
 from pqltools_lsp.memo import Memo
 from pqltools_lsp.settings import ConfigResult
 
@@ -84,12 +84,16 @@ def _by_clause(region: Region) -> bool:
 
 def prepare(snapshot: Snapshot, config: ConfigResult) -> None:
     """Work for the requests that follow a change, done once its diagnostics are out: parse
-    every region, and lint (and read the eligibility facts of) the clauses of a long ``.pql``
-    text being edited that were never linted (:data:`pqltools_lsp.clause_lint.COLD_LIMIT`)."""
+    every region, but for a long ``.pql`` text being edited, whose features work clause by
+    clause, lint (and read the eligibility facts of) the clauses never linted
+    (:data:`pqltools_lsp.clause_lint.COLD_LIMIT`)."""
     for region in snapshot.regions:
-        if region.parse.ok and snapshot.version is not None and _by_clause(region):
-            warm(region.text, config.config)
+        if snapshot.version is not None and _by_clause(region) \
+                and parsed_clauses(region.text) is not None:
+            warm(region.text, config.config)  # features read it clause by clause: no tree
             warm_facts(region.text)
+        else:
+            region.parse  # noqa: B018 - parsed now, for the requests that follow
 
 
 def _schema_stamp(config: ConfigResult) -> float | None:

@@ -31,7 +31,7 @@ from pqltools.errors import Diagnostic, Span
 from pqltools.syntax import ast
 from pqltools.syntax.parser import Comment, ParseOptions, ParseResult
 
-__all__ = ["MIN_CLAUSES", "Clause", "Shift", "clause_at", "clause_bounds", "parse_clauses",
+__all__ = ["MIN_CLAUSES", "Clause", "Shift", "assembled_clauses", "clause_at", "clause_bounds", "parse_clauses",
            "split"]
 
 #: Below this many top-level clauses the whole text is parsed (it is fast enough).
@@ -109,6 +109,27 @@ def _split(text: str, comments: bool) -> tuple[Clause, ...] | None:
             line_start = text.rfind("\n", start, cut_end) + 1
         start, op = cut_end, next_op
     return tuple(out)
+
+
+def assembled_clauses(text: str, parse: Callable[[str], ParseResult],
+                      options: ParseOptions) -> tuple[Clause, ...] | None:
+    """The clauses of ``text`` when :func:`parse_clauses` assembles its parse from theirs
+    (each parses, the joined tree is not too deep), without assembling it: features that work
+    clause by clause need no tree of the whole text, whose spans move after every edit."""
+    if len(text) > options.max_length:
+        return None
+    found = split(text, options.comments)
+    if found is None:
+        return None
+    depths: list[int] = []
+    for clause in found:
+        piece = parse(clause.text)
+        if not piece.ok or piece.expr is None:
+            return None
+        depths.append(_DEPTHS.get(clause.text, functools.partial(_depth, piece.expr)))
+    if _joined_depth(depths, [c.op for c in found[1:] if c.op is not None]) > options.max_depth:
+        return None
+    return found
 
 
 def clause_at(text: str, comments: bool, offset: int) -> Clause | None:

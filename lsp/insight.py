@@ -36,19 +36,19 @@ _VERDICTS: Memo[tuple[str, str | None, str], Eligibility | None] = Memo(2048)
 
 
 def _classify(region: Region, config: Config) -> Eligibility | None:
-    tree = region.parse.expr
-    if tree is None:
-        return None
     definition = region.definition
     key = (region.text, region.fingerprint, config.eligibility_rules)
 
     def compute() -> Eligibility | None:
-        subject: Definition | ast.Expr = definition if definition is not None else tree
         try:
             if definition is None and region.comments:  # a long .pql text: clause by clause
                 by_clause = classify_clauses(region.text, config.eligibility_rules)
                 if by_clause is not None:
                     return by_clause
+            tree = region.parse.expr
+            if tree is None:
+                return None
+            subject: Definition | ast.Expr = definition if definition is not None else tree
             return classify(subject, rules=config.eligibility_rules)
         except PQLError:
             return None

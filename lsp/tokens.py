@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from pqltools_lsp.documents import Anchored, Region, Snapshot
-from pqltools_lsp.incremental import Clause, clause_bounds, split
+from pqltools_lsp.documents import Anchored, Region, Snapshot, parsed_clauses
+from pqltools_lsp.incremental import Clause, clause_bounds
 from pqltools_lsp.lexing import KEYWORDS, TIME_WORDS, Token, scan
 from pqltools_lsp.memo import Memo
 from pqltools_lsp.positions import LineIndex
@@ -148,8 +148,8 @@ def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
     """
     if rng is None and len(snapshot.regions) == 1:
         region = snapshot.regions[0]
-        if region.definition is None and region.parse.ok:
-            clauses = split(region.text, region.comments)
+        if region.definition is None and region.comments:
+            clauses = parsed_clauses(region.text)
             if clauses is not None:
                 return _encode_clauses(snapshot, clauses, region.comments)
     if rng is not None or not any(r.raw is not None for r in snapshot.regions):

@@ -235,3 +235,46 @@ def test_eligibility_by_clause_equals_the_whole_classification(
     expected = classify(whole.expr, rules=rules)
     assert by_clause == expected
     assert by_clause.facts == expected.facts  # compare=False on the result: check them too
+
+
+# ---- completion looks at the clause being typed -----------------------------------------------
+
+
+def _labels(snap: object, line: int, character: int) -> list[str]:
+    from lsprotocol import types
+    from pqltools_lsp.completion import complete
+
+    from pqltools.analysis.config import Config
+
+    found = complete(snap, types.Position(line=line, character=character),  # type: ignore[arg-type]
+                     Config())
+    assert found is not None
+    return [item.label for item in found.items]
+
+
+def test_completion_in_a_long_document_reads_the_clause_being_typed() -> None:
+    from lsprotocol import types
+    from pqltools_lsp.completion import items_for
+    from pqltools_lsp.documents import Region, Snapshot
+
+    from pqltools.analysis.config import Config
+    from pqltools.bench.lsp import document
+
+    text = document(60)
+    snap = Snapshot.build("untitled:c.pql", text, 1, language_id="pql")
+    rows = text.split("\n")
+    whole = Region(text, comments=True)
+    for line, row in enumerate(rows):  # after a `.`: as in the whole text
+        if "homeAddress." not in row:
+            continue
+        column = row.index("homeAddress.") + 12
+        offset = snap.index.offset(types.Position(line=line, character=column))
+        assert _labels(snap, line, column) == \
+            [i.label for i in items_for(whole, offset, Config())]
+    # a number after `occurs` in an earlier clause is not a time amount here
+    text = "\n  and ".join(["xEvent.timestamp occurs < 8 days before now",
+                            *(f"a{i} = {i}" for i in range(MIN_CLAUSES))]) + " and b = 3 "
+    snap = Snapshot.build("untitled:c.pql", text, 1, language_id="pql")
+    last = text.count("\n")
+    labels = _labels(snap, last, len(text.split("\n")[-1]))
+    assert "days" not in labels and "and" in labels
