@@ -33,9 +33,9 @@ from pqltools.errors import Span
 
 __all__ = ["classify_clauses", "warm"]
 
-#: Each clause's facts, by its text, and moved to where it stands.
+#: Each clause's facts, by its text, and moved to where it stands (after how many groups).
 _PARTS: Memo[str, FactParts | None] = Memo(4096)
-_PLACED: Memo[tuple[str, tuple[int, int, int]], FactParts] = Memo(4096)
+_PLACED: Memo[tuple[str, tuple[int, int, int], int], FactParts] = Memo(4096)
 
 
 def classify_clauses(text: str, rules: str, cold_limit: int | None = COLD_LIMIT
@@ -51,15 +51,17 @@ def classify_clauses(text: str, rules: str, cold_limit: int | None = COLD_LIMIT
                                        if parts is None}) > cold_limit:
         return None
     placed: list[FactParts] = []
+    groups = 0  # event groups numbered by the clauses before
     for clause, parts in zip(clauses, known, strict=True):
         if parts is None:
             parts = _PARTS.get(clause.text, lambda c=clause: _parts(c.text))
             if parts is None:
                 return None  # a clause that does not parse alone
         if _located(parts):
-            parts = _PLACED.get((clause.text, clause.place),
-                                lambda c=clause, p=parts: _placed(c, p))
+            parts = _PLACED.get((clause.text, clause.place, groups),
+                                lambda c=clause, p=parts, g=groups: _placed(c, p, g))
         placed.append(parts)  # else nothing in it has a place (its span is not read)
+        groups += parts.groups
     return classify_facts(facts_from(_joined(placed, _span(clauses))), rules)
 
 
@@ -92,14 +94,16 @@ def _parts(text: str) -> FactParts | None:
     return fact_parts(piece.expr) if piece.ok and piece.expr is not None else None
 
 
-def _placed(clause: Clause, parts: FactParts) -> FactParts:
-    """A clause's facts with every span moved to where the clause stands."""
+def _placed(clause: Clause, parts: FactParts, groups: int) -> FactParts:
+    """A clause's facts with every span moved to where the clause stands, its event groups
+    numbered after the ``groups`` of the clauses before it."""
     shift = Shift(*clause.place)
     move = shift.span
 
     def event(ref: EventReference) -> EventReference:
         return dataclasses.replace(
-            ref, span=move(ref.span), time_spans=tuple(move(s) for s in ref.time_spans),
+            ref, group=ref.group + groups, span=move(ref.span),
+            time_spans=tuple(move(s) for s in ref.time_spans),
             aggregate=None if ref.aggregate is None else move(ref.aggregate),
             negated_by=None if ref.negated_by is None else move(ref.negated_by))
 
@@ -111,16 +115,11 @@ def _placed(clause: Clause, parts: FactParts) -> FactParts:
 
 
 def _joined(placed: list[FactParts], span: Span) -> FactParts:
-    """The facts of the clauses' ``and``/``or``: their parts in order, event groups numbered
-    one after the other."""
-    events: list[EventReference] = []
-    groups = 0
+    """The facts of the clauses' ``and``/``or``: their parts in order (event groups already
+    numbered one clause after the other)."""
+    joined = FactParts(span, [], [], [], sum(p.groups for p in placed), [], set(), [], [])
     for parts in placed:
-        events.extend(parts.events if not groups else
-                      [dataclasses.replace(r, group=r.group + groups) for r in parts.events])
-        groups += parts.groups
-    joined = FactParts(span, [], [], events, groups, [], set(), [], [])
-    for parts in placed:
+        joined.events.extend(parts.events)
         joined.segment_refs.extend(parts.segment_refs)
         joined.aam.extend(parts.aam)
         joined.multi_entity.extend(parts.multi_entity)
