@@ -12,6 +12,7 @@ import logging
 import threading
 from pathlib import Path
 
+from pqltools_lsp.clause_facts import classify_clauses
 from pqltools_lsp.documents import Region
 from pqltools_lsp.memo import PER_DEFINITION, Memo
 
@@ -35,15 +36,20 @@ _VERDICTS: Memo[tuple[str, str | None, str], Eligibility | None] = Memo(PER_DEFI
 
 
 def _classify(region: Region, config: Config) -> Eligibility | None:
-    tree = region.parse.expr
-    if tree is None:
-        return None
     definition = region.definition
     key = (region.text, region.fingerprint, config.eligibility_rules)
 
     def compute() -> Eligibility | None:
-        subject: Definition | ast.Expr = definition if definition is not None else tree
-        try:  # a definition's expression is not parsed again when it parsed cleanly
+        try:
+            if definition is None and region.comments:  # a long .pql text: clause by clause
+                by_clause = classify_clauses(region.text, config.eligibility_rules)
+                if by_clause is not None:
+                    return by_clause
+            tree = region.parse.expr
+            if tree is None:
+                return None
+            subject: Definition | ast.Expr = definition if definition is not None else tree
+            # a definition's expression is not parsed again when it parsed cleanly
             return classify(subject, rules=config.eligibility_rules,
                             parsed=tree if region.parse.ok else None)
         except PQLError:

@@ -30,7 +30,7 @@ from pqltools_lsp import (
     symbols,
     tokens,
 )
-from pqltools_lsp.diagnostics import analyse, forget_lint_results, to_lsp
+from pqltools_lsp.diagnostics import analyse, forget_lint_results, prepare, to_lsp
 from pqltools_lsp.documents import Snapshot, apply_changes, uri_to_path
 from pqltools_lsp.memo import PER_DEFINITION, Memo
 from pqltools_lsp.refusal import REQUEST_FAILED, Refused
@@ -283,9 +283,9 @@ class PQLLanguageServer(LanguageServer):
             # concurrent request is as good as this one (comparing identities lost results)
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, version=doc.version, diagnostics=diagnostics))
-            # parse for the requests that follow a change (semantic tokens, hover...) now,
+            # parse (and lint clause by clause) for the requests and changes that follow now,
             # after the diagnostics are out, rather than when the first of them arrives
-            await asyncio.to_thread(lambda: [region.parse for region in snap.regions])
+            await asyncio.to_thread(prepare, snap, self.configs.for_path(snap.path))
             self.settle()
         except asyncio.CancelledError:
             raise
