@@ -30,8 +30,10 @@ OUTPUT_SUFFIXES = (".parquet", ".ndjson", ".jsonl", ".json")
 def run_engine(engine: str, segments: Sequence[CompiledSegment], profiles: str, *,
                clock: Clock, events_key: str, id_key: str | None,
                prior: dict[str, Any] | None, membership: bool, count: bool,
-               output: Path | None, out: IO[str]) -> None:
-    """Evaluate ``segments`` over ``profiles`` on a SQL engine and print or write the result."""
+               output: Path | None, out: IO[str], events: str | None = None,
+               identity_key: str = "profileId") -> None:
+    """Evaluate ``segments`` over ``profiles`` on a SQL engine and print or write the result
+    (``events``: a separate events file or glob, joined on ``identity_key`` in SQL)."""
     if profiles == "-":
         raise click.UsageError(f"--engine {engine} reads files: give PROFILES as a path or glob "
                                "of NDJSON or Parquet files, not standard input")
@@ -39,10 +41,10 @@ def run_engine(engine: str, segments: Sequence[CompiledSegment], profiles: str, 
         raise click.UsageError("-o/--output must end in .parquet or .ndjson")
     try:
         if engine == "duckdb":
-            _DuckDB(segments, profiles, clock, events_key, id_key).run(
+            _DuckDB(segments, profiles, clock, events_key, id_key, events, identity_key).run(
                 prior, membership, count, output, out)
         else:
-            _Spark(segments, profiles, clock, events_key, id_key).run(
+            _Spark(segments, profiles, clock, events_key, id_key, events, identity_key).run(
                 prior, membership, count, output, out)
     except PQLError as exc:
         from pqltools.engines.compiler import REFUSED
@@ -54,16 +56,20 @@ class _Engine:
     dialect = ""
 
     def __init__(self, segments: Sequence[CompiledSegment], profiles: str, clock: Clock,
-                 events_key: str, id_key: str | None) -> None:
+                 events_key: str, id_key: str | None, events: str | None = None,
+                 identity_key: str = "profileId") -> None:
         self.segments = list(segments)
         self.clock = clock
         self.id_key = id_key
         self.events_key = events_key
+        self.events = events
+        self.identity_key = identity_key
         self.source = self.open(profiles, events_key)
 
     @property
     def keys(self) -> dict[str, Any]:
-        return {"events_key": self.events_key, "id_key": self.id_key}
+        return {"events_key": self.events_key, "id_key": self.id_key, "events": self.events,
+                "identity_key": self.identity_key}
 
     def open(self, profiles: str, events_key: str) -> Any:
         raise NotImplementedError
@@ -88,7 +94,7 @@ class _Engine:
             for seg_id, n in zip(ids, row):
                 out.write(f"{n}\n" if len(ids) == 1 else f"{seg_id}\t{n}\n")
             return
-        id_sql = id_expression(self.source.profile, self.id_key)
+        id_sql = id_expression(self.source.profile, self.id_key, self.dialect)
         if output is not None:
             extra = [("__pql_id", id_sql)] + previous_columns(self.source.profile, ids,
                                                                self.dialect, self.clock)
@@ -97,7 +103,7 @@ class _Engine:
             self.write(membership_select(plan.query, ids, seg_columns, self.dialect,
                                          self.clock), output)
             return
-        extra = membership_columns(self.source.profile, True, True, self.id_key)
+        extra = membership_columns(self.source.profile, True, True, self.id_key, self.dialect)
         plan = self.plan(extra)
         rows = list(self.rows(plan.query))
         pids = [row[1] for row in rows]

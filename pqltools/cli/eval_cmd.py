@@ -174,9 +174,9 @@ def _open_profiles(name: str) -> IO[bytes]:
 @click.argument("profiles", default="-")
 @click.option("--events-key", default="events", show_default=True,
               help="Key of each profile line that holds its events (removed from the profile).")
-@click.option("--events", "events_file", type=click.Path(exists=True, dir_okay=False,
-                                                         path_type=Path),
-              help="NDJSON file of events, joined to profiles on --identity-key.")
+@click.option("--events", "events_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Events apart from the profiles, joined to them on --identity-key: NDJSON "
+                   "(SQL engines: also Parquet, or a glob).")
 @click.option("--identity-key", default="profileId", show_default=True,
               help="Dotted path, in each event of --events, to the id of its profile.")
 @click.option("--id-key", default=None,
@@ -231,9 +231,12 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
     except PQLError as exc:
         raise click.BadParameter(str(exc), param_hint="--now") from None
     prior = _load_previous(previous) if previous is not None else None
+    if events_file is not None and engine == "python" and not events_file.is_file() and not (
+            output_file is not None and output_file.suffix.lower() == ".parquet"):
+        raise click.BadParameter(f"{events_file}: no such file", param_hint="--events")
     if engine != "python" or count or output_file is not None:
         _engine_run(engine, segments, profiles, clock, events_key, events_file, id_key, prior,
-                    membership, values, count, output_file)
+                    membership, values, count, output_file, identity_key)
         return
     output: Output = "values" if values else "membership" if membership else "ids"
     name = "<stdin>" if profiles == "-" else profiles
@@ -317,19 +320,16 @@ def _evaluate_parallel(path: str, size: int, settings: Settings, jobs: int,
 def _engine_run(engine: str, segments: list[CompiledSegment], profiles: str, clock: Clock,
                 events_key: str, events_file: Path | None, id_key: str | None,
                 prior: dict[str, Any] | None, membership: bool, values: bool, count: bool,
-                output: Path | None) -> None:
+                output: Path | None, identity_key: str = "profileId") -> None:
     """``--engine duckdb|spark``, ``--count`` and ``-o`` (pqltools/cli/engine_eval.py)."""
     if values:
         raise click.UsageError("--value runs on the interpreter only (--engine python)")
-    if events_file is not None and engine != "python":
-        raise click.UsageError(f"--events is not supported with --engine {engine}: keep the "
-                               f"events under --events-key in each profile")
     if engine == "python":
         engine = "duckdb" if output is not None and output.suffix.lower() == ".parquet" \
             else engine
     if engine == "python":
         _python_count_or_output(segments, profiles, clock, events_key, id_key, prior, count,
-                                output)
+                                output, events_file, identity_key)
         return
     from pqltools.engines.run import MissingExtraError, require_engine
     try:
@@ -338,18 +338,25 @@ def _engine_run(engine: str, segments: list[CompiledSegment], profiles: str, clo
         raise InputError(str(exc)) from None
     from pqltools.cli.engine_eval import run_engine
     run_engine(engine, segments, profiles, clock=clock, events_key=events_key, id_key=id_key,
-               prior=prior, membership=membership, count=count, output=output, out=sys.stdout)
+               prior=prior, membership=membership, count=count, output=output, out=sys.stdout,
+               events=str(events_file) if events_file is not None else None,
+               identity_key=identity_key)
 
 
 def _python_count_or_output(segments: list[CompiledSegment], profiles: str, clock: Clock,
                             events_key: str, id_key: str | None, prior: dict[str, Any] | None,
-                            count: bool, output: Path | None) -> None:
+                            count: bool, output: Path | None, events_file: Path | None = None,
+                            identity_key: str = "profileId") -> None:
     """The interpreter's ``--count`` and ``-o FILE.ndjson``."""
     import json
     counts = {seg.id: 0 for seg in segments}
+    index = EventIndex(events_file, identity_key) if events_file is not None else None
     stream = _open_profiles(profiles)
     sink = output.open("w", encoding="utf-8") if output is not None else None
     failures = 0
+    for message in index.errors if index is not None else []:
+        failures += 1
+        click.echo(message, err=True)
     try:
         for line in _read_lines(stream):
             if not line.text:
@@ -366,6 +373,8 @@ def _python_count_or_output(segments: list[CompiledSegment], profiles: str, cloc
                 continue
             pid = profile_id(profile, id_key) or f"line:{line.number}"
             events = profile.pop(events_key, None)
+            if index is not None:
+                events = (events if isinstance(events, list) else []) + index.events_for(pid)
             previous = prior.get(pid, {}) if prior is not None else None
             try:
                 result = membership_for(segments, profile, events, clock, previous)
@@ -384,6 +393,8 @@ def _python_count_or_output(segments: list[CompiledSegment], profiles: str, cloc
             stream.close()
         if sink is not None:
             sink.close()
+        if index is not None:
+            index.close()
     if count:
         for seg_id, n in counts.items():
             click.echo(f"{n}" if len(counts) == 1 else f"{seg_id}\t{n}")
