@@ -236,7 +236,7 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
         raise click.BadParameter(f"{events_file}: no such file", param_hint="--events")
     if engine != "python" or count or output_file is not None:
         _engine_run(engine, segments, profiles, clock, events_key, events_file, id_key, prior,
-                    membership, values, count, output_file, identity_key)
+                    membership, values, count, output_file, identity_key, previous)
         return
     output: Output = "values" if values else "membership" if membership else "ids"
     name = "<stdin>" if profiles == "-" else profiles
@@ -320,7 +320,8 @@ def _evaluate_parallel(path: str, size: int, settings: Settings, jobs: int,
 def _engine_run(engine: str, segments: list[CompiledSegment], profiles: str, clock: Clock,
                 events_key: str, events_file: Path | None, id_key: str | None,
                 prior: dict[str, Any] | None, membership: bool, values: bool, count: bool,
-                output: Path | None, identity_key: str = "profileId") -> None:
+                output: Path | None, identity_key: str = "profileId",
+                previous: Path | None = None) -> None:
     """``--engine duckdb|spark``, ``--count`` and ``-o`` (pqltools/cli/engine_eval.py)."""
     if values:
         raise click.UsageError("--value runs on the interpreter only (--engine python)")
@@ -340,7 +341,7 @@ def _engine_run(engine: str, segments: list[CompiledSegment], profiles: str, clo
     run_engine(engine, segments, profiles, clock=clock, events_key=events_key, id_key=id_key,
                prior=prior, membership=membership, count=count, output=output, out=sys.stdout,
                events=str(events_file) if events_file is not None else None,
-               identity_key=identity_key)
+               identity_key=identity_key, previous=previous)
 
 
 def _python_count_or_output(segments: list[CompiledSegment], profiles: str, clock: Clock,

@@ -60,7 +60,16 @@ def from_json_structure(text: str | None) -> SqlType:
 
 def _structure(node: Any) -> SqlType:
     if isinstance(node, dict):
-        return Struct(tuple((k, _structure(v)) for k, v in node.items()))
+        # DuckDB's struct fields ignore case: keys differing only in case ("ups" in one line,
+        # "UPS" in another) become the first spelling's field (the reader then matches that
+        # spelling only)
+        fields: dict[str, SqlType] = {}
+        spelling: dict[str, str] = {}
+        for k, v in node.items():
+            first = spelling.setdefault(k.lower(), k)
+            t = _structure(v)
+            fields[first] = merge(fields[first], t) if first in fields else t
+        return Struct(tuple(fields.items()))
     if isinstance(node, list):
         return ListOf(_structure(node[0]) if node else NULL)
     return {"VARCHAR": STRING, "BIGINT": BIGINT, "UBIGINT": BIGINT, "DOUBLE": DOUBLE,
@@ -133,4 +142,4 @@ def conform(value: Any, t: SqlType) -> Any:
     return value
 
 
-__all__ += ["conform", "Scalar"]
+__all__ += ["Scalar", "conform"]

@@ -286,10 +286,11 @@ def run_sql(source: SparkSource, query: Any) -> Iterator[tuple[Any, ...]]:
 
 
 def write_to(source: SparkSource, query: Any, path: str, fmt: str) -> None:
-    """Write ``query``'s rows as a directory of ``parquet`` or ``json`` (NDJSON) part files."""
+    """Write ``query``'s rows as a directory of ``parquet``, ``json`` (NDJSON) or ``text`` (one
+    string column, a line per row) part files."""
     try:
         writer = _frame(source, query).write.mode("overwrite")
-        (writer.parquet if fmt == "parquet" else writer.json)(path)
+        {"parquet": writer.parquet, "json": writer.json, "text": writer.text}[fmt](path)
     except Exception as exc:
         if type(exc).__module__.startswith(("pyspark", "py4j")):
             raise evaluation_error(f"the spark engine stopped: {_spark_message(exc)}") from None

@@ -131,8 +131,9 @@ def prune(t: SqlType, names: Iterable[str] | None) -> SqlType:
 
 
 #: Fields kept whole when named: a profile's id may be any namespace of ``identityMap``
-#: (``profile_id``), whose names no definition spells.
-WHOLE = frozenset({"identityMap"})
+#: (``profile_id``), whose names no definition spells; membership output carries every entry of
+#: ``segmentMembership``.
+WHOLE = frozenset({"identityMap", "segmentMembership"})
 
 
 def _prune(t: SqlType, keep: frozenset[str] | None) -> SqlType:
