@@ -75,7 +75,8 @@ def membership_columns(profile: Struct, from_data: bool, need_id: bool, id_key: 
     if profile.get("segmentMembership") is not None:
         column = exp.column(exp.to_identifier("segmentMembership", quoted=True),
                             table=exp.to_identifier(PROFILE_ALIAS))
-        out.append(("__pql_previous", exp.Anonymous(this="to_json", expressions=[column])))
+        from pqltools.engines.output import prior_json
+        out.append(("__pql_previous", prior_json(column, dialect)))
     else:
         out.append(("__pql_previous", exp.null()))
     if need_id:

@@ -205,10 +205,10 @@ def membership_select(inner: exp.Select, segment_ids: Sequence[str], seg_columns
     present = sql.filter(exp.Array(expressions=entries), "__pql_e", exp.Not(this=exp.Is(
         this=_dot(var("__pql_e"), "value"), expression=exp.Null())))
     ids = exp.Array(expressions=[_s(i) for i in segment_ids])
-    carried = sql.filter(call("map_entries", _col("__pql_old", "o")), "__pql_e", exp.and_(
-        exp.Not(this=exp.Coalesce(this=call("array_contains", ids, _dot(var("__pql_e"), "key")),
-                                  expressions=[exp.false()])),
-        exp.Not(this=_expired(js, _dot(var("__pql_e"), "value"), clock, dialect))))
+    carried = sql.filter(call("map_entries", _col("__pql_old", "o")), "__pql_e", exp.And(
+        this=exp.Not(this=exp.Coalesce(this=call("array_contains", ids, _dot(
+            var("__pql_e"), "key")), expressions=[exp.false()])),
+        expression=exp.Not(this=_expired(js, _dot(var("__pql_e"), "value"), clock, dialect))))
     ups = js.entry(_col("__pql_key", "o"), js.from_entries(js.concat(present, carried)))
     others = sql.transform(
         sql.filter(call("map_entries", _col("__pql_ns", "o")), "__pql_n",

@@ -50,3 +50,19 @@ def test_namespace_casing_kept(tmp_path: Path) -> None:
     by_id = {r["id"]: r["segmentMembership"] for r in expected}
     assert set(by_id["a"]) == {"UPS", "aam"} and set(by_id["9"]) == {"ups"}
     assert _output("duckdb", paths, tmp_path / "duckdb.ndjson") == expected
+
+
+def test_segment_records_equal_interpreter(tmp_path: Path) -> None:
+    """``pqltools.segment`` on DuckDB (records built in Python from the stored membership the
+    query returns): the interpreter's records, null fields of the merged schema left out."""
+    import json
+
+    from output_data import DEFINITIONS, PROFILES
+
+    import pqltools
+    paths = write(tmp_path)
+    definitions = {d["id"]: d["expression"]["value"] for d in DEFINITIONS}
+    expected = list(pqltools.segment(definitions, [json.loads(json.dumps(p)) for p in PROFILES],
+                                     now=NOW))
+    assert list(pqltools.segment(definitions, str(paths["profiles"]), engine="duckdb",
+                                 now=NOW)) == expected
