@@ -184,7 +184,7 @@ class _Spark(_Engine):
     def previous_view(self, path: Path) -> str:
         frame = self.source.frame.sparkSession.read.json(str(path))
         if "segmentMembership" not in frame.columns:
-            frame = frame.selectExpr("id", "CAST(NULL AS STRING) AS segmentMembership")
+            frame = frame.selectExpr("id", "CAST(NULL AS MAP<STRING, STRING>) AS segmentMembership")
         frame.createOrReplaceTempView(PREVIOUS_VIEW)
         return PREVIOUS_VIEW
 
