@@ -23,6 +23,7 @@ from pqltools.engines.plan import ROW_COLUMN, Plan, check_profile, needed_names,
 from pqltools.engines.schema import (
     conform,
     duckdb_type_name,
+    fold_case,
     from_duckdb_type,
     from_json_structure,
     infer_rows,
@@ -245,8 +246,8 @@ def _python_source(con: Any, profiles: Iterable[Any], names: set[str]) -> DuckDB
         profile, events = _split(item)
         check_profile(profile, events)
         rows.append((dict(profile), events))
-    profile_t = prune(infer_rows(p for p, _ in rows), names)
-    events_t = infer_rows({"e": e} for _, e in rows).get("e")
+    profile_t = fold_case(prune(infer_rows(p for p, _ in rows), names))
+    events_t = fold_case(infer_rows({"e": e} for _, e in rows)).get("e")  # type: ignore[union-attr]
     assert isinstance(profile_t, Struct)
     events_type: SqlType = prune(events_t, names) if isinstance(events_t, ListOf) else NULL
     columns = {k: v for k, v in profile_t.fields if v != NULL}
