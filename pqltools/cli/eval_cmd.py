@@ -231,9 +231,9 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
     except PQLError as exc:
         raise click.BadParameter(str(exc), param_hint="--now") from None
     prior = _load_previous(previous) if previous is not None else None
-    if events_file is not None and engine == "python" and not events_file.is_file() and not (
-            output_file is not None and output_file.suffix.lower() == ".parquet"):
-        raise click.BadParameter(f"{events_file}: no such file", param_hint="--events")
+    if events_file is not None:
+        _check_events(events_file, engine == "python" and not (
+            output_file is not None and output_file.suffix.lower() == ".parquet"))
     if engine != "python" or count or output_file is not None:
         _engine_run(engine, segments, profiles, clock, events_key, events_file, id_key, prior,
                     membership, values, count, output_file, identity_key, previous)
@@ -267,6 +267,15 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
         if index is not None:
             index.close()
     sys.exit(1 if failures else 0)
+
+
+def _check_events(path: Path, one_file: bool) -> None:
+    """``--events`` names a file (the interpreter) or files matching a glob (SQL engines)."""
+    import glob
+    if one_file and not path.is_file():
+        raise click.BadParameter(f"{path}: no such file", param_hint="--events")
+    if not one_file and not any(os.path.isfile(f) for f in glob.glob(str(path))):
+        raise click.BadParameter(f"{path}: no file matches", param_hint="--events")
 
 
 def _file_size(name: str) -> int:

@@ -124,3 +124,13 @@ def test_cli_events_file(files: dict[str, Path], engine: str) -> None:
                   if not line.startswith(str(files["events"]))) == sorted(EXPECTED["buyers"])
     counted = CliRunner().invoke(main, args[:2] + [engine, "--count"] + args[3:])
     assert counted.output.splitlines()[-1] == "4"
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_cli_events_missing(tmp_path: Path, engine: str) -> None:
+    profiles = tmp_path / "p.ndjson"
+    profiles.write_text('{"_id": "a"}\n')
+    result = CliRunner().invoke(main, ["eval", "--engine", engine, "--events",
+                                       str(tmp_path / "none*.ndjson"), "xEvent.count() = 0",
+                                       str(profiles)])
+    assert result.exit_code == 2 and "--events" in result.output
