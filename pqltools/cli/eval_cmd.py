@@ -207,7 +207,8 @@ def _open_profiles(name: str) -> IO[bytes]:
 @click.option("-o", "--output", "output_file", type=click.Path(dir_okay=True, path_type=Path),
               default=None,
               help='Write {"id", "segmentMembership"} records to FILE.parquet or FILE.ndjson '
-                   "(SQL engines: built in SQL; Spark writes a directory).")
+                   "(SQL engines: built in SQL, the interpreter's records; Parquet holds "
+                   "segmentMembership as JSON text; Spark writes a directory).")
 def eval_command(query: str, profiles: str, events_key: str, events_file: Path | None,
                  identity_key: str, id_key: str | None, now: str | None, membership: bool,
                  previous: Path | None, values: bool, as_expression: bool,
