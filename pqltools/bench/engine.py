@@ -13,7 +13,9 @@ in the same run:
   the same question (the Spark reference), both in one session.
 
 Generated files are kept in ``--dir`` and reused by a later run with the same sizes;
-``--delete`` removes them at the end (the 10M file is about 1 GB).
+``--delete`` removes them at the end (the 10M file is about 1 GB). ``--apart`` also times the
+events segment with the events in their own Parquet file, joined by identity (``pql eval
+--events``), against a hand-written DuckDB join.
 
 Every engine must count the same qualifying profiles (on the sample for the interpreter), else
 the run fails. Prints seconds and profiles per second, and the ratios the issue asks for.
@@ -111,6 +113,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--spark", action="store_true",
                         help="also time Spark local mode (the CLI, the engine's SQL and "
                              "hand-written Spark SQL)")
+    parser.add_argument("--apart", action="store_true",
+                        help="also time the events segment with the events in their own "
+                             "Parquet file (pql eval --events) against a hand-written join")
     parser.add_argument("--delete", action="store_true",
                         help="delete the generated files at the end (default: keep them for "
                              "the next run)")
@@ -183,11 +188,44 @@ def main(argv: list[str]) -> int:
         if n_cli != n_hand or n_sql != n_hand or n_interp != n_sample_sql or n_interp_cli != n_sample_sql:
             print("  MISMATCH between engines", file=sys.stderr)
             failed = True
+        if args.apart and name == "events":
+            failed |= _apart(args, con, data, pql, n_hand, t_cli)
     del duckdb
     if args.delete:
-        for path in (data, sample, sample_json):
+        apart = [data.with_name(data.stem + f"-{k}.parquet") for k in ("profiles", "events")]
+        for path in (data, sample, sample_json, *apart):
             path.unlink(missing_ok=True)
     return 1 if failed else 0
+
+
+def _apart(args: Any, con: Any, data: Path, pql: str, expected: int, t_nested: float) -> bool:
+    """The events segment with the events in their own file, joined by identity: ``pql eval
+    --events`` against a hand-written join; True when a count differs from ``expected``."""
+    profiles = data.with_name(data.stem + "-profiles.parquet")
+    events = data.with_name(data.stem + "-events.parquet")
+    if not events.exists():
+        print(f"generating {profiles} and {events} ...", flush=True)
+        con.execute(f"COPY (SELECT * EXCLUDE (events) FROM '{data}') TO '{profiles}' "
+                    "(FORMAT parquet)")
+        con.execute(f"COPY (SELECT _id AS profileId, e.eventType AS eventType, e.timestamp AS "
+                    f"timestamp FROM (SELECT _id, unnest(events) AS e FROM '{data}')) "
+                    f"TO '{events}' (FORMAT parquet)")
+    cli = ["eval", "--engine", "duckdb", "--count", "--now", NOW_ISO, "--events", str(events),
+           "-e", pql, str(profiles)]
+    t_cli, n_cli = _timed(lambda: _cli(cli), args.rounds)
+    hand = (f"SELECT count(*) FROM '{profiles}' p LEFT JOIN (SELECT profileId, "
+            f"list(struct_pack(eventType, timestamp)) AS events FROM '{events}' "
+            f"GROUP BY profileId) g ON p._id = g.profileId WHERE {_HAND['events']}")
+    t_hand, n_hand = _timed(lambda: con.execute(hand).fetchall()[0][0], args.rounds)
+    n = args.profiles
+    print("  events apart (own Parquet file, joined by identity):")
+    print(f"  pql eval --engine duckdb --count --events {t_cli:8.2f} s  {n / t_cli:14,.0f} /s  "
+          f"({n_cli:,})")
+    print(f"  hand-written DuckDB join          {t_hand:8.2f} s  {n / t_hand:14,.0f} /s  "
+          f"({n_hand:,})")
+    print(f"  CLI vs hand-written join: {t_cli / t_hand:.2f}x the time; apart vs nested (CLI): "
+          f"{t_cli / t_nested:.2f}x")
+    return not n_cli == n_hand == expected
 
 
 def _spark(args: Any, data: Path, name: str, pql: str, expected: int) -> bool:
