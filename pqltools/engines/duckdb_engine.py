@@ -141,9 +141,11 @@ def _join_events(source: DuckDBSource, events: Any, names: set[str], identity_ke
     import duckdb
     from sqlglot import exp
 
+    from pqltools.engines.dialects import call
     from pqltools.engines.events import JOINED_EVENTS, join_query
     event_names = names | {identity_key.split(".")[0]}
     order: list[Any] = []
+    rows_placed = False
     if _is_relation(events):
         rel = events
         columns = dict(zip(rel.columns, (from_duckdb_type(t) for t in rel.types)))
@@ -155,20 +157,30 @@ def _join_events(source: DuckDBSource, events: Any, names: set[str], identity_ke
         if not _is_path(events):
             events = _events_file(events, source)
         paths = _expand(events)
+        several = len(paths) > 1
         if _is_parquet(paths):
-            rel = con.read_parquet(paths, filename=True)
+            rel = con.read_parquet(paths, filename=several, file_row_number=True)
             columns = dict(zip(rel.columns, (from_duckdb_type(t) for t in rel.types)))
+            columns.pop("file_row_number", None)
         else:
-            rel, columns = _json_read(con, paths, event_names, filename=True)
+            rel, columns = _json_read(con, paths, event_names, filename=several)
         columns.pop("filename", None)
-        order.append(exp.column(exp.to_identifier("filename", quoted=True),
-                                table=exp.to_identifier("e")))
-    order.append(exp.Window(this=exp.RowNumber()))
-    event = prune(Struct.of(columns), event_names)
+        if several:  # the file's place in the list, then the row's in the file
+            order.append(call("list_position", exp.Array(expressions=[
+                exp.Literal.string(p) for p in paths]), exp.column(exp.to_identifier(
+                    "filename", quoted=True), table=exp.to_identifier("e"))))
+        if _is_parquet(paths):  # a row's place in its file, without a window over the scan
+            order.append(exp.column(exp.to_identifier("file_row_number", quoted=True),
+                                    table=exp.to_identifier("e")))
+            rows_placed = True
+    if not rows_placed:
+        order.append(exp.Window(this=exp.RowNumber()))
+    owner = Struct.of(columns)
+    event = prune(owner, names)
     assert isinstance(event, Struct)
     nested = (source.events_column, source.events) if source.events != NULL else None
     query, joined_t = join_query("duckdb", _PROFILES_VIEW, source.profile, nested, _EVENTS_VIEW,
-                                 event, identity_key, id_key, order)
+                                 event, identity_key, id_key, order, owner)
     try:
         rel.create_view(_EVENTS_VIEW)
         joined = source.relation.query(_PROFILES_VIEW, query.sql(dialect="duckdb"))

@@ -187,12 +187,13 @@ def reshape(sql: exp.Expression, have: SqlType, want: SqlType, dialect: str,
 
 
 def _grouped(dialect: str, events_view: str, event: Struct, identity_key: str,
-             order: Sequence[exp.Expression]) -> exp.Select:
-    """``SELECT owner, <events of that owner in order> FROM events GROUP BY owner``."""
+             order: Sequence[exp.Expression], row: Struct) -> exp.Select:
+    """``SELECT owner, <events of that owner in order> FROM events GROUP BY owner`` (``row``:
+    the type of an events row, where the owner is found)."""
     alias = "e"
     keys = [f"__pql_k{index}" for index in range(len(order))]
     value = struct_value(dialect, [(name, _column(alias, name)) for name, _ in event.fields])
-    rows = exp.select(exp.alias_(id_sql(event, alias, identity_key, dialect), _OWNER,
+    rows = exp.select(exp.alias_(id_sql(row, alias, identity_key, dialect), _OWNER,
                                  quoted=True),
                       exp.alias_(value, _EVENT, quoted=True),
                       *(exp.alias_(o, k, quoted=True) for o, k in zip(order, keys))
@@ -222,13 +223,14 @@ def _grouped(dialect: str, events_view: str, event: Struct, identity_key: str,
 
 def join_query(dialect: str, profiles_view: str, profile: Struct,
                nested: tuple[str, SqlType] | None, events_view: str, event: Struct,
-               identity_key: str, id_key: str | None, order: Sequence[exp.Expression]
-               ) -> tuple[exp.Select, SqlType]:
+               identity_key: str, id_key: str | None, order: Sequence[exp.Expression],
+               owner: Struct | None = None) -> tuple[exp.Select, SqlType]:
     """The profiles with their events joined, and the type of the :data:`JOINED_EVENTS` column.
 
     ``profile`` is the profile columns' type (without the nested events column ``nested``:
-    its name and type, or None), ``event`` the type of an events row, ``order`` the expressions
-    (over the events row ``e``) giving the input order.
+    its name and type, or None), ``event`` the type of an event as the definitions read it,
+    ``owner`` the type of an events row where its identity is found (default ``event``),
+    ``order`` the expressions (over the events row ``e``) giving the input order.
     """
     joined_t: SqlType = ListOf(event)
     listed: exp.Expression = _column("g", _LIST)
@@ -244,7 +246,7 @@ def join_query(dialect: str, profiles_view: str, profile: Struct,
             exp.If(this=exp.Is(this=_column("p", column), expression=exp.Null()), true=more)],
             default=both)
         joined_t = merged
-    grouped = _grouped(dialect, events_view, event, identity_key, order)
+    grouped = _grouped(dialect, events_view, event, identity_key, order, owner or event)
     on = exp.EQ(this=id_sql(profile, "p", id_key, dialect), expression=_column("g", _OWNER))
     query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("p")),
                        exp.alias_(listed, JOINED_EVENTS, quoted=True)).from_(
