@@ -159,7 +159,8 @@ def _join_events(source: DuckDBSource, events: Any, names: set[str], identity_ke
         paths = _expand(events)
         several = len(paths) > 1
         if _is_parquet(paths):
-            rel = con.read_parquet(paths, filename=several, file_row_number=True)
+            rel = con.read_parquet(paths, filename=several, file_row_number=True,
+                                   union_by_name=several)
             columns = dict(zip(rel.columns, (from_duckdb_type(t) for t in rel.types)))
             columns.pop("file_row_number", None)
         else:

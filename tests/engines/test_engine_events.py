@@ -134,3 +134,34 @@ def test_cli_events_missing(tmp_path: Path, engine: str) -> None:
                                        str(tmp_path / "none*.ndjson"), "xEvent.count() = 0",
                                        str(profiles)])
     assert result.exit_code == 2 and "--events" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".ndjson", ".parquet"])
+def test_events_in_several_files(files: dict[str, Path], tmp_path: Path, suffix: str) -> None:
+    """A glob of events files: each profile gets its events from all of them, in file-name then
+    line order (the joined list, read back through the engine's own relation)."""
+    import duckdb
+
+    from pqltools.engines import duckdb_engine as dd
+    from pqltools.engines.plan import compile_run
+    lines = files["events"].read_text().splitlines()
+    half = len(lines) // 2
+    parts = [tmp_path / f"ev-{k}.ndjson" for k in (1, 2)]
+    parts[0].write_text("\n".join(lines[:half]) + "\n")
+    parts[1].write_text("\n".join(lines[half:]) + "\n")
+    if suffix == ".parquet":
+        con = duckdb.connect()
+        for part in parts:
+            con.execute(f"COPY (SELECT * REPLACE (CAST(timestamp AS VARCHAR) AS timestamp) "
+                        f"FROM read_json('{part}', sample_size=-1)) TO "
+                        f"'{part.with_suffix('.parquet')}' (FORMAT parquet)")
+            part.unlink()
+    pattern = str(tmp_path / f"ev-*{suffix}")
+    assert _run(str(files["profiles"]), events=pattern) == _run(nested_pairs(), "python")
+    segments = compile_run({"t": 'xEvent[eventType = "commerce.purchases"].count() > 0'})
+    source = dd.open_source(str(files["profiles"]), segments, events=pattern)
+    from pqltools.engines.events import JOINED_EVENTS
+    rows = source.relation.query("r", f'SELECT "_id", "{JOINED_EVENTS}" FROM r').fetchall()
+    old = dict(rows)["old"]
+    assert [e["eventType"] for e in old] == ["commerce.purchases",
+                                              "web.webpagedetails.pageViews"]
