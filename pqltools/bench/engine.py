@@ -8,7 +8,14 @@ in the same run:
 * hand-written DuckDB SQL for the same question over the same file (the reference);
 * the interpreter (``Program.bind``, the fastest way it runs) over a sample of the profiles
   already decoded into Python objects, and ``pql eval --count`` over the same sample as NDJSON;
-* with ``--spark``, ``pql eval --engine spark --count`` (local mode, end to end).
+* with ``--spark``, Spark local mode: ``pql eval --engine spark --count`` (end to end, JVM
+  start-up included), the engine's Spark SQL in this process, and hand-written Spark SQL for
+  the same question (the Spark reference), both in one session.
+
+Generated files are kept in ``--dir`` and reused by a later run with the same sizes;
+``--delete`` removes them at the end (the 10M file is about 1 GB). ``--apart`` also times the
+events segment with the events in their own Parquet file, joined by identity (``pql eval
+--events``), against a hand-written DuckDB join.
 
 Every engine must count the same qualifying profiles (on the sample for the interpreter), else
 the run fails. Prints seconds and profiles per second, and the ratios the issue asks for.
@@ -37,6 +44,13 @@ _HAND = {
                "e.eventType = 'commerce.purchases' AND e.timestamp > TIMESTAMPTZ "
                "'2025-05-16 12:00:00+00' AND e.timestamp <= TIMESTAMPTZ "
                "'2025-06-15 12:00:00+00')) >= 2"),
+}
+#: the same questions in Spark SQL (``filter`` and ``size`` instead of DuckDB's list functions)
+_HAND_SPARK = {
+    "profile-only": _HAND["profile-only"],
+    "events": ("homeAddress.countryCode = 'US' AND size(filter(events, e -> "
+               "e.eventType = 'commerce.purchases' AND e.timestamp > TIMESTAMP "
+               "'2025-05-16 12:00:00' AND e.timestamp <= TIMESTAMP '2025-06-15 12:00:00')) >= 2"),
 }
 _PQL = {"profile-only": PROFILE_PQL, "events": EVENT_PQL}
 
@@ -96,7 +110,15 @@ def main(argv: list[str]) -> int:
                         help="profiles the interpreter evaluates (its rate is per profile)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/pqltools-bench-engine"))
-    parser.add_argument("--spark", action="store_true", help="also time Spark local mode")
+    parser.add_argument("--spark", action="store_true",
+                        help="also time Spark local mode (the CLI, the engine's SQL and "
+                             "hand-written Spark SQL)")
+    parser.add_argument("--apart", action="store_true",
+                        help="also time the events segment with the events in their own "
+                             "Parquet file (pql eval --events) against a hand-written join")
+    parser.add_argument("--delete", action="store_true",
+                        help="delete the generated files at the end (default: keep them for "
+                             "the next run)")
     args = parser.parse_args(argv)
 
     import duckdb
@@ -158,12 +180,7 @@ def main(argv: list[str]) -> int:
         print(f"  pql eval --count (python, NDJSON) {'':8}    {rate_interp_cli:14,.0f} /s  "
               f"({n_interp_cli:,} of {args.sample:,})")
         if args.spark:
-            spark_cli = ["eval", "--engine", "spark", "--count", "--now", NOW_ISO, "-e", pql,
-                         str(data)]
-            t_spark, n_spark = _timed(lambda: _cli(spark_cli), 1)
-            print(f"  pql eval --engine spark --count   {t_spark:8.2f} s  "
-                  f"{args.profiles / t_spark:14,.0f} /s  ({n_spark:,})")
-            failed |= n_spark != n_hand
+            failed |= _spark(args, data, name, pql, n_hand)
         print(f"  engine SQL vs hand-written: {t_sql / t_hand:.2f}x the time; CLI vs "
               f"hand-written: {t_cli / t_hand:.2f}x; engine vs "
               f"interpreter: {rate_cli / rate_interp:.1f}x (bind), "
@@ -171,8 +188,71 @@ def main(argv: list[str]) -> int:
         if n_cli != n_hand or n_sql != n_hand or n_interp != n_sample_sql or n_interp_cli != n_sample_sql:
             print("  MISMATCH between engines", file=sys.stderr)
             failed = True
+        if args.apart and name == "events":
+            failed |= _apart(args, con, data, pql, n_hand, t_cli)
     del duckdb
+    if args.delete:
+        apart = [data.with_name(data.stem + f"-{k}.parquet") for k in ("profiles", "events")]
+        for path in (data, sample, sample_json, *apart):
+            path.unlink(missing_ok=True)
     return 1 if failed else 0
+
+
+def _apart(args: Any, con: Any, data: Path, pql: str, expected: int, t_nested: float) -> bool:
+    """The events segment with the events in their own file, joined by identity: ``pql eval
+    --events`` against a hand-written join; True when a count differs from ``expected``."""
+    profiles = data.with_name(data.stem + "-profiles.parquet")
+    events = data.with_name(data.stem + "-events.parquet")
+    if not events.exists():
+        print(f"generating {profiles} and {events} ...", flush=True)
+        con.execute(f"COPY (SELECT * EXCLUDE (events) FROM '{data}') TO '{profiles}' "
+                    "(FORMAT parquet)")
+        con.execute(f"COPY (SELECT _id AS profileId, e.eventType AS eventType, e.timestamp AS "
+                    f"timestamp FROM (SELECT _id, unnest(events) AS e FROM '{data}')) "
+                    f"TO '{events}' (FORMAT parquet)")
+    cli = ["eval", "--engine", "duckdb", "--count", "--now", NOW_ISO, "--events", str(events),
+           "-e", pql, str(profiles)]
+    t_cli, n_cli = _timed(lambda: _cli(cli), args.rounds)
+    hand = (f"SELECT count(*) FROM '{profiles}' p LEFT JOIN (SELECT profileId, "
+            f"list(struct_pack(eventType, timestamp)) AS events FROM '{events}' "
+            f"GROUP BY profileId) g ON p._id = g.profileId WHERE {_HAND['events']}")
+    t_hand, n_hand = _timed(lambda: con.execute(hand).fetchall()[0][0], args.rounds)
+    n = args.profiles
+    print("  events apart (own Parquet file, joined by identity):")
+    print(f"  pql eval --engine duckdb --count --events {t_cli:8.2f} s  {n / t_cli:14,.0f} /s  "
+          f"({n_cli:,})")
+    print(f"  hand-written DuckDB join          {t_hand:8.2f} s  {n / t_hand:14,.0f} /s  "
+          f"({n_hand:,})")
+    print(f"  CLI vs hand-written join: {t_cli / t_hand:.2f}x the time; apart vs nested (CLI): "
+          f"{t_cli / t_nested:.2f}x")
+    return not n_cli == n_hand == expected
+
+
+def _spark(args: Any, data: Path, name: str, pql: str, expected: int) -> bool:
+    """Spark local mode for one question; True when a count differs from ``expected``."""
+    from pqltools.engines import spark_engine as se
+    from pqltools.engines.output import count_select
+    from pqltools.engines.plan import compile_run
+    from pqltools.runtime.context import make_clock
+    spark_cli = ["eval", "--engine", "spark", "--count", "--now", NOW_ISO, "-e", pql, str(data)]
+    t_cli, n_cli = _timed(lambda: _cli(spark_cli), 1)
+    spark = se.session()
+    segments = compile_run({name: pql})
+    source = se.open_source(str(data), segments, spark=spark)
+    plan = se.plan_for(source, segments, make_clock(NOW_ISO))
+    counted = count_select(plan.query, plan.columns)
+    t_sql, n_sql = _timed(lambda: list(se.run_sql(source, counted))[0][0], args.rounds)
+    hand = f"SELECT count(*) FROM parquet.`{data}` WHERE {_HAND_SPARK[name]}"
+    t_hand, n_hand = _timed(lambda: spark.sql(hand).collect()[0][0], args.rounds)
+    n = args.profiles
+    print(f"  pql eval --engine spark --count   {t_cli:8.2f} s  {n / t_cli:14,.0f} /s  "
+          f"({n_cli:,})")
+    print(f"  engine's Spark SQL in-process     {t_sql:8.2f} s  {n / t_sql:14,.0f} /s  "
+          f"({n_sql:,})")
+    print(f"  hand-written Spark SQL            {t_hand:8.2f} s  {n / t_hand:14,.0f} /s  "
+          f"({n_hand:,})")
+    print(f"  Spark engine SQL vs hand-written Spark SQL: {t_sql / t_hand:.2f}x the time")
+    return not n_cli == n_sql == n_hand == expected
 
 
 if __name__ == "__main__":

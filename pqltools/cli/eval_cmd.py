@@ -174,9 +174,9 @@ def _open_profiles(name: str) -> IO[bytes]:
 @click.argument("profiles", default="-")
 @click.option("--events-key", default="events", show_default=True,
               help="Key of each profile line that holds its events (removed from the profile).")
-@click.option("--events", "events_file", type=click.Path(exists=True, dir_okay=False,
-                                                         path_type=Path),
-              help="NDJSON file of events, joined to profiles on --identity-key.")
+@click.option("--events", "events_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Events apart from the profiles, joined to them on --identity-key: NDJSON "
+                   "(SQL engines: also Parquet, or a glob).")
 @click.option("--identity-key", default="profileId", show_default=True,
               help="Dotted path, in each event of --events, to the id of its profile.")
 @click.option("--id-key", default=None,
@@ -207,7 +207,8 @@ def _open_profiles(name: str) -> IO[bytes]:
 @click.option("-o", "--output", "output_file", type=click.Path(dir_okay=True, path_type=Path),
               default=None,
               help='Write {"id", "segmentMembership"} records to FILE.parquet or FILE.ndjson '
-                   "(SQL engines: built in SQL; Spark writes a directory).")
+                   "(SQL engines: built in SQL, the interpreter's records; Parquet holds "
+                   "segmentMembership as JSON text; Spark writes a directory).")
 def eval_command(query: str, profiles: str, events_key: str, events_file: Path | None,
                  identity_key: str, id_key: str | None, now: str | None, membership: bool,
                  previous: Path | None, values: bool, as_expression: bool,
@@ -231,9 +232,12 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
     except PQLError as exc:
         raise click.BadParameter(str(exc), param_hint="--now") from None
     prior = _load_previous(previous) if previous is not None else None
+    if events_file is not None:
+        _check_events(events_file, engine == "python" and not (
+            output_file is not None and output_file.suffix.lower() == ".parquet"))
     if engine != "python" or count or output_file is not None:
         _engine_run(engine, segments, profiles, clock, events_key, events_file, id_key, prior,
-                    membership, values, count, output_file)
+                    membership, values, count, output_file, identity_key, previous)
         return
     output: Output = "values" if values else "membership" if membership else "ids"
     name = "<stdin>" if profiles == "-" else profiles
@@ -264,6 +268,15 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
         if index is not None:
             index.close()
     sys.exit(1 if failures else 0)
+
+
+def _check_events(path: Path, one_file: bool) -> None:
+    """``--events`` names a file (the interpreter) or files matching a glob (SQL engines)."""
+    import glob
+    if one_file and not path.is_file():
+        raise click.BadParameter(f"{path}: no such file", param_hint="--events")
+    if not one_file and not any(os.path.isfile(f) for f in glob.glob(str(path))):
+        raise click.BadParameter(f"{path}: no file matches", param_hint="--events")
 
 
 def _file_size(name: str) -> int:
@@ -317,19 +330,17 @@ def _evaluate_parallel(path: str, size: int, settings: Settings, jobs: int,
 def _engine_run(engine: str, segments: list[CompiledSegment], profiles: str, clock: Clock,
                 events_key: str, events_file: Path | None, id_key: str | None,
                 prior: dict[str, Any] | None, membership: bool, values: bool, count: bool,
-                output: Path | None) -> None:
+                output: Path | None, identity_key: str = "profileId",
+                previous: Path | None = None) -> None:
     """``--engine duckdb|spark``, ``--count`` and ``-o`` (pqltools/cli/engine_eval.py)."""
     if values:
         raise click.UsageError("--value runs on the interpreter only (--engine python)")
-    if events_file is not None and engine != "python":
-        raise click.UsageError(f"--events is not supported with --engine {engine}: keep the "
-                               f"events under --events-key in each profile")
     if engine == "python":
         engine = "duckdb" if output is not None and output.suffix.lower() == ".parquet" \
             else engine
     if engine == "python":
         _python_count_or_output(segments, profiles, clock, events_key, id_key, prior, count,
-                                output)
+                                output, events_file, identity_key)
         return
     from pqltools.engines.run import MissingExtraError, require_engine
     try:
@@ -338,18 +349,25 @@ def _engine_run(engine: str, segments: list[CompiledSegment], profiles: str, clo
         raise InputError(str(exc)) from None
     from pqltools.cli.engine_eval import run_engine
     run_engine(engine, segments, profiles, clock=clock, events_key=events_key, id_key=id_key,
-               prior=prior, membership=membership, count=count, output=output, out=sys.stdout)
+               prior=prior, membership=membership, count=count, output=output, out=sys.stdout,
+               events=str(events_file) if events_file is not None else None,
+               identity_key=identity_key, previous=previous)
 
 
 def _python_count_or_output(segments: list[CompiledSegment], profiles: str, clock: Clock,
                             events_key: str, id_key: str | None, prior: dict[str, Any] | None,
-                            count: bool, output: Path | None) -> None:
+                            count: bool, output: Path | None, events_file: Path | None = None,
+                            identity_key: str = "profileId") -> None:
     """The interpreter's ``--count`` and ``-o FILE.ndjson``."""
     import json
     counts = {seg.id: 0 for seg in segments}
+    index = EventIndex(events_file, identity_key) if events_file is not None else None
     stream = _open_profiles(profiles)
     sink = output.open("w", encoding="utf-8") if output is not None else None
     failures = 0
+    for message in index.errors if index is not None else []:
+        failures += 1
+        click.echo(message, err=True)
     try:
         for line in _read_lines(stream):
             if not line.text:
@@ -366,6 +384,8 @@ def _python_count_or_output(segments: list[CompiledSegment], profiles: str, cloc
                 continue
             pid = profile_id(profile, id_key) or f"line:{line.number}"
             events = profile.pop(events_key, None)
+            if index is not None:
+                events = (events if isinstance(events, list) else []) + index.events_for(pid)
             previous = prior.get(pid, {}) if prior is not None else None
             try:
                 result = membership_for(segments, profile, events, clock, previous)
@@ -384,6 +404,8 @@ def _python_count_or_output(segments: list[CompiledSegment], profiles: str, cloc
             stream.close()
         if sink is not None:
             sink.close()
+        if index is not None:
+            index.close()
     if count:
         for seg_id, n in counts.items():
             click.echo(f"{n}" if len(counts) == 1 else f"{seg_id}\t{n}")

@@ -32,27 +32,30 @@ def _previous_json(value: Any) -> Any:
 def segment_sql(definitions: Iterable[Definition] | Mapping[str, str] | list[CompiledSegment],
                 profiles: Any, *, engine: str, now: str | datetime | int | Clock | None = None,
                 previous: Mapping[str, Mapping[str, Any]] | None = None,
-                id_key: str | None = None, events_key: str = "events") -> Iterator[
-                    dict[str, Any]]:
-    """The SQL engines' :func:`pqltools.segment`: the same records, computed in one query."""
+                id_key: str | None = None, events_key: str = "events", events: Any = None,
+                identity_key: str = "profileId") -> Iterator[dict[str, Any]]:
+    """The SQL engines' :func:`pqltools.segment`: the same records, computed in one query
+    (``events``: a separate events input joined by ``identity_key``, see
+    :mod:`pqltools.engines.events`)."""
     segments = compile_run(definitions)
     clock = make_clock(now)
+    joined = {"events": events, "identity_key": identity_key}
     if engine == "duckdb":
-        return _duckdb(segments, profiles, clock, previous, id_key, events_key)
+        return _duckdb(segments, profiles, clock, previous, id_key, events_key, joined)
     if engine == "spark":
         from pqltools.engines.spark_engine import segment_spark
-        return segment_spark(segments, profiles, clock, previous, id_key, events_key)
+        return segment_spark(segments, profiles, clock, previous, id_key, events_key, joined)
     raise evaluation_error(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
 
 
 def _duckdb(segments: list[CompiledSegment], profiles: Any, clock: Clock,
             previous: Mapping[str, Mapping[str, Any]] | None, id_key: str | None,
-            events_key: str) -> Iterator[dict[str, Any]]:
+            events_key: str, joined: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     from pqltools.engines import duckdb_engine as dd
-    source = dd.open_source(profiles, segments, events_key=events_key, id_key=id_key)
+    source = dd.open_source(profiles, segments, events_key=events_key, id_key=id_key, **joined)
     try:
         extra = membership_columns(source.profile, source.rows is None, previous is not None,
-                                   id_key)
+                                   id_key, "duckdb")
         plan = dd.plan_for(source, segments, clock, extra)
         rows = dd.run_plan(source, plan)
         yield from records(plan.segment_ids, len(extra), rows, source.rows, clock, previous,
@@ -61,8 +64,8 @@ def _duckdb(segments: list[CompiledSegment], profiles: Any, clock: Clock,
         source.close()
 
 
-def membership_columns(profile: Struct, from_data: bool, need_id: bool, id_key: str | None
-                       ) -> list[tuple[str, exp.Expression]]:
+def membership_columns(profile: Struct, from_data: bool, need_id: bool, id_key: str | None,
+                       dialect: str = "duckdb") -> list[tuple[str, exp.Expression]]:
     """Extra columns a run selects to build membership records: the previous membership (as
     JSON text) and the profile id, when they come from the data rather than Python objects."""
     from pqltools.engines.compiler import PROFILE_ALIAS
@@ -72,32 +75,23 @@ def membership_columns(profile: Struct, from_data: bool, need_id: bool, id_key: 
     if profile.get("segmentMembership") is not None:
         column = exp.column(exp.to_identifier("segmentMembership", quoted=True),
                             table=exp.to_identifier(PROFILE_ALIAS))
-        out.append(("__pql_previous", exp.Anonymous(this="to_json", expressions=[column])))
+        from pqltools.engines.output import prior_json
+        out.append(("__pql_previous", prior_json(column, dialect)))
     else:
         out.append(("__pql_previous", exp.null()))
     if need_id:
-        out.append(("__pql_id", id_expression(profile, id_key)))
+        out.append(("__pql_id", id_expression(profile, id_key, dialect)))
     return out
 
 
-def id_expression(profile: Struct, id_key: str | None) -> exp.Expression:
-    """The profile id in SQL: the dotted ``id_key``, else the first id field the data has."""
+def id_expression(profile: Struct, id_key: str | None, dialect: str = "duckdb"
+                  ) -> exp.Expression:
+    """The profile id in SQL, by the interpreter's rule (:func:`pqltools.engines.events.id_sql`:
+    the dotted ``id_key``, else the first id field holding a string or integer, else the primary
+    identity of ``identityMap``)."""
     from pqltools.engines.compiler import PROFILE_ALIAS
-    from pqltools.engines.types import ListOf
-    from pqltools.runtime.membership import ID_FIELDS
-    candidates = [id_key.split(".")] if id_key else [[f] for f in ID_FIELDS]
-    for path in candidates:
-        t: Any = profile
-        for part in path:
-            t = t.get(part) if isinstance(t, Struct) else None
-        if t is None or isinstance(t, (Struct, ListOf)):
-            continue
-        sql: exp.Expression = exp.column(exp.to_identifier(path[0], quoted=True),
-                                         table=exp.to_identifier(PROFILE_ALIAS))
-        for part in path[1:]:
-            sql = exp.Dot(this=sql, expression=exp.to_identifier(part, quoted=True))
-        return exp.Cast(this=sql, to=exp.DataType.build("VARCHAR"))
-    return exp.null()
+    from pqltools.engines.events import id_sql
+    return id_sql(profile, PROFILE_ALIAS, id_key, dialect)
 
 
 def records(segment_ids: list[str], extra: int, rows: Iterable[tuple[Any, ...]],

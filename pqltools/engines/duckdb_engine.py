@@ -14,7 +14,7 @@ import glob as globmod
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,12 @@ from pqltools.engines.plan import ROW_COLUMN, Plan, check_profile, needed_names,
 from pqltools.engines.schema import (
     conform,
     duckdb_type_name,
+    fold_case,
     from_duckdb_type,
     from_json_structure,
     infer_rows,
 )
-from pqltools.engines.types import NULL, ListOf, SqlType, Struct, prune
+from pqltools.engines.types import NULL, WHOLE, ListOf, SqlType, Struct, prune
 from pqltools.runtime.context import Clock, evaluation_error
 from pqltools.runtime.membership import CompiledSegment
 
@@ -97,10 +98,27 @@ def _is_parquet(paths: Sequence[str]) -> bool:
 
 
 def open_source(profiles: Any, segments: Sequence[CompiledSegment], *, events_key: str = "events",
-                con: Any = None, id_key: str | None = None) -> DuckDBSource:
-    """The profiles of ``segment()`` as a DuckDB relation (see the module docstring)."""
+                con: Any = None, id_key: str | None = None, events: Any = None,
+                identity_key: str = "profileId") -> DuckDBSource:
+    """The profiles of ``segment()`` as a DuckDB relation (see the module docstring).
+
+    ``events``, when given, is a separate events input (a path or glob of NDJSON or Parquet
+    files, a relation of the same connection as ``profiles``, or an iterable of event objects)
+    joined to the profiles by identity in SQL (:mod:`pqltools.engines.events`)."""
     names = needed_names(segments) | set(id_key.split(".") if id_key else ())
-    if hasattr(profiles, "types") and hasattr(profiles, "columns") and hasattr(profiles, "query"):
+    source = _profiles_source(profiles, names, events_key, con)
+    if events is None:
+        return source
+    return _join_events(source, events, names, identity_key, id_key)
+
+
+def _is_relation(value: Any) -> bool:
+    return hasattr(value, "types") and hasattr(value, "columns") and hasattr(value, "query")
+
+
+def _profiles_source(profiles: Any, names: set[str], events_key: str, con: Any
+                     ) -> DuckDBSource:
+    if _is_relation(profiles):
         return _relation_source(profiles, names, events_key, con)
     con = con or connect()
     if _is_path(profiles):
@@ -112,6 +130,79 @@ def open_source(profiles: Any, segments: Sequence[CompiledSegment], *, events_ke
     return _python_source(con, profiles, names)
 
 
+#: The views a run with a separate events input reads (replaced by the next such run).
+_PROFILES_VIEW = "pql_profiles_input"
+_EVENTS_VIEW = "pql_events_input"
+
+
+def _join_events(source: DuckDBSource, events: Any, names: set[str], identity_key: str,
+                 id_key: str | None) -> DuckDBSource:
+    """``source`` with the events of ``events`` joined to each profile (in SQL)."""
+    import duckdb
+    from sqlglot import exp
+
+    from pqltools.engines.dialects import call
+    from pqltools.engines.events import JOINED_EVENTS, join_query
+    event_names = names | {identity_key.split(".")[0]}
+    order: list[Any] = []
+    rows_placed = False
+    if _is_relation(events):
+        rel = events
+        columns = dict(zip(rel.columns, (from_duckdb_type(t) for t in rel.types)))
+    else:
+        if source.con is None:
+            raise evaluation_error("events given as files need profiles given as files too (or "
+                                   "both as relations of one DuckDB connection)")
+        con = source.con
+        if not _is_path(events):
+            events = _events_file(events, source)
+        paths = _expand(events)
+        several = len(paths) > 1
+        if _is_parquet(paths):
+            rel = con.read_parquet(paths, filename=several, file_row_number=True,
+                                   union_by_name=several)
+            columns = dict(zip(rel.columns, (from_duckdb_type(t) for t in rel.types)))
+            columns.pop("file_row_number", None)
+        else:
+            rel, columns = _json_read(con, paths, event_names, filename=several)
+        columns.pop("filename", None)
+        if several:  # the file's place in the list, then the row's in the file
+            order.append(call("list_position", exp.Array(expressions=[
+                exp.Literal.string(p) for p in paths]), exp.column(exp.to_identifier(
+                    "filename", quoted=True), table=exp.to_identifier("e"))))
+        if _is_parquet(paths):  # a row's place in its file, without a window over the scan
+            order.append(exp.column(exp.to_identifier("file_row_number", quoted=True),
+                                    table=exp.to_identifier("e")))
+            rows_placed = True
+    if not rows_placed:
+        order.append(exp.Window(this=exp.RowNumber()))
+    owner = Struct.of(columns)
+    event = prune(owner, names)
+    assert isinstance(event, Struct)
+    nested = (source.events_column, source.events) if source.events != NULL else None
+    query, joined_t = join_query("duckdb", _PROFILES_VIEW, source.profile, nested, _EVENTS_VIEW,
+                                 event, identity_key, id_key, order, owner)
+    try:
+        rel.create_view(_EVENTS_VIEW)
+        joined = source.relation.query(_PROFILES_VIEW, query.sql(dialect="duckdb"))
+    except duckdb.Error as exc:
+        raise _stopped(exc) from None
+    return DuckDBSource(source.con, joined, source.profile, prune(joined_t, names),
+                        JOINED_EVENTS, ordered=source.ordered, cleanup=source.cleanup,
+                        rows=source.rows)
+
+
+def _events_file(events: Any, source: DuckDBSource) -> str:
+    """In-memory events written to a temporary NDJSON file (removed with the source)."""
+    fd, path = tempfile.mkstemp(suffix=".ndjson", prefix="pql-events-")
+    source.cleanup.append(path)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        for event in events:
+            check_profile(event, None)
+            out.write(json.dumps(event) + "\n")
+    return path
+
+
 def _relation_source(rel: Any, names: set[str], events_key: str, con: Any) -> DuckDBSource:
     columns = dict(zip(rel.columns, (from_duckdb_type(t) for t in rel.types)))
     events_t = columns.pop(events_key, NULL)
@@ -121,9 +212,18 @@ def _relation_source(rel: Any, names: set[str], events_key: str, con: Any) -> Du
 
 
 def _json_source(con: Any, paths: list[str], names: set[str], events_key: str) -> DuckDBSource:
+    rel, columns = _json_read(con, paths, names | {events_key})
+    events_t = columns.pop(events_key, NULL)
+    return DuckDBSource(con, rel, Struct.of(columns), events_t, events_key)
+
+
+def _json_read(con: Any, paths: list[str], names: set[str], filename: bool = False
+               ) -> tuple[Any, dict[str, SqlType]]:
+    """NDJSON files read with the explicit schema of the top-level ``names`` they hold
+    (merged over every line), and that schema (``filename``: with a ``filename`` column)."""
     # DuckDB column names are case-insensitive: one column per spelling, ignoring case
     by_case: dict[str, str] = {}
-    for name in sorted(names | {events_key}):
+    for name in sorted(names):
         by_case.setdefault(name.lower(), name)
     top = list(by_case.values())
     raw = con.read_json(paths, columns={n: "JSON" for n in top},
@@ -137,18 +237,14 @@ def _json_source(con: Any, paths: list[str], names: set[str], events_key: str) -
         raise _stopped(exc) from None
     columns: dict[str, SqlType] = {}
     for name, structure in zip(top, structures):
-        t = prune(from_json_structure(structure), names)
+        t = from_json_structure(structure)
+        t = t if name in WHOLE else prune(t, names)
         if t != NULL:
             columns[name] = t
-    events_t = columns.pop(events_key, NULL)
-    read = dict(columns)
-    if events_t != NULL:
-        read[events_key] = events_t
-    if not read:
-        read = {"__pql_empty": NULL}
+    read = dict(columns) or {"__pql_empty": NULL}
     rel = con.read_json(paths, columns={k: duckdb_type_name(v) for k, v in read.items()},
-                        format="newline_delimited")
-    return DuckDBSource(con, rel, Struct.of(columns), events_t, events_key)
+                        format="newline_delimited", filename=filename)
+    return rel, columns
 
 
 def _split(item: Any) -> tuple[Any, Any]:
@@ -163,8 +259,8 @@ def _python_source(con: Any, profiles: Iterable[Any], names: set[str]) -> DuckDB
         profile, events = _split(item)
         check_profile(profile, events)
         rows.append((dict(profile), events))
-    profile_t = prune(infer_rows(p for p, _ in rows), names)
-    events_t = infer_rows({"e": e} for _, e in rows).get("e")
+    profile_t = fold_case(prune(infer_rows(p for p, _ in rows), names))
+    events_t = fold_case(infer_rows({"e": e} for _, e in rows)).get("e")  # type: ignore[union-attr]
     assert isinstance(profile_t, Struct)
     events_type: SqlType = prune(events_t, names) if isinstance(events_t, ListOf) else NULL
     columns = {k: v for k, v in profile_t.fields if v != NULL}

@@ -57,8 +57,9 @@ def compile_run(definitions: Iterable[Definition] | Mapping[str, str] | list[Com
 def needed_names(segments: Sequence[CompiledSegment]) -> set[str]:
     """Every field name some definition of the run can read (the scan's projection)."""
     from pqltools.runtime.membership import ID_FIELDS
-    # ids and the stored membership: membership output reads them
-    names: set[str] = {*ID_FIELDS, "segmentMembership", "ups", "status", "lastQualificationTime"}
+    # ids (identityMap's too) and the stored membership: membership output reads them
+    names: set[str] = {*ID_FIELDS, "identityMap", "primary", "segmentMembership", "ups",
+                       "status", "lastQualificationTime"}
     for seg in segments:
         names |= referenced_names(seg.program.tree)
         names.add(seg.id)

@@ -23,7 +23,7 @@ from pqltools.engines.types import (
     merge,
 )
 
-__all__ = ["duckdb_type_name", "from_duckdb_type", "from_json_structure", "from_spark_type",
+__all__ = ["duckdb_type_name", "fold_case", "from_duckdb_type", "from_json_structure", "from_spark_type",
            "infer_rows", "spark_type"]
 
 _DUCK_SCALARS = {
@@ -58,9 +58,27 @@ def from_json_structure(text: str | None) -> SqlType:
     return _structure(json.loads(text))
 
 
+def fold_case(t: SqlType) -> SqlType:
+    """``t`` with object keys differing only in case made one field, spelled as first seen.
+
+    DuckDB's struct fields ignore case, so ``{"ups": ...}`` in one profile and ``{"UPS": ...}``
+    in another cannot be two fields; the reader then matches the first spelling only."""
+    if isinstance(t, ListOf):
+        return ListOf(fold_case(t.item))
+    if not isinstance(t, Struct):
+        return t
+    fields: dict[str, SqlType] = {}
+    spelling: dict[str, str] = {}
+    for k, v in t.fields:
+        first = spelling.setdefault(k.lower(), k)
+        folded = fold_case(v)
+        fields[first] = merge(fields[first], folded) if first in fields else folded
+    return Struct(tuple(fields.items()))
+
+
 def _structure(node: Any) -> SqlType:
     if isinstance(node, dict):
-        return Struct(tuple((k, _structure(v)) for k, v in node.items()))
+        return fold_case(Struct(tuple((k, _structure(v)) for k, v in node.items())))
     if isinstance(node, list):
         return ListOf(_structure(node[0]) if node else NULL)
     return {"VARCHAR": STRING, "BIGINT": BIGINT, "UBIGINT": BIGINT, "DOUBLE": DOUBLE,
@@ -139,4 +157,4 @@ def conform(value: Any, t: SqlType, *, json_text: bool = True) -> Any:
     return value
 
 
-__all__ += ["conform", "Scalar"]
+__all__ += ["Scalar", "conform"]

@@ -66,27 +66,107 @@ def _split(item: Any) -> tuple[Any, Any]:
 
 
 def open_source(profiles: Any, segments: Sequence[CompiledSegment], *, events_key: str = "events",
-                spark: Any = None, id_key: str | None = None) -> SparkSource:
-    """The profiles of ``segment()`` as a Spark DataFrame (see the module docstring)."""
+                spark: Any = None, id_key: str | None = None, events: Any = None,
+                identity_key: str = "profileId") -> SparkSource:
+    """The profiles of ``segment()`` as a Spark DataFrame (see the module docstring).
+
+    ``events``, when given, is a separate events input (a path or glob of NDJSON or Parquet
+    files, a DataFrame, or an iterable of event objects) joined to the profiles by identity in
+    Spark SQL (:mod:`pqltools.engines.events`)."""
     names = needed_names(segments) | set(id_key.split(".") if id_key else ())
-    if hasattr(profiles, "schema") and hasattr(profiles, "sparkSession"):
-        return _frame_source(profiles, names, events_key)
-    spark = spark or session()
-    if isinstance(profiles, (str, Path)) or (isinstance(profiles, (list, tuple)) and profiles
-                                             and all(isinstance(p, (str, Path))
-                                                     for p in profiles)):
-        items = [profiles] if isinstance(profiles, (str, Path)) else list(profiles)
-        paths: list[str] = []
-        for item in items:
-            text = str(item)
-            found = sorted(globmod.glob(text)) if any(c in text for c in "*?[") else [text]
-            if not found or not all(Path(f).exists() for f in found):
-                raise evaluation_error(f"{text}: no such file")
-            paths.extend(found)
-        if all(p.lower().endswith((".parquet", ".pq")) for p in paths):
-            return _frame_source(spark.read.parquet(*paths), names, events_key)
-        return _frame_source(spark.read.json(paths), names, events_key)
-    return _python_source(spark, profiles, names)
+    if _is_frame(profiles):
+        source = _frame_source(profiles, names, events_key)
+    else:
+        spark = spark or session()
+        paths = _paths(profiles)
+        if paths is not None:
+            source = _frame_source(_read(spark, paths), names, events_key)
+        else:
+            source = _python_source(spark, profiles, names)
+    if events is None:
+        return source
+    return _join_events(source, events, names, identity_key, id_key)
+
+
+def _is_frame(value: Any) -> bool:
+    return hasattr(value, "schema") and hasattr(value, "sparkSession")
+
+
+def _paths(value: Any) -> list[str] | None:
+    """The files a path, glob or list of them names (None: not paths)."""
+    if not (isinstance(value, (str, Path)) or (isinstance(value, (list, tuple)) and value
+                                               and all(isinstance(p, (str, Path))
+                                                       for p in value))):
+        return None
+    items = [value] if isinstance(value, (str, Path)) else list(value)
+    paths: list[str] = []
+    for item in items:
+        text = str(item)
+        found = sorted(globmod.glob(text)) if any(c in text for c in "*?[") else [text]
+        if not found or not all(Path(f).exists() for f in found):
+            raise evaluation_error(f"{text}: no such file")
+        paths.extend(found)
+    return paths
+
+
+def _read(spark: Any, paths: list[str]) -> Any:
+    if all(p.lower().endswith((".parquet", ".pq")) for p in paths):
+        return spark.read.parquet(*paths)
+    return spark.read.json(paths)
+
+
+_PROFILES_VIEW = "pql_profiles_input"
+_EVENTS_VIEW = "pql_events_input"
+
+
+def _join_events(source: SparkSource, events: Any, names: set[str], identity_key: str,
+                 id_key: str | None) -> SparkSource:
+    """``source`` with the events of ``events`` joined to each profile (in Spark SQL)."""
+    from sqlglot import exp
+
+    from pqltools.engines.events import JOINED_EVENTS, join_query
+    spark = source.frame.sparkSession
+    order: list[Any] = []
+    if _is_frame(events):
+        frame = events
+    else:
+        paths = _paths(events)
+        if paths is None:
+            frame = _events_frame(spark, list(events))
+        else:
+            frame = _read(spark, paths)
+            # files by name, then line (Spark packs the files of a scan by size)
+            order.append(exp.Anonymous(this="input_file_name", expressions=[]))
+    order.append(exp.Anonymous(this="monotonically_increasing_id", expressions=[]))
+    event_names = names | {identity_key.split(".")[0]}
+    event = prune(Struct.of({f.name: from_spark_type(f.dataType)
+                             for f in frame.schema.fields}), event_names)
+    assert isinstance(event, Struct)
+    nested = (source.events_column, source.events) if source.events != NULL else None
+    query, joined_t = join_query("spark", _PROFILES_VIEW, source.profile, nested, _EVENTS_VIEW,
+                                 event, identity_key, id_key, order)
+    try:
+        frame.createOrReplaceTempView(_EVENTS_VIEW)
+        source.frame.createOrReplaceTempView(_PROFILES_VIEW)
+        joined = spark.sql(query.sql(dialect="spark"))
+    except Exception as exc:
+        if type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise evaluation_error(f"the spark engine stopped: {_spark_message(exc)}") from None
+        raise
+    return SparkSource(joined, source.profile, prune(joined_t, names), JOINED_EVENTS,
+                       ordered=source.ordered, rows=source.rows)
+
+
+def _events_frame(spark: Any, events: list[Any]) -> Any:
+    """In-memory events as a DataFrame with a schema inferred from every value."""
+    from pyspark.sql import types as st
+    for event in events:
+        check_profile(event, None)
+    event_t = infer_rows(events)
+    columns = {k: v for k, v in event_t.fields if v != NULL} or {"__pql_empty": NULL}
+    schema = st.StructType([st.StructField(k, spark_type(v)) for k, v in columns.items()])
+    data = [tuple(_tuples(conform(e.get(k), t), t) for k, t in columns.items()) for e in events]
+    return spark.createDataFrame(data, schema)
 
 
 def _frame_source(frame: Any, names: set[str], events_key: str) -> SparkSource:
@@ -206,10 +286,11 @@ def run_sql(source: SparkSource, query: Any) -> Iterator[tuple[Any, ...]]:
 
 
 def write_to(source: SparkSource, query: Any, path: str, fmt: str) -> None:
-    """Write ``query``'s rows as a directory of ``parquet`` or ``json`` (NDJSON) part files."""
+    """Write ``query``'s rows as a directory of ``parquet``, ``json`` (NDJSON) or ``text`` (one
+    string column, a line per row) part files."""
     try:
         writer = _frame(source, query).write.mode("overwrite")
-        (writer.parquet if fmt == "parquet" else writer.json)(path)
+        {"parquet": writer.parquet, "json": writer.json, "text": writer.text}[fmt](path)
     except Exception as exc:
         if type(exc).__module__.startswith(("pyspark", "py4j")):
             raise evaluation_error(f"the spark engine stopped: {_spark_message(exc)}") from None
@@ -223,11 +304,13 @@ def _spark_message(exc: Exception) -> str:
 
 def segment_spark(segments: list[CompiledSegment], profiles: Any, clock: Clock,
                   previous: Mapping[str, Mapping[str, Any]] | None, id_key: str | None,
-                  events_key: str) -> Iterator[dict[str, Any]]:
-    """``segment(..., engine="spark")``."""
-    source = open_source(profiles, segments, events_key=events_key, id_key=id_key)
+                  events_key: str, joined: Mapping[str, Any] | None = None
+                  ) -> Iterator[dict[str, Any]]:
+    """``segment(..., engine="spark")`` (``joined``: ``events`` and ``identity_key``)."""
+    source = open_source(profiles, segments, events_key=events_key, id_key=id_key,
+                         **(joined or {}))
     extra = membership_columns(source.profile, source.rows is None, previous is not None,
-                               id_key)
+                               id_key, "spark")
     plan = plan_for(source, segments, clock, extra)
     return records(plan.segment_ids, len(extra), run_plan(source, plan), source.rows, clock,
                    previous, id_key)

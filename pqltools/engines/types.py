@@ -130,10 +130,17 @@ def prune(t: SqlType, names: Iterable[str] | None) -> SqlType:
     return _prune(t, keep)
 
 
+#: Fields kept whole when named: a profile's id may be any namespace of ``identityMap``
+#: (``profile_id``), whose names no definition spells; membership output carries every entry of
+#: ``segmentMembership``.
+WHOLE = frozenset({"identityMap", "segmentMembership"})
+
+
 def _prune(t: SqlType, keep: frozenset[str] | None) -> SqlType:
     if isinstance(t, ListOf):
         return ListOf(_prune(t.item, keep))
     if isinstance(t, Struct):
-        return Struct(tuple((k, _prune(v, keep)) for k, v in t.fields
+        return Struct(tuple((k, v if k in WHOLE and keep is not None and k in keep
+                             else _prune(v, keep)) for k, v in t.fields
                             if keep is None or k in keep))
     return t
