@@ -221,6 +221,7 @@ class Audience:
         #: how far back its windows reach, when only its events' ``timestamp`` decides
         self.reach = self.horizon if self.by_timestamp else None
         self.sliding = self.timing.sliding
+        self.sliding_text = self.timing.sliding_text
         self.directional = self.monotone and self.timing.event_windows_only and not any(
             isinstance(n, ast.Not) for n in self.program.tree.walk())
 
@@ -260,12 +261,19 @@ class Simulator:
                  profiles: Iterable[Mapping[str, Any]] = (),
                  memberships: Mapping[str, Mapping[str, Any]] | None = None,
                  merge_policy_active_on_edge: bool | None = None,
-                 id_key: str | None = None) -> None:
+                 id_key: str | None = None, shortcuts: bool = True) -> None:
         self.rules = rules
+        self.shortcuts = shortcuts
         self.batch_time = batch_time % DAY
         self.allowed_lateness = allowed_lateness
         self.id_key = id_key
         self.audiences = _audiences(definitions, rules, merge_policy_active_on_edge)
+        if not shortcuts:
+            for a in self.audiences:  # every event, kept for ever, every evaluation done
+                a.types = None
+                a.reach = None
+                a.monotone = a.directional = a.rises_with_segments = False
+                a.sliding = None
         self._by_id = {a.id: a for a in self.audiences}
         #: event type -> audiences it can concern (keys: lower case, then spellings seen)
         self._routes: dict[str, list[Audience]] = {}
@@ -300,9 +308,12 @@ class Simulator:
             raise StreamInputError("a profile has no id (give `_id`, `personID`, `id` or an "
                                    "identityMap, or choose the field with id_key)")
         state = _Profile(pid, copy.deepcopy(dict(profile)), len(self.audiences))
-        state.members = {a.id: False for a in self.audiences}
+        state.members = dict.fromkeys(self._by_id, False)
         stored = self._stored.get(pid, profile.get("segmentMembership"))
         ups = stored.get("ups") if isinstance(stored, Mapping) else None
+        if not ups:
+            self.profiles[pid] = state
+            return state  # the usual case: no membership given
         for audience in self.audiences:
             entry = ups.get(audience.id) if isinstance(ups, Mapping) else None
             status = entry.get("status") if isinstance(entry, Mapping) else None
@@ -428,10 +439,9 @@ class Simulator:
                     out += self._evaluate(state, [audience], t, _expiry(planned))
                     continue
                 # the usual case: the cause (its ISO text) is built only for a transition
-                changed = self._evaluate_one(state, audience, t, _EXPIRY, False)
+                changed = self._evaluate_one(state, audience, t, _EXPIRY, False, planned)
                 if changed is not None:
-                    out.append(Transition(changed.profile, changed.audience, changed.status,
-                                          t, _expiry(planned)))
+                    out.append(changed)
             elif batch <= until:
                 self.now = batch
                 out += self._batch_run(batch)
@@ -504,8 +514,10 @@ class Simulator:
                 if i in done or i in queue:
                     continue
                 reader = self.audiences[i]
-                if not batch:
-                    if not reader.streaming or members[reader.id]:
+                if not batch and not reader.streaming:
+                    continue  # evaluated at the daily batch run only
+                if not batch and self.shortcuts:
+                    if members[reader.id]:
                         # a member reading audiences stays one until the daily batch run
                         # whatever it answers now (and its data, so its timer, is unchanged)
                         continue
@@ -515,7 +527,11 @@ class Simulator:
         return out
 
     def _evaluate_one(self, state: _Profile, audience: Audience, t: int,
-                      cause: dict[str, Any], batch: bool) -> Transition | None:
+                      cause: dict[str, Any], batch: bool,
+                      planned: tuple[int, str, int | None] | None = None) -> Transition | None:
+        """Evaluate one audience for one profile at ``t``, plan its next timer, and return the
+        transition if its membership changed. ``planned``: the timer that fired (its cause,
+        built only for a transition)."""
         i = audience.index
         events, times = state.events[i], state.times[i]
         reach = audience.reach
@@ -525,7 +541,8 @@ class Simulator:
                 keep = [k for k, ts in enumerate(times) if ts >= oldest]
                 state.events[i] = events = [events[k] for k in keep]
                 state.times[i] = times = [times[k] for k in keep]
-        member = state.members[audience.id]
+        members = state.members
+        member = members[audience.id]
         if member and audience.monotone and not batch and cause["kind"] == "event":
             # a member stays one when an event is added: only its next change may move
             self._schedule(state, audience, t, events, times, True)
@@ -536,7 +553,7 @@ class Simulator:
                 clock = self._clock_at
                 if clock is None or clock.now != t:
                     clock = self._clock(t)
-                ctx = Context(state.attributes, events, clock, state.members)
+                ctx = Context(state.attributes, events, clock, members)
                 ctx.checked = True  # a list of objects (_route keeps nothing else)
                 qualifies = bool(audience.program.evaluate_in(ctx))
             else:
@@ -545,15 +562,34 @@ class Simulator:
             where = f" (line {cause['line']})" if "line" in cause else ""
             raise StreamInputError(f"evaluating audience {audience.id!r} for profile "
                                    f"{state.id!r} at {iso(t)}{where}: {exc}") from exc
-        deferred = not qualifies and member and audience.segment_of_segments and not batch
-        if audience.streaming and not batch:
-            self._schedule(state, audience, t, events, times, qualifies or deferred)
-        if qualifies == member or deferred:
-            return None  # (a segment of segments is disqualified at the daily batch run)
-        state.members[audience.id] = qualifies
+        if batch:
+            if qualifies == member:
+                return None
+        else:
+            deferred = not qualifies and member and audience.segment_of_segments
+            if audience.streaming:
+                sliding = audience.sliding
+                if sliding is not None:  # _schedule's usual case, inline
+                    found = sliding_change(sliding, t, times, (
+                        "leave" if qualifies or deferred else "enter")
+                        if audience.directional else None) if times else None
+                    before = state.plans[i]
+                    if found is None:
+                        state.plans[i] = None
+                    else:
+                        state.plans[i] = (found[0], audience.sliding_text, found[1])
+                        if before is None or before[0] != found[0]:
+                            self._seq += 1
+                            heapq.heappush(self._timers, (found[0], self._seq, state, i))
+                else:
+                    self._schedule(state, audience, t, events, times, qualifies or deferred)
+            if qualifies == member or deferred:
+                return None  # (a segment of segments is disqualified at the daily batch run)
+        members[audience.id] = qualifies
         status = "realized" if qualifies else "exited"
         state.since[audience.id] = (status, t)
-        return Transition(state.id, audience.id, status, t, cause)
+        return Transition(state.id, audience.id, status, t,
+                          cause if planned is None else _expiry(planned))
 
     def _blank_key(self, state: _Profile, audience: Audience, events: list[Any], t: int
                    ) -> tuple[int, int | None] | None:
@@ -572,6 +608,8 @@ class Simulator:
     def _blank_answer(self, state: _Profile, audience: Audience, t: int) -> bool | None:
         """The shared answer for a profile nothing is known about, if already computed and
         the profile is such a one (its membership, then, cannot change by evaluating)."""
+        if not self.shortcuts:
+            return None
         key = self._blank_key(state, audience, state.events[audience.index], t)
         if key is None or state.members.get(audience.id):
             return None
@@ -580,7 +618,7 @@ class Simulator:
     def _answer(self, state: _Profile, audience: Audience, events: list[dict[str, Any]],
                 t: int) -> bool:
         """The interpreter's answer (shared by all profiles nothing is known about)."""
-        key = self._blank_key(state, audience, events, t)
+        key = self._blank_key(state, audience, events, t) if self.shortcuts else None
         if key is not None:
             cached = self._blank.get(key)
             if cached is not None:
@@ -604,7 +642,7 @@ class Simulator:
         plan: tuple[int, str, int | None] | None
         if sliding is not None:  # the usual case: one window sliding over ``timestamp``
             found = sliding_change(sliding, t, times, direction) if times else None
-            plan = None if found is None else (found[0], audience.timing.sliding_text, found[1])
+            plan = None if found is None else (found[0], audience.sliding_text, found[1])
         else:
             plan = audience.timing.next_instant(t, state.attributes, events, {_TIME: times},
                                                 direction)

@@ -239,9 +239,15 @@ class _Phrase:
                     cached = self.cached = (t, end, w, max((hi for _, hi in w), default=NEG_INF))
                 w = cached[2]
                 if direction == "enter":
-                    top = cached[3]
-                    if not any(v > top for v in values):
-                        return None
+                    if max(values) <= cached[3]:
+                        return None  # none ahead of the window
+                elif len(w) == 1:
+                    lo, hi = w[0]
+                    for v in values:
+                        if lo <= v <= hi:
+                            break
+                    else:
+                        return None  # none in the window
                 elif not any(lo <= v <= hi for v in values for lo, hi in w):
                     return None
             return (end, None)
