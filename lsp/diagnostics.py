@@ -95,10 +95,35 @@ def document_offsets(region: Region | None, diag: Diagnostic) -> tuple[int, int]
 def to_lsp(snapshot: Snapshot, finding: LocatedDiagnostic) -> types.Diagnostic:
     """One finding as an LSP diagnostic (help text on a second line of the message)."""
     region, diag = finding
-    start, end = document_offsets(region, diag)
+    anchor = snapshot.anchor(region) if region is not None else None
+    if anchor is None:
+        return _lsp_diagnostic(diag, snapshot.index.range(*document_offsets(region, diag)))
+    # a JSON expression on one line: placed relative to its string, and the same object
+    # again while the string stays where it is
+    assert region is not None
+    key = (diag, region.raw, snapshot.encoding, anchor)
+    found: types.Diagnostic = _PLACED.get(key, lambda: _placed(snapshot, region, diag))
+    return found
+
+
+#: LSP diagnostics of JSON expressions, by (finding, string, encoding, where it starts).
+_PLACED: Memo[tuple[object, ...], types.Diagnostic] = Memo(4096)
+
+
+def _placed(snapshot: Snapshot, region: Region, diag: Diagnostic) -> types.Diagnostic:
+    anchored = snapshot.anchored(region)
+    assert anchored is not None
+    start = anchored.column(diag.span.start)
+    end = max(start, anchored.column(diag.span.end))
+    return _lsp_diagnostic(diag, types.Range(
+        start=types.Position(line=anchored.line, character=start),
+        end=types.Position(line=anchored.line, character=end)))
+
+
+def _lsp_diagnostic(diag: Diagnostic, rng: types.Range) -> types.Diagnostic:
     message = diag.message if not diag.help else f"{diag.message}\nhelp: {diag.help}"
     return types.Diagnostic(
-        range=snapshot.index.range(start, end),
+        range=rng,
         message=message,
         severity=SEVERITIES[diag.severity],
         code=diag.code,

@@ -14,14 +14,15 @@ import functools
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from pqltools_lsp.incremental import parse_clauses
 from pqltools_lsp.memo import Memo
-from pqltools_lsp.positions import LineIndex
+from pqltools_lsp.positions import LineIndex, _units
 
 from pqltools.definitions import (
     LIST_KEYS,
@@ -33,12 +34,15 @@ from pqltools.definitions import (
 from pqltools.errors import DefinitionError, Diagnostic, Span
 from pqltools.syntax.parser import ParseOptions, ParseResult, parse_document
 
-__all__ = ["Region", "Snapshot", "apply_changes", "looks_like_definitions", "parsed",
+__all__ = ["Anchored", "Region", "Snapshot", "apply_changes", "looks_like_definitions", "parsed",
            "uri_to_path"]
 
 #: Parses kept in memory, keyed by (text, comments): unchanged definitions of a JSON file and
 #: repeated requests on an unchanged document never parse twice.
 _PARSES: Memo[tuple[str, bool], ParseResult] = Memo(1024)
+
+#: Cumulative code units of non-ASCII expression strings, by (raw JSON string, encoding).
+_COLUMNS: Memo[tuple[str, str], tuple[int, ...]] = Memo(1024)
 
 
 def parsed(text: str, comments: bool) -> ParseResult:
@@ -60,19 +64,21 @@ def _parse(text: str, comments: bool) -> ParseResult:
     return parse_document(text, options)
 
 
-def apply_changes(text: str, changes: Sequence[Any], encoding: str) -> str:
+def apply_changes(text: str, changes: Sequence[Any], encoding: str,
+                  index: LineIndex | None = None) -> str:
     """``text`` after the ``contentChanges`` of one ``didChange``, applied in order.
 
     A change with a ``range`` replaces that range (positions as LSP defines them: lines end only
     at ``\\n``, ``\\r\\n`` and ``\\r``; characters in the negotiated encoding); one without
-    replaces the whole text.
+    replaces the whole text. ``index``, when given, is a line index the caller has of ``text``.
     """
     for change in changes:
         rng = getattr(change, "range", None)
         if rng is None:
             text = change.text
             continue
-        index = LineIndex(text, encoding)
+        if index is None or index.text is not text or index.encoding != encoding:
+            index = LineIndex(text, encoding)
         start, end = index.offsets(rng)
         text = text[:start] + change.text + text[end:]
     return text
@@ -181,11 +187,36 @@ class Region:
         return self.definition.expression_offset(offset)
 
     def doc_span(self, span: Span) -> tuple[int, int]:
-        """A span inside the expression as ``[start, end)`` document offsets."""
-        if self.definition is None:
+        """A span inside the expression as ``[start, end)`` document offsets (the offsets of
+        :meth:`Definition.file_span`, without computing its lines and columns)."""
+        d = self.definition
+        if d is None or d.value_span is None or d.source_text is None:
             return span.start, span.end
-        mapped = self.definition.file_span(span)
-        return mapped.start, mapped.end
+        start = d.file_offset(span.start)
+        end = d.file_offset(span.end) if d._offsets is not None else d.value_span.end
+        return start, max(start, end)
+
+    @functools.cached_property
+    def raw(self) -> str | None:
+        """The JSON text between the quotes of a ``pql/text`` expression string, when it holds
+        no line break (always, for valid JSON): then the whole expression lies on one line of
+        the document and its positions are that line's and a column counted from the opening
+        quote (see :meth:`Snapshot.anchor`); None otherwise (a ``.pql`` file, ``pql/json``)."""
+        d = self.definition
+        if d is None or d._offsets is None or d.value_span is None or d.source_text is None:
+            return None
+        raw = d.source_text[d.value_span.start + 1:d.value_span.end - 1]
+        return None if "\n" in raw or "\r" in raw else raw
+
+    def columns(self, encoding: str) -> tuple[int, ...] | None:
+        """Code units in ``encoding`` before each character of :attr:`raw` (None when every
+        character is one unit: an ASCII string, or UTF-32)."""
+        raw = self.raw
+        if raw is None or encoding == "utf-32" or raw.isascii():
+            return None
+        found: tuple[int, ...] = _COLUMNS.get((raw, encoding),
+                                              lambda: (0, *accumulate(_units(raw, encoding))))
+        return found
 
     @property
     def extent(self) -> tuple[int, int]:
@@ -197,6 +228,31 @@ class Region:
         if self.definition is None:
             return text
         return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Anchored:
+    """Where the expression of a JSON definition stands: all on ``line``, its characters at
+    columns counted from ``base`` (the column just after the opening quote).
+
+    Features that place many things inside one expression (tokens, diagnostics, variables) use
+    it instead of mapping each offset into the document and looking its line up.
+    """
+
+    line: int
+    base: int
+    offsets: tuple[int, ...]  # the definition's expression offset -> string offset map
+    units: tuple[int, ...] | None  # :meth:`Region.columns`
+
+    def raw_column(self, raw: int) -> int:
+        """The column of offset ``raw`` inside the JSON string (escapes counted as written)."""
+        return self.base + (self.units[raw] if self.units is not None else raw)
+
+    def column(self, offset: int) -> int:
+        """The column of expression offset ``offset`` (clamped like
+        :meth:`Definition.file_offset`)."""
+        offsets = self.offsets
+        return self.raw_column(offsets[max(0, min(offset, len(offsets) - 1))])
 
 
 @dataclass
@@ -215,9 +271,12 @@ class Snapshot:
     problems: list[Diagnostic] = field(default_factory=list)
     index: LineIndex = field(init=False)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: the line index, when the caller has it already (an edit that moved no line break)
+    known_index: InitVar[LineIndex | None] = None
 
-    def __post_init__(self) -> None:
-        self.index = LineIndex(self.text, self.encoding)
+    def __post_init__(self, known_index: LineIndex | None) -> None:
+        self.index = known_index if known_index is not None \
+            else LineIndex(self.text, self.encoding)
 
     @classmethod
     def build(cls, uri: str, text: str, version: int | None = None, *,
@@ -246,6 +305,26 @@ class Snapshot:
             return snap
         snap.regions = [Region(d.expression, comments=False, definition=d) for d in definitions]
         return snap
+
+    def anchored(self, region: Region) -> Anchored | None:
+        """Where a JSON expression that lies on one line stands (None otherwise: a ``.pql``
+        file, ``pql/json``); equal to mapping each offset with :meth:`Region.to_doc` and
+        :meth:`LineIndex.line_column`."""
+        at = self.anchor(region)
+        if at is None:
+            return None
+        d = region.definition
+        assert d is not None and d._offsets is not None
+        return Anchored(at[0], at[1], d._offsets, region.columns(self.encoding))
+
+    def anchor(self, region: Region) -> tuple[int, int] | None:
+        """``(line, base)`` of :meth:`anchored`, without the rest."""
+        if region.raw is None:
+            return None
+        d = region.definition
+        assert d is not None and d.value_span is not None
+        at: tuple[int, int] = self.index.line_column(d.value_span.start + 1)
+        return at
 
     @property
     def path(self) -> Path | None:
@@ -279,13 +358,27 @@ class Snapshot:
         """Where each value of a JSON document is (:func:`locate_strings`), computed once."""
         spans: dict[tuple[Any, ...], tuple[int, int]] | None = self.cache.get("json_spans")
         if spans is None:
-            spans = self.cache["json_spans"] = locate_strings(self.text)
+            pending = self.cache.get("json_spans_moved")
+            if pending is not None:
+                spans, moves = pending
+                for prefix, old_end, delta in moves:
+                    spans = {path: (a + delta, b + delta) if a >= old_end
+                             else (a, b + delta) if b > prefix else (a, b)
+                             for path, (a, b) in spans.items()}
+            else:
+                spans = locate_strings(self.text)
+            self.cache["json_spans"] = spans
         return spans
 
 
 def _edited_in_place(previous: Snapshot, text: str, version: int | None) -> Snapshot | None:
     """``previous`` updated for ``text`` when the edit stays inside one pql/text expression
-    string of a JSON definition file and changes no quote, escape or line break; else None."""
+    string of a JSON definition file and changes no quote, escape or line break; else None.
+
+    Only the edited definition is read again. Definitions before the edit are kept as they are
+    (the same objects, so every result memoised for them is found again); those after it are
+    moved by the length change (their expression, parse and lint results do not change).
+    """
     old = previous.text
     if not previous.regions or previous.problems or previous.regions[0].definition is None:
         return None
@@ -310,9 +403,14 @@ def _edited_in_place(previous: Snapshot, text: str, version: int | None) -> Snap
             break
     if target is None:
         return None
-    line_start = text.rfind("\n", 0, prefix) + 1
-    line_end = text.find("\n", prefix)
-    line_end = len(text) if line_end == -1 else line_end
+    # only positions after the edit on its line change column (no line break moved)
+    line_end = old.find("\n", prefix)
+    line_end = len(old) if line_end == -1 else line_end
+
+    def column(position: int, value: int) -> int:
+        """The column of old offset ``position`` (after the edit), which was ``value``."""
+        return value + delta if position <= line_end else value
+
     regions: list[Region] = []
     for i, region in enumerate(previous.regions):
         d = region.definition
@@ -330,30 +428,56 @@ def _edited_in_place(previous: Snapshot, text: str, version: int | None) -> Snap
                 raw["expression"] = {**raw["expression"], "value": expression}
             moved = dataclasses.replace(
                 d, expression=expression, raw=raw, source_text=text,
-                value_span=Span.from_offsets(text, start, end),
+                value_span=Span(start, end, d.value_span.line, d.value_span.column,
+                                d.value_span.end_line,
+                                column(d.value_span.end, d.value_span.end_column)),
                 _offsets=_decoded_offsets(token[1:-1]))
             regions.append(Region(expression, region.comments, moved))
             continue
         span = d.value_span
-        if span is not None and span.start >= old_end:
-            span = (Span.from_offsets(text, span.start + delta, span.end + delta)
-                    if line_start <= span.start + delta <= line_end
-                    else Span(span.start + delta, span.end + delta, span.line, span.column,
-                              span.end_line, span.end_column))
-        elif span is not None and span.end > prefix:
+        if span is None or span.end <= prefix:
+            # before the edit: nothing it holds moved (its ``source_text`` is an older text,
+            # identical up to the edit; the server maps through offsets only)
+            regions.append(region)
+            continue
+        if span.start < old_end:
             return None  # an enclosing pql/json object: read the file again
-        kept = Region(region.text, region.comments,
-                      dataclasses.replace(d, value_span=span, source_text=text))
-        if "fingerprint" in region.__dict__:  # the definition's JSON did not change
-            kept.__dict__["fingerprint"] = region.__dict__["fingerprint"]
+        span = Span(span.start + delta, span.end + delta, span.line,
+                    column(span.start, span.column), span.end_line,
+                    column(span.end, span.end_column))
+        # a copy with two fields changed, without ``dataclasses.replace`` (several times
+        # slower, and this runs for every definition after the edit)
+        copy = object.__new__(Definition)
+        copy.__dict__.update(d.__dict__, value_span=span, source_text=text)
+        kept = Region(region.text, region.comments, copy)
+        for known in ("fingerprint", "raw"):  # the definition's JSON and string are unchanged
+            if known in region.__dict__:
+                kept.__dict__[known] = region.__dict__[known]
         regions.append(kept)
-    snap = Snapshot(previous.uri, text, version, previous.encoding, regions)
+    snap = Snapshot(previous.uri, text, version, previous.encoding, regions,
+                    known_index=previous.index.moved(text, prefix, delta))
+
+    def moved_span(a: int, b: int) -> tuple[int, int]:
+        return (a + delta, b + delta) if a >= old_end else (a, b + delta) if b > prefix \
+            else (a, b)
+
+    owners = previous.cache.get("json_owners")
+    if owners is not None:
+        snap.cache["json_owners"] = {
+            key + delta if key >= old_end else key: (path, moved_span(*where))
+            for key, (path, where) in owners.items()}
+    # every JSON value's span is moved only when asked for (code actions), not on every edit
     spans = previous.cache.get("json_spans")
+    pending = previous.cache.get("json_spans_moved")
     if spans is not None:
-        snap.cache["json_spans"] = {
-            path: (a + delta, b + delta) if a >= old_end else (a, b + delta) if b > prefix
-            else (a, b) for path, (a, b) in spans.items()}
+        snap.cache["json_spans_moved"] = (spans, [(prefix, old_end, delta)])
+    elif pending is not None and len(pending[1]) < _MAX_PENDING_MOVES:
+        snap.cache["json_spans_moved"] = (pending[0], [*pending[1], (prefix, old_end, delta)])
     return snap
+
+
+#: Edits whose moves of every JSON value's span wait for a request (beyond: read again).
+_MAX_PENDING_MOVES = 64
 
 
 _UNSAFE = frozenset('"\\')

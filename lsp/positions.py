@@ -55,13 +55,22 @@ class LineIndex:
 
     __slots__ = ("_columns", "_simple", "_starts", "encoding", "text")
 
-    def __init__(self, text: str, encoding: str = "utf-16") -> None:
+    def __init__(self, text: str, encoding: str = "utf-16", *,
+                 starts: list[int] | None = None) -> None:
         self.text = text
         self.encoding = encoding
-        self._starts = line_breaks(text)
+        self._starts = line_breaks(text) if starts is None else starts
         # A pure-ASCII text (the common case) needs no per-character unit counting.
         self._simple = encoding == "utf-32" or text.isascii()
         self._columns: dict[int, list[int]] = {}
+
+    def moved(self, text: str, at: int, delta: int) -> LineIndex:
+        """The index of ``text``: this index's text with ``delta`` characters inserted (or
+        removed, when negative) at offset ``at``, none of them a line break."""
+        starts = self._starts
+        first = bisect_right(starts, at)
+        return LineIndex(text, self.encoding,
+                         starts=[*starts[:first], *(s + delta for s in starts[first:])])
 
     @property
     def line_count(self) -> int:

@@ -83,6 +83,9 @@ class ConfigStore:
         self._lock = threading.Lock()
         # directory -> (config file or None, its mtime, result)
         self._cache: dict[Path, tuple[Path | None, float, ConfigResult]] = {}
+        # one object for "no directory" (untitled documents without a workspace): results
+        # memoised per configuration (lint, verdicts) are found again on the next edit
+        self._default = ConfigResult(Config())
 
     def invalidate(self) -> None:
         """Forget everything (a configuration file was created, changed or deleted)."""
@@ -93,7 +96,7 @@ class ConfigStore:
         """The configuration that applies to a document at ``path`` (None: the workspace's)."""
         directory = path.parent if path is not None else self.root
         if directory is None:
-            return ConfigResult(Config())
+            return self._default
         with self._lock:
             cached = self._cache.get(directory)
         if cached is not None:

@@ -8,9 +8,12 @@ expression declares.
 
 from __future__ import annotations
 
+import functools
+
 from lsprotocol import types
 from pqltools_lsp import insight
-from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.documents import Anchored, Region, Snapshot
+from pqltools_lsp.memo import Memo
 from pqltools_lsp.settings import ServerOptions
 from pqltools_lsp.variables import Variables
 
@@ -19,14 +22,17 @@ from pqltools.analysis.config import Config
 __all__ = ["document_symbols"]
 
 
-def _variable_symbols(snapshot: Snapshot, region: Region) -> list[types.DocumentSymbol]:
+def _variable_symbols(snapshot: Snapshot, region: Region,
+                      anchored: Anchored | None = None) -> list[types.DocumentSymbol]:
     variables = Variables.of_region(region)
     if variables is None:
         return []
     out = []
     for var in variables.all:
-        rng = snapshot.index.range(region.to_doc(var.declaration[0]),
-                                   region.to_doc(var.declaration[1]))
+        start, end = var.declaration
+        rng = (_range(anchored.line, anchored.column(start), anchored.line,
+                      anchored.column(end)) if anchored is not None
+               else snapshot.index.range(region.to_doc(start), region.to_doc(end)))
         kind = (types.SymbolKind.Event if var.kind == "chain label"
                 else types.SymbolKind.Variable)
         out.append(types.DocumentSymbol(name=var.name, detail=var.kind, kind=kind, range=rng,
@@ -40,14 +46,44 @@ def document_symbols(snapshot: Snapshot, config: Config,
     if snapshot.regions and snapshot.regions[0].definition is None:
         return _variable_symbols(snapshot, snapshot.regions[0])
     out = []
+    index = snapshot.index
+    rules = config.eligibility_rules if options.eligibility else None
     for region in snapshot.regions:
-        value_start, value_end = region.extent
-        selection = snapshot.index.range(value_start, value_end)
         found = snapshot.definition_object(region)
-        whole = snapshot.index.range(*found[1]) if found is not None else selection
-        detail = insight.eligibility_summary(region, config) if options.eligibility else None
-        out.append(types.DocumentSymbol(
-            name=region.label, detail=detail or region.text[:60], kind=types.SymbolKind.Object,
-            range=whole, selection_range=selection,
-            children=_variable_symbols(snapshot, region)))
+        whole = ((*index.line_column(found[1][0]), *index.line_column(max(found[1])))
+                 if found is not None else None)
+        anchor = snapshot.anchor(region)
+        if anchor is None:
+            out.append(_definition_symbol(snapshot, region, None, whole, config, rules))
+            continue
+        # a definition whose text and place did not change has the same symbol
+        key = (region.raw, snapshot.encoding, anchor, whole, region.label, region.fingerprint,
+               rules)
+        out.append(_SYMBOLS.get(key, functools.partial(
+            _definition_symbol, snapshot, region, snapshot.anchored(region), whole, config,
+            rules)))
     return out
+
+
+#: Symbols of JSON definitions, by what they are made of (see :func:`document_symbols`).
+_SYMBOLS: Memo[tuple[object, ...], types.DocumentSymbol] = Memo(1024)
+
+
+def _definition_symbol(snapshot: Snapshot, region: Region, anchored: Anchored | None,
+                       whole: tuple[int, int, int, int] | None, config: Config,
+                       rules: str | None) -> types.DocumentSymbol:
+    if anchored is not None:  # on one line: no lookup of the expression's ends
+        selection = _range(anchored.line, anchored.column(0), anchored.line,
+                           anchored.column(len(region.text)))
+    else:
+        selection = snapshot.index.range(*region.extent)
+    detail = insight.eligibility_summary(region, config) if rules is not None else None
+    return types.DocumentSymbol(
+        name=region.label, detail=detail or region.text[:60], kind=types.SymbolKind.Object,
+        range=_range(*whole) if whole is not None else selection, selection_range=selection,
+        children=_variable_symbols(snapshot, region, anchored))
+
+
+def _range(line: int, character: int, end_line: int, end_character: int) -> types.Range:
+    return types.Range(start=types.Position(line=line, character=character),
+                       end=types.Position(line=end_line, character=end_character))

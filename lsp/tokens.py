@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pqltools_lsp.documents import Region, Snapshot
+from pqltools_lsp.documents import Anchored, Region, Snapshot
 from pqltools_lsp.incremental import clause_bounds
 from pqltools_lsp.lexing import KEYWORDS, TIME_WORDS, Token, scan
 from pqltools_lsp.memo import Memo
@@ -137,7 +137,78 @@ def _token_type(tokens: list[Token], i: int, names: dict[int, ast.Node],
 def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
     """The LSP relative encoding (5 integers per token) of the tokens in the document (those
     inside ``rng`` when given). ``pql/json`` definitions have none: their PQL text is not in
-    the document."""
+    the document.
+
+    The tokens of a JSON definition's expression, which lies on one line, are encoded once
+    relative to the opening quote (memoised by the string); the full document's encoding then
+    only places each definition, so an edit re-encodes the edited definition alone.
+    """
+    if rng is not None or not any(r.raw is not None for r in snapshot.regions):
+        return _encode_each(snapshot, rng)
+    data: list[int] = []
+    last_line = last_char = 0
+    for region in snapshot.regions:
+        if not region.editable:
+            continue
+        anchor = snapshot.anchor(region)
+        placed = _placed(region, snapshot.encoding) if anchor is not None else None
+        if anchor is None or placed is None:
+            last_line, last_char = _encode_region(snapshot, region, 0, len(snapshot.text), data,
+                                                  last_line, last_char)
+            continue
+        first, tail, last = placed
+        if not first:
+            continue
+        line, base = anchor
+        char = base + first[1]
+        delta_line = line - last_line
+        delta_char = char - last_char if delta_line == 0 else char
+        if delta_line < 0 or delta_char < 0:  # definitions out of order: token by token
+            last_line, last_char = _encode_region(snapshot, region, 0, len(snapshot.text),
+                                                  data, last_line, last_char)
+            continue
+        data.extend((delta_line, delta_char, *first[2:]))
+        data.extend(tail)
+        last_line, last_char = line, base + last
+    return data
+
+
+_Placed = tuple[tuple[int, ...], list[int], int]
+#: Tokens of one expression string encoded relative to its opening quote, by (string,
+#: encoding): the first token ``(0, column, length, type, modifiers)``, the others' encoding,
+#: and the last token's column.
+_PLACED: Memo[tuple[str, str], _Placed | None] = Memo(1024)
+
+
+def _placed(region: Region, encoding: str) -> _Placed | None:
+    raw = region.raw
+    assert raw is not None
+    placed: _Placed | None = _PLACED.get((raw, encoding), lambda: _place(region, encoding))
+    return placed
+
+
+def _place(region: Region, encoding: str) -> _Placed | None:
+    d = region.definition
+    assert d is not None and d._offsets is not None
+    anchored = Anchored(0, 0, d._offsets, region.columns(encoding))
+    data: list[int] = []
+    previous: int | None = None
+    first: tuple[int, ...] = ()
+    for tok, kind, mods in classify(region):
+        start, end = anchored.column(tok.start), anchored.column(tok.end)
+        if end <= start or (previous is not None and start < previous):
+            return None  # not as a document would place it: encode token by token
+        row = (0, start - (previous or 0), end - start, _TYPE_INDEX[kind], mods)
+        if previous is None:
+            first = (0, start, *row[2:])
+        else:
+            data.extend(row)
+        previous = start
+    return first, data, previous or 0
+
+
+def _encode_each(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
+    """:func:`encode`, mapping every token into the document (for a range, for ``.pql``)."""
     index = snapshot.index
     low, high = index.offsets(rng) if rng is not None else (0, len(snapshot.text))
     data: list[int] = []
@@ -148,21 +219,31 @@ def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
         r_start, r_end = region.extent
         if r_end < low or r_start > high:
             continue
-        for tok, kind, mods in classify(region):
-            start, end = region.to_doc(tok.start), region.to_doc(tok.end)
-            if end <= start or end <= low or start >= high:
-                continue
-            line, char = index.line_column(start)
-            stop_line, stop_char = index.line_column(end)
-            if stop_line != line:
-                continue  # tokens never span lines in PQL; guard against odd mappings
-            delta_line = line - last_line
-            delta_char = char - last_char if delta_line == 0 else char
-            if delta_line < 0 or delta_char < 0:
-                continue
-            data.extend((delta_line, delta_char, stop_char - char, _TYPE_INDEX[kind], mods))
-            last_line, last_char = line, char
+        last_line, last_char = _encode_region(snapshot, region, low, high, data, last_line,
+                                              last_char)
     return data
+
+
+def _encode_region(snapshot: Snapshot, region: Region, low: int, high: int, data: list[int],
+                   last_line: int, last_char: int) -> tuple[int, int]:
+    """Append the tokens of ``region`` between document offsets ``low`` and ``high`` to
+    ``data``; the position of the last token appended."""
+    index = snapshot.index
+    for tok, kind, mods in classify(region):
+        start, end = region.to_doc(tok.start), region.to_doc(tok.end)
+        if end <= start or end <= low or start >= high:
+            continue
+        line, char = index.line_column(start)
+        stop_line, stop_char = index.line_column(end)
+        if stop_line != line:
+            continue  # tokens never span lines in PQL; guard against odd mappings
+        delta_line = line - last_line
+        delta_char = char - last_char if delta_line == 0 else char
+        if delta_line < 0 or delta_char < 0:
+            continue
+        data.extend((delta_line, delta_char, stop_char - char, _TYPE_INDEX[kind], mods))
+        last_line, last_char = line, char
+    return last_line, last_char
 
 
 def delta(old: list[int], new: list[int]) -> list[types.SemanticTokensEdit]:

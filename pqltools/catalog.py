@@ -11,8 +11,10 @@ the result of a filter, ``select`` or a path through an array.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
+
+from pqltools.records import record
 
 TypeName = Literal[
     "any", "boolean", "number", "integer", "string", "list", "map", "object", "timestamp",
@@ -22,7 +24,7 @@ TypeName = Literal[
 FunctionKind = Literal["method", "global"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ParamSpec:
     """One parameter. ``element_scope`` means it is evaluated once per element of the receiver."""
 
@@ -33,7 +35,7 @@ class ParamSpec:
     element_scope: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FunctionSpec:
     """A PQL function or method: its signature, meaning and the facts other passes need."""
 

@@ -23,9 +23,9 @@ Ranges:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from pqltools.errors import Severity
+from pqltools.records import record
 
 __all__ = ["CODES", "RENUMBERED", "Category", "Code", "get"]
 
@@ -56,7 +56,7 @@ LINT, SCHEMA, ELIGIBILITY, EVALUATION = (Category.LINT, Category.SCHEMA, Categor
 REQUEST = Category.REQUEST
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Code:
     """One diagnostic code: ``code`` (``PQL101``), kebab-case ``name``, ``category``, a one-line
     ``summary`` and, for codes that are not lint rules, an ``explanation`` for ``pql rule``
@@ -70,7 +70,7 @@ class Code:
     severity: Severity = Severity.ERROR
 
 
-_TABLE = (
+_TABLE: tuple[Code, ...] = (
     # ---- syntax: the parser and the formatter
     Code("PQL001", "syntax-error", SYNTAX,
          "The text is not valid PQL: an unexpected token or an incomplete expression",

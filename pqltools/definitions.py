@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from pqltools.errors import DefinitionError, PQLError, Span
+from pqltools.records import record
 
 __all__ = ["Definition", "NoDefinitionError", "load_definitions", "locate_strings",
            "request_kind"]
@@ -25,7 +26,7 @@ LIST_KEYS = ("segments", "children", "audiences", "definitions")
 FORMATS = ("pql/text", "pql/json")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Definition:
     """One segment definition's expression, with its place in the file it came from.
 

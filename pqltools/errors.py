@@ -11,11 +11,13 @@ import bisect
 import enum
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from itertools import pairwise
 
+from pqltools.records import record
 
-@dataclass(frozen=True, slots=True)
+
+@record(frozen=True, slots=True)
 class Span:
     """A region of source text.
 
@@ -133,7 +135,7 @@ class Severity(str, enum.Enum):
 _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2, Severity.HINT: 3}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Edit:
     """Replace the text at ``[start, end)`` (offsets into the expression) with ``replacement``."""
 
@@ -142,7 +144,7 @@ class Edit:
     replacement: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Fix:
     """A suggested change. ``safe`` fixes never change what the expression means."""
 
@@ -175,7 +177,7 @@ def apply_fixes(text: str, fixes: Iterable[Fix]) -> str:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Diagnostic:
     """One finding: a syntax error, a lint rule hit, an eligibility note."""
 

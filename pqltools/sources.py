@@ -9,13 +9,13 @@ a file means the same thing to each of them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from pqltools import fileio
 from pqltools.definitions import Definition, load_definitions
 from pqltools.errors import DefinitionError, Diagnostic, Span
 from pqltools.fileio import path_exists
+from pqltools.records import record
 
 __all__ = [
     "SUFFIXES",
@@ -29,7 +29,7 @@ __all__ = [
 SUFFIXES = (".pql", ".json")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Source:
     """One expression to work on, and how to point back at where it came from."""
 

@@ -24,6 +24,7 @@ LAYERS: list[tuple[int, str]] = [
     (0, "pqltools.fileio"),
     (0, "pqltools.catalog"),
     (0, "pqltools.limits"),
+    (0, "pqltools.records"),
     (1, "pqltools.syntax"),
     (1, "pqltools.grammar"),
     (2, "pqltools.definitions"),

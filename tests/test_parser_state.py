@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import marshal
+import re
 import threading
 from pathlib import Path
 
 import pytest
 
 from pqltools.errors import PQLSyntaxError
+from pqltools.syntax import lexer_cache
 from pqltools.syntax import parser as parser_module
 from pqltools.syntax.parser import parse, parse_document
 
@@ -101,3 +103,47 @@ def test_errors_still_raise_after_concurrent_use() -> None:
     with pytest.raises(PQLSyntaxError):
         parse("a = (")
 
+
+
+def _lexer_modules(parser: object) -> set[object]:
+    return {lexer.re for lexer in lexer_cache._basic_lexers(parser)}
+
+
+def test_stored_lexer_patterns_are_the_ones_re_compiles(tmp_path: Path) -> None:
+    """Every pattern the cache stores restores to the object ``re.compile`` makes (issue 9)."""
+    target = parser_module.write_parser_cache(tmp_path / "pql.lark.cache")
+    stored = marshal.loads(target.read_bytes())["regex"]
+    assert stored["key"] == lexer_cache.key()
+    entries = stored["entries"]
+    assert len(entries) > 20
+    patterns = lexer_cache.StoredPatterns(entries)
+    for pattern, flags, *_ in entries:
+        assert patterns.compile(pattern, flags) == re.compile(pattern, flags)
+    assert patterns.match(entries[0][0], "x", entries[0][1]) == re.match(
+        entries[0][0], "x", entries[0][1])
+    assert patterns.compile("not stored", 0) == re.compile("not stored")
+    # a loaded parser's lexers compile from the stored codes, and parse as the built parser does
+    loaded = parser_module._load_cached(target, parser_module.cache_key())
+    assert loaded is not None
+    modules = _lexer_modules(loaded)
+    assert len(modules) == 1 and len(next(iter(modules))) == len(entries)  # type: ignore[arg-type]
+
+
+def test_lexer_patterns_from_another_python_are_not_used(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    target = parser_module.write_parser_cache(tmp_path / "pql.lark.cache")
+    expected = {text: _summary(text) for text in TEXTS}
+    monkeypatch.setattr(lexer_cache, "key", lambda: "another interpreter")
+    loaded = parser_module._load_cached(target, parser_module.cache_key())
+    assert loaded is not None and _lexer_modules(loaded) == {re}
+    monkeypatch.setattr(parser_module, "_parser", loaded)
+    assert {text: _summary(text) for text in TEXTS} == expected
+
+
+def test_a_stored_code_that_does_not_load_falls_back_to_re() -> None:
+    pattern = "(?P<A>a+)|(?P<B>b)"
+    good = lexer_cache._entry(pattern, 0)
+    assert good is not None
+    broken = (*good[:3], b"\xff\xff\xff\xff" * 4, *good[4:])
+    patterns = lexer_cache.StoredPatterns([broken])  # type: ignore[list-item]
+    assert patterns.compile(pattern) == re.compile(pattern)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from pqltools import codes
 from pqltools.errors import Diagnostic, PQLError, Severity, Span
+from pqltools.records import record
 
 if TYPE_CHECKING:
     import tomllib
@@ -48,7 +49,7 @@ class ConfigError(PQLError):
         return f"{self.path}:{d.span.line}:{d.span.column}: {d.message}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Limits:
     """Guardrail thresholds (reference §13.5) and parser limits.
 
@@ -71,7 +72,7 @@ class Limits:
 _LIMIT_KEYS = {f.name.replace("_", "-"): f.name for f in fields(Limits)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     """Everything that changes what :func:`pqltools.analysis.lint.lint` reports.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from pqltools.analysis.config import Config
 from pqltools.analysis.rules import LintContext, Rule, all_rules
 from pqltools.analysis.schema import Schema, load_schema
 from pqltools.errors import Diagnostic
+from pqltools.records import record
 from pqltools.syntax import ast
 from pqltools.syntax.parser import Comment, ParseOptions, ParseResult, parse_document
 
@@ -192,7 +193,7 @@ def parse_noqa(comment: str) -> frozenset[str] | None:
     return frozenset(c.strip().upper() for c in re.split(r"[,\s]+", codes) if c.strip())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Suppressions:
     """Which diagnostics ``noqa`` comments, a definition or ``per-file-ignores`` hide.
 

@@ -8,15 +8,16 @@ text; a :class:`FileResult` holds every finding of one file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from pqltools.errors import Diagnostic, Edit
+from pqltools.records import record
 from pqltools.sources import Source
 
 __all__ = ["FileResult", "Finding", "file_edits", "place"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Finding:
     """One diagnostic placed in a file.
 
@@ -46,7 +47,7 @@ class Finding:
         return self.edits is not None and fix is not None and fix.safe
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FileResult:
     """Everything found in one input file.
 

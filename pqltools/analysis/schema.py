@@ -25,11 +25,12 @@ followed: that object is *open* and every path below it is accepted with type ``
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from pqltools.errors import Diagnostic, PQLError, Severity, Span
+from pqltools.records import record
 
 __all__ = ["EXPERIENCE_EVENT", "FieldInfo", "Schema", "SchemaError", "load_schema"]
 
@@ -58,7 +59,7 @@ class SchemaError(PQLError):
         return f"{self.path}: {self.diagnostics[0].message}"
 
 
-@dataclass
+@record
 class _Node:
     """One schema position. ``items`` for arrays, ``values`` for maps, ``open`` = unknown below."""
 
@@ -70,7 +71,7 @@ class _Node:
     open: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FieldInfo:
     """What the schema says about one path.
 

@@ -31,10 +31,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from pqltools import catalog
 from pqltools.errors import Span
+from pqltools.records import record
 from pqltools.syntax import ast
 from pqltools.syntax.visitor import Visitor
 
@@ -51,7 +52,7 @@ class NameKind(str, enum.Enum):
     THIS = "this"
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class Binder:
     """One variable declaration.
 
@@ -73,7 +74,7 @@ class Binder:
     references: list[ast.Name] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class ElementScope:
     """A region where bare names are fields of the current element of ``collection``.
 
@@ -95,7 +96,7 @@ class ElementScope:
         return depth
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Resolution:
     """What one name refers to; ``binder`` for variables, ``element`` inside element scopes."""
 
@@ -104,7 +105,7 @@ class Resolution:
     element: ElementScope | None = None
 
 
-@dataclass
+@record
 class Scopes:
     """The result of :func:`resolve` over one tree (nodes are keyed by identity)."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,6 +26,7 @@ from pqltools.cli.eval_lines import (
 )
 from pqltools.cli.inputs import EXIT_USAGE, Source, read_sources
 from pqltools.errors import PQLError
+from pqltools.records import record
 from pqltools.runtime.compiler import compile as compile_pql
 from pqltools.runtime.context import Clock, make_clock
 from pqltools.runtime.membership import (
@@ -49,7 +49,7 @@ class InputError(click.ClickException):
     exit_code = EXIT_USAGE
 
 
-@dataclass
+@record
 class _Line:
     number: int
     text: str

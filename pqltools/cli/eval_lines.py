@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pqltools.errors import PQLError
 from pqltools.limits import json_float, out_of_range_message, refuse_json_constant
+from pqltools.records import record
 from pqltools.runtime.compiler import compile as compile_pql
 from pqltools.runtime.context import Clock, make_clock
 from pqltools.runtime.membership import (
@@ -65,7 +65,7 @@ def decode_line(raw: bytes) -> Any:
     return value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     """Everything a worker process needs to evaluate lines (picklable).
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from pqltools.cli.inputs import EXIT_USAGE, Source, iter_paths
 from pqltools.definitions import LIST_KEYS, Definition, NoDefinitionError, load_definitions
 from pqltools.errors import DefinitionError, PQLError, render_snippet
 from pqltools.fileio import UnreadableInput, read_stdin, read_text, write_atomic
+from pqltools.records import record
 from pqltools.syntax.parser import parse
 from pqltools.syntax.pqljson import from_json, to_json
 from pqltools.syntax.printer import E_COMMENT, ONE_LINE
@@ -28,7 +28,7 @@ from pqltools.syntax.printer import format as format_pql
 # ----------------------------------------------------------------------------- reading
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Input:
     """One argument's text: a file (``path`` set), standard input, or an expression."""
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +30,7 @@ from pqltools.analysis.results import FileResult, Finding, place
 from pqltools.definitions import Definition
 from pqltools.errors import DefinitionError, Diagnostic, Edit, Severity, Span
 from pqltools.fileio import write_atomic
+from pqltools.records import record
 from pqltools.sources import Source, read_text, sources_from_text
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ E_FIX_REVERTED = "PQL097"
 E_WRITE = "PQL098"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Input:
     """One thing to lint: a file (read when linted) or given text (stdin, an expression)."""
 
@@ -70,7 +71,7 @@ class Input:
     json_input: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RunOptions:
     """How to lint: configuration, schema, number of processes, which fixes to apply.
 
@@ -85,7 +86,7 @@ class RunOptions:
     max_fix_rounds: int = 10
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _File:
     """A file being linted: its current text and sources, or why it cannot be linted."""
 

@@ -35,6 +35,7 @@ from pqltools.engines.types import (
     BIGINT,
     BOOLEAN,
     DOUBLE,
+    JSON,
     NULL,
     STRING,
     ListOf,
@@ -49,6 +50,8 @@ from pqltools.runtime.regex import RegexError, compile_regex
 from pqltools.runtime.timephrases import (
     NEG_INF,
     POS_INF,
+    UNIT_MILLIS,
+    UNIT_MONTHS,
     Interval,
     Window,
     at_window,
@@ -88,18 +91,26 @@ class Val:
 
 @dataclass
 class _Elem:
-    """An element scope: the lambda parameter that holds the current element."""
+    """An element scope: the lambda parameter that holds the current element (or, for a chain
+    step, the expression that reads the current event out of the chain's list)."""
 
     param: str
     type: SqlType
+    expr: exp.Expression | None = None
+
+    def ref(self) -> exp.Expression:
+        """The SQL of the current element."""
+        return self.expr.copy() if self.expr is not None else var(self.param)
 
 
 @dataclass
 class _Var:
-    """A variable (``select``/``exists`` binding, lambda parameter, ``let``)."""
+    """A variable (``select``/``exists`` binding, lambda parameter, ``let``, chain label)."""
 
     name: str
     val: Val
+    #: a chain label's timestamp field and its epoch ms, already computed by the chain
+    stamp: tuple[str, exp.Expression] | None = None
 
 
 @dataclass
@@ -237,8 +248,23 @@ class SqlCompiler(Visitor[Val]):
         if v.root:
             raise self.refuse(node, "the whole profile as a value")
         if v.truth_only is not None:
-            raise self.refuse(v.truth_only, "the value of `select` (its list of matches); only "
-                              "its Boolean meaning, whether there is a match, compiles")
+            raise self.refuse(v.truth_only, "the value of `select` with several variables (a "
+                              "list of tuples); only its Boolean meaning, whether there is a "
+                              "match, compiles")
+
+    def check_value(self, v: Val, node: ast.Node) -> None:
+        """Refuse a value that cannot be returned with the interpreter's meaning (the value of
+        a whole expression, not its Boolean meaning): besides what :meth:`_known` refuses, an
+        object or a list of objects, whose absent fields SQL reads as null and whose fields the
+        definition does not name are not read at all."""
+        self._known(v, node)
+        t = v.type
+        while isinstance(t, ListOf):
+            t = t.item
+        if isinstance(t, Struct):
+            raise self.refuse(node, "an object (or a list of objects) as the value of the "
+                              "expression: SQL reads an absent field as null and reads only "
+                              "the fields the definition names")
 
     # ------------------------------------------------------------ literals
 
@@ -330,13 +356,13 @@ class SqlCompiler(Visitor[Val]):
             elems = [f for f in self.frames if isinstance(f, _Elem)]
             if not elems:
                 return self._root()
-            return Val(var(elems[-1].param), elems[-1].type)
+            return Val(elems[-1].ref(), elems[-1].type)
         # an element field: the innermost element that has it, then outer ones, then the profile
         candidates: list[Val] = []
         for frame in reversed(self.frames):
             if isinstance(frame, _Elem) and isinstance(frame.type, Struct) and (
                     frame.type.get(name) is not None):
-                candidates.append(self._field(Val(var(frame.param), frame.type), name, node))
+                candidates.append(self._field(Val(frame.ref(), frame.type), name, node))
         candidates.append(self._profile_field(name))
         candidates = [c for c in candidates if c.type != NULL] or [Val(exp.null(), NULL)]
         if len(candidates) == 1:
@@ -370,7 +396,7 @@ class SqlCompiler(Visitor[Val]):
                 node.span)], self.text)
         if index == -1:
             return self._root()
-        return Val(var(elems[index].param), elems[index].type)
+        return Val(elems[index].ref(), elems[index].type)
 
     def visit_ContextRef(self, node: ast.ContextRef) -> Val:
         raise PQLValidationError([Diagnostic(
@@ -457,6 +483,11 @@ class SqlCompiler(Visitor[Val]):
         ta, tb = a.type, b.type
         if ta == NULL or tb == NULL or (isinstance(ta, ListOf) and ta.item == NULL):
             return Val(_false(), BOOLEAN, False)
+        if isinstance(ta, ListOf) and isinstance(tb, ListOf):
+            return self._lists_relation(node, op, a, b)
+        if isinstance(ta, ListOf) != isinstance(tb, ListOf) and not isinstance(ta, Struct) \
+                and not isinstance(tb, Struct):
+            return self._unequal(op, a, b)  # a list never equals a scalar
         if isinstance(ta, ListOf) or isinstance(tb, ListOf) or isinstance(ta, Struct) \
                 or isinstance(tb, Struct):
             raise self.refuse(node, f"comparing a {describe(ta)} with a {describe(tb)}")
@@ -477,6 +508,47 @@ class SqlCompiler(Visitor[Val]):
         cls = {"=": exp.EQ, "!=": exp.NEQ, **_ORDER_OPS}[op]
         return Val(cls(this=a.sql, expression=right_sql), BOOLEAN,
                    a.nullable or b.nullable)
+
+    def _lists_relation(self, node: ast.Node, op: str, a: Val, b: Val) -> Val:
+        """Two lists compare as values (§5): ``=`` when they have the same length and every
+        pair of elements at the same position is defined and equal; ``!=`` is its negation;
+        ``<``-like relations are false. False when either list is null."""
+        assert isinstance(a.type, ListOf) and isinstance(b.type, ListOf)
+        if not (isinstance(a.type.item, Scalar) and isinstance(b.type.item, Scalar)) \
+                or NULL in (a.type.item, b.type.item):
+            raise self.refuse(node, f"comparing a {describe(a.type)} with a "
+                              f"{describe(b.type)}")
+        if op in _ORDER_OPS:
+            return Val(_false(), BOOLEAN, False)
+        x, i = self.fresh("x"), self.fresh("i")
+        other = Val(self.d.element(b.sql.copy(), _minus(var(i), self.d.index_base - 1)),
+                    b.type.item)
+        if isinstance(b.sql, exp.Array) and all(isinstance(e, exp.Literal)
+                                                for e in b.sql.expressions):
+            # a literal list: compare each element with its literal (coerced like one)
+            pairs = [self._relation(node, "=", Val(self.d.element(
+                a.sql.copy(), _lit(k + 1)), a.type.item), Val(e.copy(), b.type.item, False))
+                for k, e in enumerate(b.sql.expressions)]
+            same: exp.Expression = exp.EQ(this=self.d.size(a.sql.copy()),
+                                          expression=_lit(len(pairs)))
+            for pair in pairs:
+                same = exp.And(this=same, expression=_coalesce_false(pair.sql))
+        else:
+            pair = self._relation(node, "=", Val(var(x), a.type.item), other)
+            flags = self.d.transform_indexed(a.sql.copy(), x, i, _coalesce_false(pair.sql))
+            y = self.fresh("y")
+            equal_pairs = self.d.size(self.d.filter(flags, y, var(y)))
+            same = exp.And(this=exp.EQ(this=self.d.size(a.sql.copy()),
+                                       expression=self.d.size(b.sql.copy())),
+                           expression=exp.EQ(this=equal_pairs,
+                                             expression=self.d.size(a.sql.copy())))
+        if op == "!=":
+            same = exp.Not(this=_paren(same))
+        defined = [exp.Not(this=exp.Is(this=v.sql.copy(), expression=exp.Null()))
+                   for v in (a, b) if v.nullable]
+        for d in defined:
+            same = exp.And(this=d, expression=_paren(same))
+        return Val(_coalesce_false(same), BOOLEAN, False)
 
     def _unequal(self, op: str, a: Val, b: Val) -> Val:
         """Two defined values of types PQL never finds equal: ``!=`` is true, the rest false."""
@@ -609,6 +681,9 @@ class SqlCompiler(Visitor[Val]):
                 raise self.refuse(node, "`if` whose branches have different types")
             t = a.type if a.type != NULL else b.type
             return Val(exp.Case(ifs=[exp.If(this=test, true=a.sql)], default=b.sql), t)
+        if node.name == "date":
+            raise self.refuse(node, "the value of `date(...)` (a calendar day); it compiles "
+                              "only as a time reference (`occurs on date(...)`)")
         if node.name in ("currentMonth", "currentYear", "currentDayOfMonth"):
             moment = _utc(self.clock.now)
             value = {"currentMonth": moment.month, "currentYear": moment.year,
@@ -655,6 +730,20 @@ class SqlCompiler(Visitor[Val]):
             raise self.refuse(node, "`count()` of an object (a map)")
         return Val(exp.Case(ifs=[exp.If(this=exp.Is(this=v.sql, expression=exp.Null()),
                                         true=_lit(0))], default=_lit(1)), BIGINT, False)
+
+    def _object_entries(self, node: ast.MethodCall) -> Val:
+        v = self._receiver(node)
+        if isinstance(v.type, Struct):
+            raise self.refuse(node, f"the method `{node.name}` of an object (its keys: the "
+                              "engines read only the fields a definition names, and read an "
+                              "absent field as null)")
+        return Val(exp.null(), NULL)  # of anything but an object: null
+
+    def _m_keys(self, node: ast.MethodCall) -> Val:
+        return self._object_entries(node)
+
+    def _m_values(self, node: ast.MethodCall) -> Val:
+        return self._object_entries(node)
 
     def _m_isNull(self, node: ast.MethodCall) -> Val:
         v = self._receiver(node)
@@ -934,7 +1023,18 @@ class SqlCompiler(Visitor[Val]):
         return _coalesce_false(exp.EQ(this=self.d.count(failing), expression=_lit(0)))
 
     def visit_Select(self, node: ast.Select) -> Val:
-        # only the Boolean meaning (is there a tuple?) compiles; its value is a list of rows
+        if len(node.bindings) == 1:
+            # one variable: its value is the list of matching elements, in order
+            b = node.bindings[0]
+            src = self._binding_source(b)
+            assert isinstance(src.type, ListOf)
+            if b.condition is None:
+                return src
+            p = self.fresh("v")
+            cond = self.scoped_test(b.condition, _Var(b.var, Val(var(p), src.type.item)))
+            return Val(self.d.filter(src.sql, p, cond), src.type, src.nullable)
+        # several variables: a list of tuples mixing types, which no SQL array holds; only the
+        # Boolean meaning (is there a tuple?) compiles
         return Val(self._any_tuple(node.bindings), BOOLEAN, False, truth_only=node)
 
     def visit_Quantifier(self, node: ast.Quantifier) -> Val:
@@ -979,6 +1079,8 @@ class SqlCompiler(Visitor[Val]):
             return self._parsed_ms(v, node)
         if isinstance(t, Scalar) and t.kind == "timestamp":
             return self.d.epoch_ms(v.sql)
+        if t == DOUBLE:
+            return self.d.truncate(v.sql)  # to_millis: int() of a float
         if isinstance(t, Scalar) and t.is_number:
             return v.sql
         raise self.refuse(node, f"`occurs` on a {describe(t)}")
@@ -986,14 +1088,44 @@ class SqlCompiler(Visitor[Val]):
     def _parsed_ms(self, v: Val, node: ast.Node) -> exp.Expression:
         """Epoch ms of an ISO-8601 string; a string that is not one stops the query, as the
         interpreter's evaluation error does."""
-        ms = self.d.iso_to_ms(v.sql)
-        bad = exp.And(this=exp.Is(this=ms.copy(), expression=exp.Null()),
-                      expression=exp.Not(this=exp.Is(this=v.sql.copy(), expression=exp.Null())))
         where = f" at line {node.span.line}, column {node.span.column}" \
             if getattr(node.span, "line", 0) else ""
-        message = f"a value{where} is not an ISO-8601 timestamp"
-        return exp.Case(ifs=[exp.If(this=bad, true=exp.Cast(
-            this=self.d.fail(message), to=exp.DataType.build("BIGINT")))], default=ms)
+        return self._checked(v, self.d.iso_to_ms(v.sql),
+                             exp.Literal.string(f"a value{where} is not an ISO-8601 timestamp"))
+
+    def _checked(self, v: Val, ms: exp.Expression, message: exp.Expression) -> exp.Expression:
+        """``ms``, or an evaluation error (``message``) when ``v`` has a value but ``ms`` is
+        null: the value is not a timestamp."""
+        bad = exp.And(this=exp.Is(this=ms.copy(), expression=exp.Null()),
+                      expression=exp.Not(this=exp.Is(this=v.sql.copy(), expression=exp.Null())))
+        return exp.Case(ifs=[exp.If(this=bad, true=self._fail_bigint(message))], default=ms)
+
+    def _fail_bigint(self, message: exp.Expression) -> exp.Expression:
+        return exp.Cast(this=self.d.fail(message), to=exp.DataType.build("BIGINT"))
+
+    def _ms_or_null(self, v: Val) -> exp.Expression:
+        """Epoch ms of any value as the interpreter's ``to_millis`` reads it: an ISO-8601
+        string, a number (truncated), a TIMESTAMP; null for a value that is not a timestamp
+        (a Boolean, a list, an object) and for null."""
+        t = v.type
+        if t == STRING:
+            return self.d.iso_to_ms(v.sql)
+        if isinstance(t, Scalar) and t.kind == "timestamp":
+            return self.d.epoch_ms(v.sql)
+        if t == DOUBLE:
+            return self.d.truncate(v.sql)
+        if t == BIGINT:
+            return v.sql
+        if t == JSON:
+            # a path with strings in some rows and numbers in others holds JSON text
+            text = exp.Cast(this=v.sql, to=exp.DataType.build("TEXT"))
+            quoted = exp.Substring(this=text.copy(), start=_lit(2), length=exp.Sub(
+                this=exp.Length(this=text.copy()), expression=_lit(2)))
+            number = exp.TryCast(this=text.copy(), to=exp.DataType.build("DOUBLE"), safe=True)
+            return exp.Case(ifs=[exp.If(this=self.d.starts_with(text.copy(), _lit('"')),
+                                        true=self.d.iso_to_ms(quoted))],
+                            default=self.d.truncate(number))
+        return exp.Cast(this=exp.null(), to=exp.DataType.build("BIGINT"))
 
     def _as_timestamp(self, v: Val, node: ast.Node) -> exp.Expression:
         if isinstance(v.type, Scalar) and v.type.kind == "timestamp":
@@ -1008,7 +1140,7 @@ class SqlCompiler(Visitor[Val]):
         window = self.window(node.phrase)
         subject = self.visit(node.subject)
         self._known(subject, node.subject)
-        if subject.type == NULL:
+        if subject.type == NULL or window is None:
             return Val(_false(), BOOLEAN, False)
 
         def within(s: Val) -> Val:
@@ -1019,18 +1151,37 @@ class SqlCompiler(Visitor[Val]):
             return self._exists_item(subject, within)
         return within(subject)
 
-    def window(self, phrase: ast.Node) -> Window:
-        """The phrase's window, computed from the run's ``now`` (references must be static)."""
-        if isinstance(phrase, ast.AtTime):
-            return at_window(self.reference(phrase.reference)[0])
-        if isinstance(phrase, ast.BetweenTimes):
-            return between_window(self.reference(phrase.start)[0],
-                                  self.reference(phrase.end)[0])
-        if isinstance(phrase, ast.RelativeTime):
+    def window(self, phrase: ast.Node) -> Window | SqlWindow | None:
+        """The phrase's window: computed in Python from the run's ``now`` when its references
+        are static (keywords, calendar periods), else SQL bounds from the reference's value
+        (None when that value is always null: the phrase matches nothing)."""
+        refs = [phrase.reference] if isinstance(phrase, (ast.AtTime, ast.RelativeTime)) else \
+            [phrase.start, phrase.end] if isinstance(phrase, ast.BetweenTimes) else []
+        if not refs:
+            raise self.refuse(phrase, f"the time phrase {type(phrase).__name__}")
+        if all(isinstance(r, (ast.TimeKeyword, ast.CalendarPeriod)) for r in refs):
+            if isinstance(phrase, ast.AtTime):
+                return at_window(self.reference(phrase.reference)[0])
+            if isinstance(phrase, ast.BetweenTimes):
+                return between_window(self.reference(phrase.start)[0],
+                                      self.reference(phrase.end)[0])
+            assert isinstance(phrase, ast.RelativeTime)
             ref, instant = self.reference(phrase.reference)
             return relative_window(phrase.comparator, phrase.amount, phrase.unit,
                                    phrase.direction, ref, instant)
-        raise self.refuse(phrase, f"the time phrase {type(phrase).__name__}")
+        sql_refs = [self.sql_reference(r) for r in refs]
+        if any(r is None for r in sql_refs):
+            return None
+        if isinstance(phrase, ast.AtTime):
+            ref0 = sql_refs[0]
+            assert ref0 is not None
+            return ((ref0.start, _minus(ref0.end, 1)),)
+        if isinstance(phrase, ast.BetweenTimes):
+            start, end = sql_refs
+            assert start is not None and end is not None
+            return ((start.start, _minus(end.end, 1)),)
+        assert isinstance(phrase, ast.RelativeTime) and sql_refs[0] is not None
+        return self._relative_sql(phrase, sql_refs[0])
 
     def reference(self, ref: ast.Node) -> tuple[Interval, bool]:
         if isinstance(ref, ast.TimeKeyword):
@@ -1040,27 +1191,281 @@ class SqlCompiler(Visitor[Val]):
         raise self.refuse(ref, "a time reference that is an expression (only now, today, "
                           "yesterday, tomorrow and this/last/next UNIT)")
 
+    def sql_reference(self, ref: ast.Node) -> _SqlInterval | None:
+        """A time reference as SQL bounds: a static one as literals, an expression as the
+        one-millisecond instant of its value (an evaluation error when that value is not a
+        timestamp, None when it is always null)."""
+        if isinstance(ref, (ast.TimeKeyword, ast.CalendarPeriod)):
+            interval, instant = self.reference(ref)
+            return _SqlInterval(_lit(interval.start), _lit(interval.end), instant)
+        if isinstance(ref, ast.Call) and ref.name == "date":
+            return self._date_reference(ref)
+        stamp = self._label_time(ref)
+        if stamp is not None:
+            return _SqlInterval(stamp, _minus(stamp, -1), True)
+        v = self.visit(ref)
+        if v.root or v.truth_only is not None:
+            self._known(v, ref)
+        if v.type == NULL:
+            return None
+        where = f" at line {ref.span.line}, column {ref.span.column}" \
+            if getattr(ref.span, "line", 0) else ""
+        ms = self._checked(v, self._ms_or_null(v), exp.Literal.string(
+            f"time reference{where}: not an ISO-8601 timestamp or epoch milliseconds"))
+        return _SqlInterval(ms, exp.Add(this=_paren(ms.copy()), expression=_lit(1)), True)
+
+    def _label_time(self, ref: ast.Node) -> exp.Expression | None:
+        """The epoch ms of ``LABEL.<timestamp field>`` of an enclosing chain, which the chain
+        has already computed (and checked), or None for any other reference."""
+        names: list[str] = []
+        while isinstance(ref, ast.Attribute):
+            names.append(ref.name)
+            ref = ref.receiver
+        if not names or not isinstance(ref, ast.Name) or \
+                self.scopes.resolution(ref).kind is not NameKind.VARIABLE:
+            return None
+        bound = [f for f in self.frames if isinstance(f, _Var) and f.name == ref.id]
+        if not bound or bound[-1].stamp is None:
+            return None
+        field, ms = bound[-1].stamp
+        return ms.copy() if ".".join(reversed(names)) == field else None
+
+    def _date_reference(self, node: ast.Call) -> _SqlInterval | None:
+        """``date(y, m, d)`` as a reference: its UTC day, computed by the interpreter's own
+        function when the arguments are constants (numbers, ``currentYear()``, arithmetic);
+        an invalid day stops the query, as the interpreter's evaluation error does."""
+        from pqltools.runtime.compiler import compile as compile_pql
+        from pqltools.runtime.functions import GLOBAL_IMPLS, EvalProblem
+        if not all(_constant(a) for a in node.args):
+            raise self.refuse(node, "`date(...)` whose arguments are not constants")
+        args = [compile_pql(a).evaluate_value({}, None, now=self.clock) for a in node.args]
+        try:
+            day = GLOBAL_IMPLS["date"](None, *args)
+        except EvalProblem as exc:
+            fail = self._fail_bigint(exp.Literal.string(f"date(...): {exc}"))
+            return _SqlInterval(fail, fail.copy(), False)
+        if day is None:
+            return None
+        return _SqlInterval(_lit(day.start), _lit(day.end), False)
+
+    def _relative_sql(self, p: ast.RelativeTime, ref: _SqlInterval) -> SqlWindow:
+        """:func:`relative_window` with SQL bounds (the same table, row for row)."""
+        if p.comparator is None or p.amount is None or p.unit is None:
+            if p.direction == "before":
+                return ((None, _minus(ref.start, 1)),)
+            if p.direction == "after":
+                return ((ref.end, None),)
+            return ((ref.start, None),)
+        amount, unit = p.amount, p.unit
+        if p.direction == "before":
+            anchor = ref.start
+            nearest = anchor if ref.instant else _minus(anchor, 1)
+            edge = self._shift(anchor, -amount, unit)
+            beyond = self._shift(anchor, -(amount + 1), unit)
+            ranges: dict[str, SqlWindow] = {
+                "<": ((_minus(edge, -1), nearest),),
+                "<=": ((edge, nearest),),
+                ">": ((None, _minus(edge, 1)),),
+                ">=": ((None, edge),),
+                "=": ((_minus(beyond, -1), edge),),
+                "!=": ((None, beyond), (_minus(edge, -1), nearest)),
+            }
+        else:
+            anchor = ref.start if (ref.instant or p.direction == "from") else ref.end
+            edge = self._shift(anchor, amount, unit)
+            beyond = self._shift(anchor, amount + 1, unit)
+            ranges = {
+                "<": ((anchor, _minus(edge, 1)),),
+                "<=": ((anchor, edge),),
+                ">": ((_minus(edge, -1), None),),
+                ">=": ((edge, None),),
+                "=": ((edge, _minus(beyond, 1)),),
+                "!=": ((anchor, _minus(edge, 1)), (beyond, None)),
+            }
+        return ranges[p.comparator]
+
+    def _shift(self, ms: exp.Expression, amount: int, unit: str) -> exp.Expression:
+        """:func:`~pqltools.runtime.timephrases.shift` in SQL."""
+        fixed = UNIT_MILLIS.get(unit)
+        if fixed is not None:
+            return _minus(ms, -amount * fixed)
+        return self.d.add_months_ms(ms.copy(), amount * UNIT_MONTHS[unit])
+
+    # ------------------------------------------------------------ sequences
+
     def visit_Chain(self, node: ast.Chain) -> Val:
-        raise self.refuse(node, "`chain(...)` (ordered event sequences)")
+        """``chain(...)``: a left fold over the events sorted by time (docs/engines.md).
+
+        The events are stamped with their epoch ms and 1-based position and sorted (time,
+        then position: the interpreter's stable sort); the fold's state is the step being
+        matched, how many events matched it so far, the time the previous step matched at
+        and the position of each label's event. An event moves the state only when it is
+        strictly later than the previous step and satisfies the current step's WHAT, WHEN and
+        WHERE: exactly the interpreter's greedy, earliest-first scan.
+        """
+        events = self.visit(node.events)
+        self._known(events, node.events)
+        if events.type == NULL or isinstance(events.type, ListOf) and events.type.item == NULL:
+            return Val(_false(), BOOLEAN, False)  # no events: no sequence
+        if not isinstance(events.type, ListOf) or not isinstance(events.type.item, Struct):
+            raise self.refuse(node.events, f"`chain` over a {describe(events.type)} (not a "
+                              "list of events)")
+        item = events.type.item
+        stamps = self._chain_stamps(node, events.sql, item)
+        acc, x = self.fresh("acc"), self.fresh("x")
+        labels = [f"label{j}" for j in range(len(node.steps))]
+        times = [f"time{j}" for j in range(len(node.steps))]
+
+        def state(step: exp.Expression, seen: exp.Expression, after: exp.Expression,
+                  bound: dict[str, exp.Expression]) -> exp.Expression:
+            fields = [("step", step), ("seen", seen), ("after", after)]
+            fields += [(name, bound.get(name, _dot(var(acc), name))) for name in labels + times]
+            # every field BIGINT: Spark's aggregate wants the state's type exactly
+            return self.d.struct([(k, exp.Cast(this=v, to=exp.DataType.build("BIGINT"))
+                                   if isinstance(v, (exp.Literal, exp.Null)) else v)
+                                  for k, v in fields])
+
+        at, pos = _dot(var(x), "ts"), _dot(var(x), "pos")
+        event = self.d.element(events.sql.copy(), pos)
+        ifs: list[exp.If] = []
+        for j, step in enumerate(node.steps):
+            bound = [_Var(s.label, Val(self.d.element(events.sql.copy(), _dot(var(acc), name)),
+                                       item), (node.timestamp_field, _dot(var(acc), time)))
+                     for s, name, time in zip(node.steps[:j], labels, times)]
+            here = _Elem(self.fresh("ev"), item, event)
+            parts: list[exp.Expression] = [
+                exp.EQ(this=_dot(var(acc), "step"), expression=_lit(j)),
+                exp.GT(this=at.copy(), expression=_dot(var(acc), "after"))]
+            if step.what is not None:
+                parts.append(_paren(self.scoped_test(step.what, *bound, here)))
+            if step.when is not None:
+                self.frames.extend([*bound, here])
+                try:
+                    window = self.window(step.when)
+                finally:
+                    del self.frames[len(self.frames) - len(bound) - 1:]
+                parts.append(_coalesce_false(_in_window(at.copy(), window))
+                             if window is not None else _false())
+            if step.where is not None:
+                parts.append(_paren(self.scoped_test(step.where, *bound, here)))
+            cond = parts[0]
+            for part in parts[1:]:
+                cond = exp.And(this=cond, expression=part)
+            need = step.count or 1
+            matched = state(_lit(j + 1), _lit(0), at.copy(), {labels[j]: pos.copy(),
+                                                               times[j]: at.copy()})
+            if need > 1:
+                counted = state(_lit(j), exp.Add(this=_dot(var(acc), "seen"),
+                                                 expression=_lit(1)),
+                                _dot(var(acc), "after"), {})
+                matched = exp.Case(ifs=[exp.If(this=exp.GTE(
+                    this=exp.Add(this=_dot(var(acc), "seen"), expression=_lit(1)),
+                    expression=_lit(need)), true=matched)], default=counted)
+            ifs.append(exp.If(this=cond, true=matched))
+        initial = state(_lit(0), _lit(0), _lit(NEG_INF),
+                        {name: exp.null() for name in labels + times})
+        body = exp.Case(ifs=ifs, default=var(acc))
+        folded = self.d.reduce(self.d.sort(stamps), acc, x, body, initial)
+        done = exp.EQ(this=_dot(folded, "step"), expression=_lit(len(node.steps)))
+        return Val(done, BOOLEAN, True)
+
+    def _chain_stamps(self, node: ast.Chain, events: exp.Expression, item: Struct
+                      ) -> exp.Expression:
+        """The events as ``{ts, pos}`` (epoch ms, 1-based position); an event whose field is
+        missing or not a timestamp stops the query, as the interpreter's evaluation error."""
+        e, i = self.fresh("e"), self.fresh("i")
+        raw = Val(var(e), item)
+        field = node.timestamp_field
+        for name in field.split("."):
+            t = raw.type.get(name) if isinstance(raw.type, Struct) else None
+            if t is None or t == NULL:
+                raw = Val(exp.Cast(this=exp.null(), to=exp.DataType.build("BIGINT")), NULL)
+                break
+            if t == JSON and name != field.split(".")[-1]:
+                raise self.refuse(node, f"the timestamp path `{field}` through values of "
+                                  "different JSON types")
+            raw = Val(_dot(raw.sql, name), t)
+        index = exp.Cast(this=_minus(var(i), self.d.index_base), to=exp.DataType.build("TEXT"))
+
+        def message(problem: str) -> exp.Expression:
+            return exp.Anonymous(this="concat", expressions=[
+                _lit("chain: event "), index.copy(), _lit(f" {problem}")])
+        missing = exp.If(this=exp.Is(this=raw.sql.copy(), expression=exp.Null()),
+                         true=self._fail_bigint(message(f"has no `{field}` to order it by")))
+        if raw.type == NULL:
+            stamp: exp.Expression = missing.args["true"]
+        else:
+            ms = self._ms_or_null(raw)
+            bad = exp.If(this=exp.Is(this=ms.copy(), expression=exp.Null()),
+                         true=self._fail_bigint(message(
+                             f"`{field}` is not an ISO-8601 timestamp or epoch milliseconds")))
+            stamp = exp.Case(ifs=[missing, bad], default=ms)
+        entry = self.d.struct([("ts", stamp), ("pos", exp.Cast(
+            this=_minus(var(i), self.d.index_base - 1), to=exp.DataType.build("BIGINT")))])
+        return self.d.transform_indexed(events.copy(), e, i, entry)
 
     def generic_visit(self, node: ast.Node) -> Val:
         raise self.refuse(node, f"{type(node).__name__}")
 
 
-def _in_window(ms: exp.Expression, window: Window) -> exp.Expression:
+@dataclass(frozen=True)
+class _SqlInterval:
+    """A time reference in SQL: ``[start, end)`` in epoch ms; an instant or a period."""
+
+    start: exp.Expression
+    end: exp.Expression
+    instant: bool
+
+
+#: A window with SQL bounds: inclusive (low, high) ranges, None where unbounded.
+SqlWindow = tuple[tuple[exp.Expression | None, exp.Expression | None], ...]
+
+
+def _constant(node: ast.Node) -> bool:
+    """Whether ``node``'s value depends on nothing but the clock (numbers, arithmetic,
+    ``currentYear()`` and its kin)."""
+    if isinstance(node, (ast.Number, ast.String, ast.Boolean)):
+        return True
+    if isinstance(node, ast.Call):
+        return node.name in ("currentYear", "currentMonth", "currentDayOfMonth") \
+            and not node.args
+    if isinstance(node, (ast.BinOp, ast.Neg)):
+        return all(_constant(c) for c in node.children())
+    return False
+
+
+def _dot(base: exp.Expression, name: str) -> exp.Expression:
+    return exp.Dot(this=base.copy(), expression=exp.to_identifier(name, quoted=True))
+
+
+def _minus(e: exp.Expression, n: int) -> exp.Expression:
+    """``e - n`` (``e + -n`` for a negative n), folded when ``e`` is a number literal."""
+    if isinstance(e, exp.Literal) and e.is_number:
+        return _lit(int(e.this) - n)
+    if n == 0:
+        return e.copy()
+    if n < 0:
+        return exp.Add(this=_paren(e.copy()), expression=_lit(-n))
+    return exp.Sub(this=_paren(e.copy()), expression=_lit(n))
+
+
+def _in_window(ms: exp.Expression, window: Window | SqlWindow) -> exp.Expression:
     if not window:
         return _false()
     parts: list[exp.Expression] = []
     for lo, hi in window:
+        low = (_lit(lo) if lo > NEG_INF else None) if isinstance(lo, int) else lo
+        high = (_lit(hi) if hi < POS_INF else None) if isinstance(hi, int) else hi
         bounds: list[exp.Expression] = []
-        if lo > NEG_INF:
-            bounds.append(exp.GTE(this=ms.copy(), expression=_lit(lo)))
-        if hi < POS_INF:
-            bounds.append(exp.LTE(this=ms.copy(), expression=_lit(hi)))
+        if low is not None:
+            bounds.append(exp.GTE(this=ms.copy(), expression=low.copy()))
+        if high is not None:
+            bounds.append(exp.LTE(this=ms.copy(), expression=high.copy()))
         if not bounds:
             bounds.append(exp.Not(this=exp.Is(this=ms.copy(), expression=exp.Null())))
         if len(bounds) == 2:
-            bounds = [exp.Between(this=ms.copy(), low=_lit(lo), high=_lit(hi))]
+            assert low is not None and high is not None
+            bounds = [exp.Between(this=ms.copy(), low=low.copy(), high=high.copy())]
         parts.append(bounds[0])
     out = parts[0] if len(parts) == 1 else _paren(parts[0])
     for extra in parts[1:]:

@@ -28,11 +28,17 @@ def lam(params: list[str], body: exp.Expression) -> exp.Lambda:
     return exp.Lambda(this=body, expressions=[exp.to_identifier(p) for p in params])
 
 
+def _text(message: str | exp.Expression) -> exp.Expression:
+    return exp.Literal.string(message) if isinstance(message, str) else message
+
+
 class SqlDialect:
     """The SQL a construct needs on one engine; subclasses fill in the differences."""
 
     name = ""
     sqlglot = ""
+    #: the index of a list's first element in a lambda's index parameter
+    index_base = 0
 
     def filter(self, items: exp.Expression, param: str, cond: exp.Expression) -> exp.Expression:
         """The elements of ``items`` for which ``cond`` is true (null and false drop them)."""
@@ -59,12 +65,45 @@ class SqlDialect:
         """``sum``/``average``/``min``/``max`` of a list's non-null numbers (null when none)."""
         raise NotImplementedError
 
+    def transform_indexed(self, items: exp.Expression, param: str, index: str,
+                          body: exp.Expression) -> exp.Expression:
+        """``body`` for every element of ``items``, ``index`` bound to the element's index
+        (counted from :attr:`index_base`)."""
+        raise NotImplementedError
+
+    def element(self, items: exp.Expression, position: exp.Expression) -> exp.Expression:
+        """The element at a 1-based ``position`` (null when the position is null)."""
+        raise NotImplementedError
+
+    def sort(self, items: exp.Expression) -> exp.Expression:
+        """The list in ascending order (structs compare field by field)."""
+        raise NotImplementedError
+
+    def reduce(self, items: exp.Expression, acc: str, param: str, body: exp.Expression,
+               initial: exp.Expression) -> exp.Expression:
+        """A left fold: ``body`` (reading ``acc`` and the element ``param``) from ``initial``
+        over the elements in order; ``initial`` for an empty list, null for a null one."""
+        raise NotImplementedError
+
+    def struct(self, fields: list[tuple[str, exp.Expression]]) -> exp.Expression:
+        """A struct value with the named fields in order."""
+        return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(k, quoted=True),
+                                                      expression=v) for k, v in fields])
+
+    def truncate(self, number: exp.Expression) -> exp.Expression:
+        """A number truncated toward zero to a BIGINT (Python's ``int()``)."""
+        raise NotImplementedError
+
     def distinct(self, items: exp.Expression) -> exp.Expression:
         """The list without duplicates, first occurrences in order."""
         raise NotImplementedError
 
-    def fail(self, message: str) -> exp.Expression:
+    def fail(self, message: str | exp.Expression) -> exp.Expression:
         """An expression that stops the query with ``message`` (an evaluation error)."""
+        raise NotImplementedError
+
+    def add_months_ms(self, ms: exp.Expression, months: int) -> exp.Expression:
+        """Epoch ms moved by whole calendar months (UTC; the day clamped to the month's end)."""
         raise NotImplementedError
 
     def epoch_ms(self, ts: exp.Expression) -> exp.Expression:
@@ -122,6 +161,7 @@ class DuckDBDialect(SqlDialect):
 
     name = "duckdb"
     sqlglot = "duckdb"
+    index_base = 1
 
     def filter(self, items: exp.Expression, param: str, cond: exp.Expression) -> exp.Expression:
         return call("list_filter", items, lam([param], cond))
@@ -133,6 +173,24 @@ class DuckDBDialect(SqlDialect):
     def size(self, items: exp.Expression) -> exp.Expression:
         return call("len", items)
 
+    def transform_indexed(self, items: exp.Expression, param: str, index: str,
+                          body: exp.Expression) -> exp.Expression:
+        return call("list_transform", items, lam([param, index], body))
+
+    def element(self, items: exp.Expression, position: exp.Expression) -> exp.Expression:
+        return exp.Bracket(this=items, expressions=[position], offset=1, safe=True)
+
+    def sort(self, items: exp.Expression) -> exp.Expression:
+        return call("list_sort", items)
+
+    def reduce(self, items: exp.Expression, acc: str, param: str, body: exp.Expression,
+               initial: exp.Expression) -> exp.Expression:
+        return call("list_reduce", items, lam([acc, param], body), initial)
+
+    def truncate(self, number: exp.Expression) -> exp.Expression:
+        # a DOUBLE cast to BIGINT rounds in DuckDB; trunc() first
+        return exp.Cast(this=call("trunc", number), to=exp.DataType.build("BIGINT"))
+
     def list_aggregate(self, func: str, items: exp.Expression) -> exp.Expression:
         name = {"sum": "list_sum", "average": "list_avg", "min": "list_min",
                 "max": "list_max"}[func]
@@ -143,8 +201,13 @@ class DuckDBDialect(SqlDialect):
         keep = exp.EQ(this=call("list_position", items.copy(), var("x")), expression=var("i"))
         return call("list_filter", items, lam(["x", "i"], keep))
 
-    def fail(self, message: str) -> exp.Expression:
-        return call("error", exp.Literal.string(message))
+    def fail(self, message: str | exp.Expression) -> exp.Expression:
+        return call("error", _text(message))
+
+    def add_months_ms(self, ms: exp.Expression, months: int) -> exp.Expression:
+        moved = exp.Add(this=self.ms_to_timestamp(ms), expression=call(
+            "to_months", exp.Literal.number(months)))
+        return self.epoch_ms(moved)
 
     def epoch_ms(self, ts: exp.Expression) -> exp.Expression:
         return call("epoch_ms", ts)
@@ -177,6 +240,25 @@ class SparkDialect(SqlDialect):
         # size(NULL) is -1, or NULL in ANSI mode: either way not above 0
         return call("size", items)
 
+    def transform_indexed(self, items: exp.Expression, param: str, index: str,
+                          body: exp.Expression) -> exp.Expression:
+        return call("transform", items, lam([param, index], body))
+
+    def element(self, items: exp.Expression, position: exp.Expression) -> exp.Expression:
+        # an INT position; null past the end (element_at fails there in ANSI mode)
+        return call("try_element_at", items, exp.Cast(this=position,
+                                                      to=exp.DataType.build("INT")))
+
+    def sort(self, items: exp.Expression) -> exp.Expression:
+        return call("array_sort", items)
+
+    def reduce(self, items: exp.Expression, acc: str, param: str, body: exp.Expression,
+               initial: exp.Expression) -> exp.Expression:
+        return call("aggregate", items, initial, lam([acc, param], body))
+
+    def truncate(self, number: exp.Expression) -> exp.Expression:
+        return exp.Cast(this=number, to=exp.DataType.build("BIGINT"))  # truncates toward zero
+
     def count(self, items: exp.Expression) -> exp.Expression:
         return exp.Coalesce(this=exp.Greatest(this=call("size", items),
                                               expressions=[exp.Literal.number(0)]),
@@ -202,8 +284,13 @@ class SparkDialect(SqlDialect):
         # keeps first occurrences in order
         return call("array_distinct", items)
 
-    def fail(self, message: str) -> exp.Expression:
-        return call("raise_error", exp.Literal.string(message))
+    def fail(self, message: str | exp.Expression) -> exp.Expression:
+        return call("raise_error", _text(message))
+
+    def add_months_ms(self, ms: exp.Expression, months: int) -> exp.Expression:
+        moved = exp.Add(this=self.ms_to_timestamp(ms), expression=call(
+            "make_ym_interval", exp.Literal.number(0), exp.Literal.number(months)))
+        return self.epoch_ms(moved)
 
     def epoch_ms(self, ts: exp.Expression) -> exp.Expression:
         return call("unix_millis", ts)

@@ -173,9 +173,9 @@ def _python_source(con: Any, profiles: Iterable[Any], names: set[str]) -> DuckDB
         for index, (profile, events) in enumerate(rows):
             record: dict[str, Any] = {ROW_COLUMN: index}
             for k, t in columns.items():
-                record[k] = conform(profile.get(k), t)
+                record[k] = conform(profile.get(k), t, json_text=False)
             if events_type != NULL:
-                record[_EVENTS] = conform(events, events_type)
+                record[_EVENTS] = conform(events, events_type, json_text=False)
             out.write(json.dumps(record) + "\n")
     read = {ROW_COLUMN: "BIGINT", **{k: duckdb_type_name(v) for k, v in columns.items()}}
     if events_type != NULL:

@@ -3,7 +3,8 @@
 Each path the expression reads gets the type its use suggests: the type of the literal it is
 compared with or tested against, a string for ``occurs`` subjects and string methods, a number
 inside aggregates, a Boolean in Boolean position; anything else is a string. Fields read inside
-``xEvent`` filters, ``xEvent`` paths and variables bound over ``xEvent`` are event fields.
+``xEvent`` filters and ``chain`` steps over ``xEvent``, ``xEvent`` paths, and variables and chain
+labels bound over ``xEvent`` are event fields.
 """
 
 from __future__ import annotations
@@ -114,6 +115,19 @@ class _Guess:
             if isinstance(node, ast.Aggregate) and node.value is not None:
                 self.note(node.value, DOUBLE, bound, in_events)
                 self.walk(node.value, bound, in_events)
+            return
+        if isinstance(node, ast.Chain):
+            self.walk(node.events, event_vars, in_events)
+            over_events = self.path(node.events, event_vars, in_events) == ("events", ())
+            if over_events:
+                self.events.setdefault(tuple(node.timestamp_field.split(".")), STRING)
+            labels = set(event_vars)
+            for step in node.steps:
+                for clause in (step.what, step.when, step.where):
+                    if clause is not None:
+                        self.walk(clause, labels, in_events or over_events)
+                if over_events:
+                    labels.add(step.label)
             return
         for child in node.children():
             self.walk(child, event_vars, in_events)

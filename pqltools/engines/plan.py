@@ -112,7 +112,7 @@ def plan_query(segments: Sequence[CompiledSegment], dialect: str, profile: SqlTy
         compiled[seg.id] = condition
         column = segment_column(index)
         if values:
-            compiler._known(result.value, seg.program.tree)
+            compiler.check_value(result.value, seg.program.tree)
             condition = result.value.sql
         select.append(exp.alias_(condition.copy(), column, quoted=True))
         columns.append(column)

@@ -116,20 +116,26 @@ def spark_type(t: SqlType) -> Any:
             "null": st.StringType(), "json": st.StringType()}[t.kind]
 
 
-def conform(value: Any, t: SqlType) -> Any:
-    """``value`` shaped to type ``t`` for loading (ints of a double column become floats)."""
+def conform(value: Any, t: SqlType, *, json_text: bool = True) -> Any:
+    """``value`` shaped to type ``t`` for loading (ints of a double column become floats).
+
+    A ``json`` path (different JSON types in different rows) is loaded as its JSON text
+    (``json_text``: a Spark STRING column) or as the value itself (a DuckDB JSON column read
+    from NDJSON), so that it holds the same JSON text in both engines.
+    """
     if value is None:
         return None
     if isinstance(t, Struct):
         if not isinstance(value, Mapping):
             return None
-        return {k: conform(value.get(k), v) for k, v in t.fields}
+        return {k: conform(value.get(k), v, json_text=json_text) for k, v in t.fields}
     if isinstance(t, ListOf):
-        return [conform(v, t.item) for v in value] if isinstance(value, list) else None
+        return [conform(v, t.item, json_text=json_text) for v in value] \
+            if isinstance(value, list) else None
     if t == DOUBLE and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if t == JSON or t == NULL:
-        return None if t == NULL else json.dumps(value)
+        return None if t == NULL else json.dumps(value) if json_text else value
     return value
 
 

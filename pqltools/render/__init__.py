@@ -12,12 +12,13 @@ from __future__ import annotations
 import importlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from pqltools import codes
 from pqltools.analysis.results import FileResult, Finding
 from pqltools.errors import Severity
+from pqltools.records import record
 
 __all__ = [
     "FORMATS",
@@ -46,7 +47,7 @@ FORMATS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RenderOptions:
     """Switches shared by the renderers.
 
@@ -60,7 +61,7 @@ class RenderOptions:
     unsafe_fixes: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RuleInfo:
     """What the renderers need to know about a code: from the rule registry when it has it."""
 

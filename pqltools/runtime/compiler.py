@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import operator
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +31,7 @@ from pqltools.errors import (
     Severity,
     Span,
 )
+from pqltools.records import record
 from pqltools.runtime import functions
 from pqltools.runtime.context import Clock, Context, evaluation_error, make_clock
 from pqltools.runtime.regex import RegexError, compile_regex, like_regex
@@ -72,7 +72,7 @@ WindowFn = Callable[[Context], "Window | None"]
 _MISSING = object()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Limits:
     """Bounds that keep untrusted definitions and inputs from running away.
 
@@ -94,7 +94,7 @@ _BUDGET = "\x00cost"
 # ---------------------------------------------------------------- scopes
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Elem:
     """An element scope level (its index into ``ctx.elems``)."""
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pqltools.definitions import Definition
 from pqltools.errors import NO_SPAN, Diagnostic, PQLValidationError, Severity
+from pqltools.records import record
 from pqltools.runtime.compiler import Program, compile
 from pqltools.runtime.context import Clock, Context, evaluation_error, make_clock
 from pqltools.runtime.functions import MEMBER_STATUSES
@@ -48,7 +48,7 @@ EXITED_RETENTION_DAYS = 30
 ID_FIELDS = ("_id", "personID", "personId", "id")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CompiledSegment:
     """One definition ready to run: its audience id, label and program."""
 

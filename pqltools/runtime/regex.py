@@ -15,10 +15,11 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import re2
+
+from pqltools.records import record
 
 __all__ = ["CacheLimits", "Pattern", "RegexError", "cache_limits", "compile_regex", "like_regex"]
 
@@ -69,7 +70,7 @@ class Pattern:
             return self._regex.search(_without_surrogates(text))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CacheLimits:
     """Bounds of the compiled-pattern cache: ``entries`` patterns, ``chars`` characters in all.
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import calendar
 import math
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pqltools.records import record
 from pqltools.runtime.values import type_name
 
 __all__ = [
@@ -56,7 +56,7 @@ class TimestampError(ValueError):
     """A value that should be a timestamp is not one (the message says why)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Interval:
     """A period of time ``[start, end)`` in epoch milliseconds: a day, a month, ``date(...)``."""
 

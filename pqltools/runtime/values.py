@@ -12,17 +12,17 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pqltools.limits import finite_number
+from pqltools.records import record
 
 Value = Any
 
 _NUMBER_TYPES = (int, float)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class MapEntry:
     """``mapEntry(key, value)``: one entry of the map a ``map(...)`` over a grouped map builds."""
 

@@ -15,7 +15,7 @@ import math
 import re
 import threading
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ from lark.lexer import TerminalDef
 
 from pqltools.errors import Diagnostic, Edit, Fix, PQLSyntaxError, Severity, Span
 from pqltools.limits import parse_int_text
-from pqltools.syntax import ast
+from pqltools.records import record
+from pqltools.syntax import ast, lexer_cache
 
 __all__ = ["Comment", "ParseOptions", "ParseResult", "grammar_text", "parse", "parse_document"]
 
@@ -41,7 +42,7 @@ E_LIMIT = "PQL006"
 E_LITERAL = "PQL007"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Comment:
     """A ``-- ...`` comment (only in comment-enabled parses such as ``.pql`` files)."""
 
@@ -49,7 +50,7 @@ class Comment:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ParseOptions:
     """Limits and dialect switches. Limits are configuration, not accidents.
 
@@ -65,7 +66,7 @@ class ParseOptions:
     max_length: int = 10_000_000
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ParseResult:
     """What :func:`parse_document` returns: the tree when there were no errors, and everything found."""
 
@@ -808,9 +809,15 @@ def _load_cached(path: Path, key: str) -> lark.Lark | None:
         stored = marshal.loads(path.read_bytes())
         if type(stored) is not dict or stored.get("key") != key:
             return None  # stale: the grammar or Lark changed since the cache was built
-        return lark.Lark._load_from_dict(stored["data"], stored["memo"], transformer=_BUILDER)  # type: ignore[no-untyped-call,no-any-return]
+        parser: lark.Lark = lark.Lark._load_from_dict(stored["data"], stored["memo"],  # type: ignore[no-untyped-call]
+                                                      transformer=_BUILDER)
     except (OSError, EOFError, KeyError, TypeError, ValueError, AttributeError, LarkError):
         return None
+    regex = stored.get("regex")
+    if type(regex) is dict and regex.get("key") == lexer_cache.key():
+        # the lexer's patterns as this interpreter compiled them when the cache was written
+        lexer_cache.install(parser, regex.get("entries") or [])
+    return parser
 
 
 def _build(grammar: str, transformer: _Builder | None) -> lark.Lark:
@@ -822,8 +829,12 @@ def write_parser_cache(path: Path | None = None) -> Path:
     target = path or _cache_path()
     grammar = grammar_text()
     data, memo = _build(grammar, None).memo_serialize([TerminalDef, Rule])
+    # the patterns of every lexer state, recorded from the parser as it will be loaded
+    loaded = lark.Lark._load_from_dict(data, memo)  # type: ignore[no-untyped-call]
+    regex = {"key": lexer_cache.key(), "entries": lexer_cache.record(loaded)}
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(marshal.dumps({"key": cache_key(grammar), "data": data, "memo": memo}))
+    tmp.write_bytes(marshal.dumps({"key": cache_key(grammar), "data": data, "memo": memo,
+                                   "regex": regex}))
     tmp.replace(target)
     return target
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 from pqltools.errors import (
     NO_SPAN,
@@ -22,6 +21,7 @@ from pqltools.errors import (
     PQLValidationError,
     Severity,
 )
+from pqltools.records import record
 from pqltools.syntax import ast
 from pqltools.syntax.parser import Comment, ParseOptions, parse_document
 from pqltools.syntax.visitor import Visitor
@@ -37,30 +37,30 @@ ONE_LINE = 1_000_000_000
 # ----------------------------------------------------------------------------- layout documents
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Text:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Line:
     """A place where the layout may break: ``flat`` when the group fits, else a newline."""
 
     flat: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Concat:
     parts: tuple[Doc, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Nest:
     indent: int
     doc: Doc
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Group:
     doc: Doc
 

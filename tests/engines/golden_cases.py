@@ -25,6 +25,9 @@ GOLDEN: dict[str, str] = {
     "calendar-phrase": 'xEvent.exists(timestamp occurs this week)',
     "not-and-or": 'not (person.gender = "male" or person.age < 18)',
     "in-segment": 'inSegment("gold-customers") and homeAddress.countryCode = "US"',
+    "chain-funnel": 'chain(xEvent, timestamp, [A: WHAT(eventType = "commerce.productViews") '
+                    'WHEN(today) COUNT(2), B: WHAT(eventType = "commerce.checkouts") '
+                    'WHEN(< 2 hours after A.timestamp) WHERE(sku = A.sku)])',
 }
 
 

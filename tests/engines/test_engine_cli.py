@@ -76,7 +76,7 @@ def test_convert_to_sql_and_refusal() -> None:
     assert "FILTER(" in sql and "->" in sql
     sql = run("convert", "--to", "sql", "--now", NOW, QUERY)
     assert "LAMBDA" in sql and "->" not in sql
-    result = CliRunner().invoke(main, ["convert", "--to", "sql", 'chain(xEvent, timestamp, '
-                                       '[A: WHAT(eventType = "a")])'])
+    result = CliRunner().invoke(main, ["convert", "--to", "sql",
+                                       'person.tags.intersects(["a", "b"])'])
     assert result.exit_code == 1
-    assert "cannot compile `chain(...)`" in result.output and "^" in result.output
+    assert "cannot compile the method `intersects`" in result.output and "^" in result.output

@@ -32,7 +32,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -42,6 +42,7 @@ from pqltools.analysis.schema import Schema
 from pqltools.analysis.scope import Scopes, resolve
 from pqltools.analysis.types import StaticInfo
 from pqltools.errors import Diagnostic, Fix, Severity, Span
+from pqltools.records import record
 from pqltools.syntax import ast
 from pqltools.syntax.parser import Comment
 
@@ -58,7 +59,7 @@ _loaded = False
 R = TypeVar("R", bound="type[Rule]")
 
 
-@dataclass
+@record
 class LintContext:
     """What a rule may look at for one source.
 

@@ -175,3 +175,112 @@ NOT (
 ) AND (
   COALESCE(p.`homeAddress`.`countryCode` = 'US', FALSE)
 );
+
+-- chain-funnel: chain(xEvent, timestamp, [A: WHAT(eventType = "commerce.productViews") WHEN(today) COUNT(2), B: WHAT(eventType = "commerce.checkouts") WHEN(< 2 hours after A.timestamp) WHERE(sku = A.sku)])
+COALESCE(
+  AGGREGATE(
+    ARRAY_SORT(
+      TRANSFORM(
+        p.`events`,
+        (__e1, __i2) -> STRUCT(
+          CASE
+            WHEN __e1.`timestamp` IS NULL
+            THEN CAST(RAISE_ERROR(
+              CONCAT('chain: event ', CAST(__i2 AS STRING), ' has no `timestamp` to order it by')
+            ) AS BIGINT)
+            WHEN UNIX_MILLIS(TRY_TO_TIMESTAMP(__e1.`timestamp`)) IS NULL
+            THEN CAST(RAISE_ERROR(
+              CONCAT(
+                'chain: event ',
+                CAST(__i2 AS STRING),
+                ' `timestamp` is not an ISO-8601 timestamp or epoch milliseconds'
+              )
+            ) AS BIGINT)
+            ELSE UNIX_MILLIS(TRY_TO_TIMESTAMP(__e1.`timestamp`))
+          END AS `ts`,
+          CAST((
+            __i2
+          ) + 1 AS BIGINT) AS `pos`
+        )
+      )
+    ),
+    STRUCT(
+      CAST(0 AS BIGINT) AS `step`,
+      CAST(0 AS BIGINT) AS `seen`,
+      -4611686018427387904 AS `after`,
+      CAST(NULL AS BIGINT) AS `label0`,
+      CAST(NULL AS BIGINT) AS `label1`,
+      CAST(NULL AS BIGINT) AS `time0`,
+      CAST(NULL AS BIGINT) AS `time1`
+    ),
+    (__acc3, __x4) -> CASE
+      WHEN __acc3.`step` = 0
+      AND __x4.`ts` > __acc3.`after`
+      AND (
+        COALESCE(
+          TRY_ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`eventType` = 'commerce.productViews',
+          FALSE
+        )
+      )
+      AND COALESCE((
+        __x4.`ts` BETWEEN 1715731200000 AND 1715817599999
+      ), FALSE)
+      THEN CASE
+        WHEN __acc3.`seen` + 1 >= 2
+        THEN STRUCT(
+          CAST(1 AS BIGINT) AS `step`,
+          CAST(0 AS BIGINT) AS `seen`,
+          __x4.`ts` AS `after`,
+          __x4.`pos` AS `label0`,
+          __acc3.`label1` AS `label1`,
+          __x4.`ts` AS `time0`,
+          __acc3.`time1` AS `time1`
+        )
+        ELSE STRUCT(
+          CAST(0 AS BIGINT) AS `step`,
+          __acc3.`seen` + 1 AS `seen`,
+          __acc3.`after` AS `after`,
+          __acc3.`label0` AS `label0`,
+          __acc3.`label1` AS `label1`,
+          __acc3.`time0` AS `time0`,
+          __acc3.`time1` AS `time1`
+        )
+      END
+      WHEN __acc3.`step` = 1
+      AND __x4.`ts` > __acc3.`after`
+      AND (
+        COALESCE(
+          TRY_ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`eventType` = 'commerce.checkouts',
+          FALSE
+        )
+      )
+      AND COALESCE(
+        (
+          __x4.`ts` BETWEEN __acc3.`time0` AND (
+            (
+              __acc3.`time0`
+            ) + 7200000
+          ) - 1
+        ),
+        FALSE
+      )
+      AND (
+        COALESCE(
+          TRY_ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`sku` = TRY_ELEMENT_AT(p.`events`, CAST(__acc3.`label0` AS INT)).`sku`,
+          FALSE
+        )
+      )
+      THEN STRUCT(
+        CAST(2 AS BIGINT) AS `step`,
+        CAST(0 AS BIGINT) AS `seen`,
+        __x4.`ts` AS `after`,
+        __acc3.`label0` AS `label0`,
+        __x4.`pos` AS `label1`,
+        __acc3.`time0` AS `time0`,
+        __x4.`ts` AS `time1`
+      )
+      ELSE __acc3
+    END
+  ).`step` = 2,
+  FALSE
+);
