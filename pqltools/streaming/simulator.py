@@ -221,6 +221,7 @@ class Audience:
         #: how far back its windows reach, when only its events' ``timestamp`` decides
         self.reach = self.horizon if self.by_timestamp else None
         self.sliding = self.timing.sliding
+        self.single = self.timing.single
         self.sliding_text = self.timing.sliding_text
         self.directional = self.monotone and self.timing.event_windows_only and not any(
             isinstance(n, ast.Not) for n in self.program.tree.walk())
@@ -273,7 +274,7 @@ class Simulator:
                 a.types = None
                 a.reach = None
                 a.monotone = a.directional = a.rises_with_segments = False
-                a.sliding = None
+                a.sliding = a.single = None
         self._by_id = {a.id: a for a in self.audiences}
         #: event type -> audiences it can concern (keys: lower case, then spellings seen)
         self._routes: dict[str, list[Audience]] = {}
@@ -639,10 +640,15 @@ class Simulator:
             return
         direction = ("leave" if member else "enter") if audience.directional else None
         sliding = audience.sliding
+        single = audience.single
         plan: tuple[int, str, int | None] | None
         if sliding is not None:  # the usual case: one window sliding over ``timestamp``
             found = sliding_change(sliding, t, times, direction) if times else None
             plan = None if found is None else (found[0], audience.sliding_text, found[1])
+        elif single is not None:  # one window (a calendar one) over ``timestamp``
+            change = single.next_change(t, times, direction) if times else None
+            plan = None if change is None or change[0] <= t else \
+                (change[0], audience.sliding_text, change[1])
         else:
             plan = audience.timing.next_instant(t, state.attributes, events, {_TIME: times},
                                                 direction)

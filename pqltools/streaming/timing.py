@@ -454,6 +454,10 @@ class TimeDependence:
         self.event_windows_only = not (finder.daily or finder.two_sided or self.deep or any(
             ph.profile_paths for ph in self._phrases))
         only = self._phrases[0] if len(self._phrases) == 1 and not self.daily else None
+        #: the one phrase, when it tests only the events' ``timestamp`` (its
+        #: :meth:`_Phrase.next_change` over those timestamps is :meth:`next_change`)
+        self.single: _Phrase | None = only if only is not None \
+            and only.simple == ("timestamp",) else None
         #: the usual case, one window sliding with the clock over the events' ``timestamp``:
         #: its ranges at time 0 (:func:`sliding_change` gives its next change directly), and
         #: its text
