@@ -265,22 +265,27 @@ def sliding_change(offsets: Window, t: int, values: list[int], direction: str | 
                    ) -> tuple[int, int] | None:
     """A window that moves with the clock: each finite edge moves 1 ms per ms (``offsets``:
     its ranges at time 0)."""
-    best: tuple[int, int] | None = None
+    when: int | None = None
+    which = 0
     enter, leave = direction != "leave", direction != "enter"
-    for lo, hi in offsets:
-        lo = lo if lo == NEG_INF else lo + t
-        hi = hi if hi == POS_INF else hi + t
-        if enter and hi < POS_INF:
-            ahead = [v for v in values if v > hi]
-            if ahead:
-                v = min(ahead)
-                best = _earlier(best, (t + v - hi, v))
-        if leave and lo > NEG_INF:
-            inside = [v for v in values if v >= lo]
-            if inside:
-                v = min(inside)
-                best = _earlier(best, (t + v - lo + 1, v))
-    return best
+    for lo, hi in offsets:  # loops, not lists: this runs at every evaluation
+        if enter and hi != POS_INF:
+            edge = hi + t
+            first: int | None = None
+            for v in values:
+                if v > edge and (first is None or v < first):
+                    first = v
+            if first is not None and (when is None or t + first - edge < when):
+                when, which = t + first - edge, first  # enters when the edge reaches it
+        if leave and lo != NEG_INF:
+            edge = lo + t
+            first = None
+            for v in values:
+                if v >= edge and (first is None or v < first):
+                    first = v
+            if first is not None and (when is None or t + first - edge + 1 < when):
+                when, which = t + first - edge + 1, first  # leaves once the edge passes it
+    return None if when is None else (when, which)
 
 
 def _earlier(a: tuple[int, int] | None, b: tuple[int, int]) -> tuple[int, int]:
