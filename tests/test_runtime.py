@@ -362,3 +362,13 @@ def test_day_windows_shared_by_the_clocks_of_a_day(phrase: str, within: int,
             ts = now + lag
             expected = any(lo <= ts <= hi for lo, hi in window)
             assert program.evaluate({}, [{"timestamp": ts}], now=now) is expected, (now, ts)
+
+
+@given(st.one_of(st.integers(-2**50, 2**50), st.sampled_from([0, -1, 999, 253_402_300_799_000,
+                                                             253_402_300_799_001])))
+def test_iso_text_of_epoch_milliseconds(ms: int) -> None:
+    """``iso`` (formatted from ``time.gmtime`` in the usual range) is ``datetime``'s text,
+    clamped to its range."""
+    from pqltools.runtime.timephrases import from_millis, iso
+
+    assert iso(ms) == from_millis(ms).isoformat(timespec="milliseconds")

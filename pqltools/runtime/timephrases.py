@@ -109,7 +109,7 @@ def iso(ms: int) -> str:
     if type(ms) is int and 0 <= ms <= _MAX_MS:  # the usual case, without a datetime
         seconds, millis = divmod(ms, 1000)
         y, mo, d, h, mi, s = time.gmtime(seconds)[:6]
-        return "%04d-%02d-%02dT%02d:%02d:%02d.%03d+00:00" % (y, mo, d, h, mi, s, millis)
+        return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{millis:03d}+00:00"
     return from_millis(ms).isoformat(timespec="milliseconds")
 
 

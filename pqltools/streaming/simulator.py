@@ -254,7 +254,11 @@ class Simulator:
     its ingest time an event may be and still be evaluated by streaming (ms). ``profiles``:
     initial profiles (their ``segmentMembership`` gives the initial memberships, unless
     ``memberships`` maps a profile id to one). ``merge_policy_active_on_edge`` is passed to
-    ``classify``.
+    ``classify``. ``shortcuts=False`` keeps every event for every definition and evaluates
+    everything a record, a timer or a membership change could concern, leaving out none of the
+    work whose result is known (routing, dropping what no window reaches, skipped
+    re-evaluations, one-direction timers, shared blank answers): slower, and the same
+    transitions (tests/test_stream_properties.py checks it).
     """
 
     def __init__(self, definitions: Iterable[Definition] | Mapping[str, str], *,
