@@ -119,8 +119,11 @@ def test_stored_lexer_patterns_are_the_ones_re_compiles(tmp_path: Path) -> None:
     patterns = lexer_cache.StoredPatterns(entries)
     for pattern, flags, *_ in entries:
         assert patterns.compile(pattern, flags) == re.compile(pattern, flags)
-    assert patterns.match(entries[0][0], "x", entries[0][1]) == re.match(
-        entries[0][0], "x", entries[0][1])
+    for pattern, flags, *_ in entries:
+        for subject in ("x", "and", "42", '"s"', " "):
+            ours, theirs = patterns.match(pattern, subject, flags), re.match(pattern, subject, flags)
+            assert (ours and (ours.span(), ours.groups())) == (
+                theirs and (theirs.span(), theirs.groups()))
     assert patterns.compile("not stored", 0) == re.compile("not stored")
     # a loaded parser's lexers compile from the stored codes, and parse as the built parser does
     loaded = parser_module._load_cached(target, parser_module.cache_key())
