@@ -39,7 +39,14 @@ from pqltools.definitions import Definition
 from pqltools.errors import PQLError
 from pqltools.runtime.context import Clock, Context
 from pqltools.runtime.membership import CompiledSegment, compile_segments, profile_id
-from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
+from pqltools.runtime.timephrases import (
+    DAY,
+    UNIT_MILLIS,
+    UNIT_MONTHS,
+    TimestampError,
+    iso,
+    to_millis,
+)
 from pqltools.streaming.records import Record, StreamInputError
 from pqltools.streaming.relevance import event_types
 from pqltools.streaming.timing import TimeDependence, sliding_change
@@ -182,7 +189,15 @@ def retention(tree: ast.Node) -> int | None:
         if ref.window is None or ref.window.lookback is None:
             return None
         longest = max(longest, ref.window.lookback)
-    return longest
+    # ``= N units before REF`` is the N-th unit back: the interpreter's window reaches one unit
+    # further than the analysis's instant N units back (docs/semantics.md, "occurs")
+    extra = 0
+    for node in tree.walk():
+        if isinstance(node, ast.RelativeTime) and node.comparator == "=" \
+                and node.direction == "before" and node.unit is not None:
+            unit = UNIT_MILLIS.get(node.unit)
+            extra = max(extra, unit if unit is not None else UNIT_MONTHS[node.unit] * 31 * DAY)
+    return longest + extra
 
 
 @dataclass
