@@ -16,6 +16,7 @@ from lsprotocol import types
 from pqltools_lsp import insight
 from pqltools_lsp.documents import Region, Snapshot
 from pqltools_lsp.hover import function_markdown
+from pqltools_lsp.incremental import clause_at
 from pqltools_lsp.lexing import CLAUSE_WORDS, Token, scan
 
 from pqltools import catalog
@@ -302,4 +303,8 @@ def complete(snapshot: Snapshot, position: types.Position, config: Config,
     if found is None:
         return None
     region, at = found
+    if region.definition is None:  # a long .pql text: only the clause being typed matters
+        clause = clause_at(region.text, region.comments, at)
+        if clause is not None:
+            region, at = Region(clause.text, region.comments), at - clause.start
     return types.CompletionList(is_incomplete=False, items=items_for(region, at, config, snippets))

@@ -10,14 +10,18 @@ from __future__ import annotations
 import logging
 
 from lsprotocol import types
-from pqltools_lsp.documents import Region, Snapshot, parsed
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.clause_facts import warm as warm_facts
+from pqltools_lsp.clause_lint import forget as forget_clauses
+from pqltools_lsp.clause_lint import lint_clauses, warm
+from pqltools_lsp.documents import Region, Snapshot, parsed, parsed_clauses
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 from pqltools_lsp.settings import ConfigResult
 
 from pqltools.analysis.lint import lint_source
 from pqltools.errors import Diagnostic, Severity
 
-__all__ = ["SEVERITIES", "LocatedDiagnostic", "analyse", "forget_lint_results", "to_lsp"]
+__all__ = ["SEVERITIES", "LocatedDiagnostic", "analyse", "forget_lint_results", "prepare",
+           "to_lsp"]
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +46,10 @@ def analyse(snapshot: Snapshot, config: ConfigResult) -> list[LocatedDiagnostic]
         found.append((None, config.error))
     path = snapshot.path
     filename = str(path) if path is not None else snapshot.uri
+    stamp = _schema_stamp(config)  # once per document, not once per definition
     for region in snapshot.regions:
         try:
-            diags = _lint(region, config, filename)
+            diags = _lint(region, config, filename, stamp, edited=snapshot.version is not None)
         except Exception:  # a bug in one rule must not hide the syntax errors
             log.exception("linter failed on %s (%s); showing syntax errors only",
                           snapshot.uri, region.label)
@@ -54,19 +59,41 @@ def analyse(snapshot: Snapshot, config: ConfigResult) -> list[LocatedDiagnostic]
     return found
 
 
-#: Lint results by (expression, comments, configuration, definition, file): editing one
-#: definition of a JSON file re-lints only that one.
-#: Lint results by (expression, comments, configuration, schema, definition, file).
-_LINTED: Memo[tuple[object, ...], list[Diagnostic]] = Memo(256)
+#: Lint results by (expression, comments, configuration, schema, definition, file): editing
+#: one definition of a JSON file re-lints only that one.
+_LINTED: Memo[tuple[object, ...], list[Diagnostic]] = Memo(PER_DEFINITION)
 
 
-def _lint(region: Region, config: ConfigResult, filename: str) -> list[Diagnostic]:
-    key = (region.text, region.comments, id(config.config), _schema_stamp(config),
+def _lint(region: Region, config: ConfigResult, filename: str,
+          stamp: float | None, edited: bool = False) -> list[Diagnostic]:
+    if edited and _by_clause(region):  # a long .pql text being edited: clause by clause
+        found = lint_clauses(region.text, config.config, filename)
+        if found is not None:
+            return found
+    key = (region.text, region.comments, id(config.config), stamp,
            region.fingerprint, filename)
     return _LINTED.get(key, lambda: lint_source(
         region.text, comments=region.comments, config=config.config, schema=None,
         definition=region.definition, filename=filename,
         parsed=parsed(region.text, region.comments)))
+
+
+def _by_clause(region: Region) -> bool:
+    return region.definition is None and region.comments
+
+
+def prepare(snapshot: Snapshot, config: ConfigResult) -> None:
+    """Work for the requests that follow a change, done once its diagnostics are out: parse
+    every region, but for a long ``.pql`` text being edited, whose features work clause by
+    clause, lint (and read the eligibility facts of) the clauses never linted
+    (:data:`pqltools_lsp.clause_lint.COLD_LIMIT`)."""
+    for region in snapshot.regions:
+        if snapshot.version is not None and _by_clause(region) \
+                and parsed_clauses(region.text) is not None:
+            warm(region.text, config.config)  # features read it clause by clause: no tree
+            warm_facts(region.text)
+        else:
+            region.parse  # noqa: B018 - parsed now, for the requests that follow
 
 
 def _schema_stamp(config: ConfigResult) -> float | None:
@@ -83,6 +110,7 @@ def _schema_stamp(config: ConfigResult) -> float | None:
 def forget_lint_results() -> None:
     """Drop cached lint results (the configuration or the schema changed)."""
     _LINTED.clear()
+    forget_clauses()
 
 
 def document_offsets(region: Region | None, diag: Diagnostic) -> tuple[int, int]:
@@ -107,7 +135,7 @@ def to_lsp(snapshot: Snapshot, finding: LocatedDiagnostic) -> types.Diagnostic:
 
 
 #: LSP diagnostics of JSON expressions, by (finding, string, encoding, where it starts).
-_PLACED: Memo[tuple[object, ...], types.Diagnostic] = Memo(4096)
+_PLACED: Memo[tuple[object, ...], types.Diagnostic] = Memo(4 * PER_DEFINITION)
 
 
 def _placed(snapshot: Snapshot, region: Region, diag: Diagnostic) -> types.Diagnostic:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from pqltools_lsp.incremental import parse_clauses
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.incremental import Clause, assembled_clauses, parse_clauses
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 from pqltools_lsp.positions import LineIndex, _units
 
 from pqltools.definitions import (
@@ -35,14 +35,14 @@ from pqltools.errors import DefinitionError, Diagnostic, Span
 from pqltools.syntax.parser import ParseOptions, ParseResult, parse_document
 
 __all__ = ["Anchored", "Region", "Snapshot", "apply_changes", "looks_like_definitions", "parsed",
-           "uri_to_path"]
+           "parsed_clauses", "uri_to_path"]
 
 #: Parses kept in memory, keyed by (text, comments): unchanged definitions of a JSON file and
 #: repeated requests on an unchanged document never parse twice.
-_PARSES: Memo[tuple[str, bool], ParseResult] = Memo(1024)
+_PARSES: Memo[tuple[str, bool], ParseResult] = Memo(PER_DEFINITION)
 
 #: Cumulative code units of non-ASCII expression strings, by (raw JSON string, encoding).
-_COLUMNS: Memo[tuple[str, str], tuple[int, ...]] = Memo(1024)
+_COLUMNS: Memo[tuple[str, str], tuple[int, ...]] = Memo(PER_DEFINITION)
 
 
 def parsed(text: str, comments: bool) -> ParseResult:
@@ -53,6 +53,19 @@ def parsed(text: str, comments: bool) -> ParseResult:
     clause is parsed again.
     """
     return _PARSES.get((text, comments), lambda: _parse(text, comments))
+
+
+#: The clauses of recent ``.pql`` texts whose parse is assembled from theirs.
+_CLAUSES: Memo[str, tuple[Clause, ...] | None] = Memo(32)
+
+
+def parsed_clauses(text: str) -> tuple[Clause, ...] | None:
+    """The top-level clauses of a ``.pql`` text whose parse :func:`parsed` assembles from
+    theirs, found without assembling it (:func:`pqltools_lsp.incremental.assembled_clauses`);
+    None when the text is parsed whole. Features that work clause by clause use these, so that
+    they never wait for the whole tree."""
+    return _CLAUSES.get(text, lambda: assembled_clauses(
+        text, lambda clause: parsed(clause, True), ParseOptions(comments=True)))
 
 
 def _parse(text: str, comments: bool) -> ParseResult:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 from pqltools_lsp import insight
-from pqltools_lsp.documents import Region, Snapshot
-from pqltools_lsp.incremental import clause_bounds
+from pqltools_lsp.documents import Region, Snapshot, parsed_clauses
+from pqltools_lsp.incremental import clause_at
 from pqltools_lsp.lexing import Token, scan
 from pqltools_lsp.settings import ServerOptions
 from pqltools_lsp.variables import Variables
@@ -71,12 +71,18 @@ def hover(snapshot: Snapshot, position: types.Position, config: Config,
 
 def _clause_at(region: Region, at: int) -> tuple[Region, int]:
     """The top-level clause holding ``at`` in a long ``.pql`` expression (and where it starts),
-    so that hover scans and walks one clause; the region itself otherwise."""
-    if region.definition is None and region.parse.ok:
-        bounds = clause_bounds(region.text, region.comments)
-        for start, end in bounds or ():
-            if start <= at <= end:
-                return Region(region.text[start:end], region.comments), start
+    or the ``and``/``or`` between two clauses, so that hover scans and walks one clause; the
+    region itself otherwise."""
+    clauses = parsed_clauses(region.text) if region.definition is None and region.comments \
+        else None
+    if clauses is not None:
+        clause = clause_at(region.text, region.comments, at)
+        if clause is not None:
+            return Region(clause.text, region.comments), clause.start
+        after = next((i for i, c in enumerate(clauses) if c.start > at), 0)
+        if after:  # on the operator between two clauses (a keyword: no field, no variable)
+            start, end = clauses[after - 1].end, clauses[after].start
+            return Region(region.text[start:end], region.comments), start
     return region, 0
 
 

@@ -12,8 +12,9 @@ import logging
 import threading
 from pathlib import Path
 
+from pqltools_lsp.clause_facts import classify_clauses
 from pqltools_lsp.documents import Region
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 
 from pqltools.analysis.config import Config
 from pqltools.analysis.eligibility import Eligibility, classify
@@ -31,20 +32,26 @@ _lock = threading.Lock()
 
 #: Verdicts by (expression, definition fingerprint, rule set): in a JSON file only the edited
 #: definition is classified again.
-_VERDICTS: Memo[tuple[str, str | None, str], Eligibility | None] = Memo(2048)
+_VERDICTS: Memo[tuple[str, str | None, str], Eligibility | None] = Memo(PER_DEFINITION)
 
 
 def _classify(region: Region, config: Config) -> Eligibility | None:
-    tree = region.parse.expr
-    if tree is None:
-        return None
     definition = region.definition
     key = (region.text, region.fingerprint, config.eligibility_rules)
 
     def compute() -> Eligibility | None:
-        subject: Definition | ast.Expr = definition if definition is not None else tree
         try:
-            return classify(subject, rules=config.eligibility_rules)
+            if definition is None and region.comments:  # a long .pql text: clause by clause
+                by_clause = classify_clauses(region.text, config.eligibility_rules)
+                if by_clause is not None:
+                    return by_clause
+            tree = region.parse.expr
+            if tree is None:
+                return None
+            subject: Definition | ast.Expr = definition if definition is not None else tree
+            # a definition's expression is not parsed again when it parsed cleanly
+            return classify(subject, rules=config.eligibility_rules,
+                            parsed=tree if region.parse.ok else None)
         except PQLError:
             return None
 

@@ -30,8 +30,9 @@ from pqltools_lsp import (
     symbols,
     tokens,
 )
-from pqltools_lsp.diagnostics import analyse, forget_lint_results, to_lsp
+from pqltools_lsp.diagnostics import analyse, forget_lint_results, prepare, to_lsp
 from pqltools_lsp.documents import Snapshot, apply_changes, uri_to_path
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 from pqltools_lsp.refusal import REQUEST_FAILED, Refused
 from pqltools_lsp.settings import CONFIG_FILE_NAMES, ConfigStore, ServerOptions
 from pqltools_lsp.workspace import WorkspaceIndex
@@ -282,9 +283,9 @@ class PQLLanguageServer(LanguageServer):
             # concurrent request is as good as this one (comparing identities lost results)
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, version=doc.version, diagnostics=diagnostics))
-            # parse for the requests that follow a change (semantic tokens, hover...) now,
+            # parse (and lint clause by clause) for the requests and changes that follow now,
             # after the diagnostics are out, rather than when the first of them arrives
-            await asyncio.to_thread(lambda: [region.parse for region in snap.regions])
+            await asyncio.to_thread(prepare, snap, self.configs.for_path(snap.path))
             self.settle()
         except asyncio.CancelledError:
             raise
@@ -363,9 +364,29 @@ TOKEN_LEGEND = types.SemanticTokensLegend(token_types=list(tokens.TOKEN_TYPES),
                                           token_modifiers=list(tokens.TOKEN_MODIFIERS))
 
 
+def reuse_unstructured(converter: Any, *classes: type) -> None:
+    """Make ``converter`` turn an object of ``classes`` into JSON-ready data once.
+
+    Document symbols and diagnostics of unchanged JSON definitions are the same objects after
+    every edit (memoised, see :mod:`pqltools_lsp.symbols` and :mod:`pqltools_lsp.diagnostics`);
+    their data is kept with them (keyed by identity, the object kept alive so that its id is
+    not reused) instead of being rebuilt on the event loop for every response.
+    """
+    for cls in classes:
+        original = converter.get_unstructure_hook(cls)
+        done: Memo[int, tuple[Any, Any]] = Memo(4 * PER_DEFINITION)
+
+        def unstructure(obj: Any, original: Any = original,
+                        done: Memo[int, tuple[Any, Any]] = done) -> Any:
+            return done.get(id(obj), lambda: (obj, original(obj)))[1]
+
+        converter.register_unstructure_hook(cls, unstructure)
+
+
 def create_server() -> PQLLanguageServer:
     """A new server with every feature registered."""
     server = PQLLanguageServer()
+    reuse_unstructured(server.protocol._converter, types.DocumentSymbol, types.Diagnostic)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: PQLLanguageServer, params: types.InitializeParams) -> None:

@@ -13,7 +13,7 @@ import functools
 from lsprotocol import types
 from pqltools_lsp import insight
 from pqltools_lsp.documents import Anchored, Region, Snapshot
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 from pqltools_lsp.settings import ServerOptions
 from pqltools_lsp.variables import Variables
 
@@ -60,13 +60,18 @@ def document_symbols(snapshot: Snapshot, config: Config,
         key = (region.raw, snapshot.encoding, anchor, whole, region.label, region.fingerprint,
                rules)
         out.append(_SYMBOLS.get(key, functools.partial(
-            _definition_symbol, snapshot, region, snapshot.anchored(region), whole, config,
-            rules)))
+            _anchored_symbol, snapshot, region, whole, config, rules)))
     return out
 
 
 #: Symbols of JSON definitions, by what they are made of (see :func:`document_symbols`).
-_SYMBOLS: Memo[tuple[object, ...], types.DocumentSymbol] = Memo(1024)
+_SYMBOLS: Memo[tuple[object, ...], types.DocumentSymbol] = Memo(PER_DEFINITION)
+
+
+def _anchored_symbol(snapshot: Snapshot, region: Region,
+                     whole: tuple[int, int, int, int] | None, config: Config,
+                     rules: str | None) -> types.DocumentSymbol:
+    return _definition_symbol(snapshot, region, snapshot.anchored(region), whole, config, rules)
 
 
 def _definition_symbol(snapshot: Snapshot, region: Region, anchored: Anchored | None,

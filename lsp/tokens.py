@@ -8,12 +8,13 @@ bound by ``select``/``exists``/``let``/a lambda/a chain label is a variable.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from pqltools_lsp.documents import Anchored, Region, Snapshot
-from pqltools_lsp.incremental import clause_bounds
+from pqltools_lsp.documents import Anchored, Region, Snapshot, parsed_clauses
+from pqltools_lsp.incremental import Clause, clause_bounds
 from pqltools_lsp.lexing import KEYWORDS, TIME_WORDS, Token, scan
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.memo import PER_DEFINITION, Memo
+from pqltools_lsp.positions import LineIndex
 from pqltools_lsp.variables import Variables
 
 from pqltools import catalog
@@ -43,7 +44,7 @@ def _previous(tokens: list[Token], i: int) -> Token | None:
 
 #: Classified tokens by (expression, comments): in a JSON file only the edited definition is
 #: classified again.
-_CLASSIFIED: Memo[tuple[str, bool], list[tuple[Token, str, int]]] = Memo(512)
+_CLASSIFIED: Memo[tuple[str, bool], list[tuple[Token, str, int]]] = Memo(PER_DEFINITION)
 
 
 def classify(region: Region) -> list[tuple[Token, str, int]]:
@@ -141,8 +142,16 @@ def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
 
     The tokens of a JSON definition's expression, which lies on one line, are encoded once
     relative to the opening quote (memoised by the string); the full document's encoding then
-    only places each definition, so an edit re-encodes the edited definition alone.
+    only places each definition, so an edit re-encodes the edited definition alone. A long
+    ``.pql`` text that parses is encoded clause by clause the same way: each clause's encoding
+    is memoised, and only its first token depends on where the clause stands.
     """
+    if rng is None and len(snapshot.regions) == 1:
+        region = snapshot.regions[0]
+        if region.definition is None and region.comments:
+            clauses = parsed_clauses(region.text)
+            if clauses is not None:
+                return _encode_clauses(snapshot, clauses, region.comments)
     if rng is not None or not any(r.raw is not None for r in snapshot.regions):
         return _encode_each(snapshot, rng)
     data: list[int] = []
@@ -173,11 +182,76 @@ def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
     return data
 
 
+class _Encoded(NamedTuple):
+    """A clause's tokens encoded as if it started the document: the first token's deltas are
+    zero; ``first`` and ``last`` are the (line, character) of its first and last token."""
+
+    first: tuple[int, int]
+    last: tuple[int, int]
+    data: list[int]
+
+
+#: Encoded clauses by (text, comments, encoding).
+_ENCODED: Memo[tuple[str, bool, str], _Encoded | None] = Memo(4096)
+
+
+def _encode_clauses(snapshot: Snapshot, clauses: tuple[Clause, ...],
+                    comments: bool) -> list[int]:
+    index = snapshot.index
+    encoding = snapshot.encoding
+    keyword = _TYPE_INDEX["keyword"]
+    data: list[int] = []
+    last_line = last_char = 0
+    previous_end = 0
+    for clause in clauses:
+        if clause.op is not None:  # the `and`/`or` between two clauses
+            line, char = index.line_column(previous_end)
+            data.extend((line - last_line, char - last_char if line == last_line else char,
+                         clause.start - previous_end, keyword, 0))
+            last_line, last_char = line, char
+        previous_end = clause.end
+        encoded = _ENCODED.get((clause.text, comments, encoding),
+                               lambda c=clause: _encode_clause(c.text, comments, encoding))
+        if encoded is None:
+            continue
+        base_line, base_char = index.line_column(clause.start)
+        line, char = encoded.first
+        line, char = base_line + line, (base_char + char) if line == 0 else char
+        data.extend((line - last_line, char - last_char if line == last_line else char))
+        data.extend(encoded.data[2:])
+        line, char = encoded.last
+        last_line, last_char = base_line + line, (base_char + char) if line == 0 else char
+    return data
+
+
+def _encode_clause(text: str, comments: bool, encoding: str) -> _Encoded | None:
+    index = LineIndex(text, encoding)
+    data: list[int] = []
+    first: tuple[int, int] | None = None
+    last_line = last_char = 0
+    for tok, kind, mods in _memoised(Region(text, comments)):
+        if tok.end <= tok.start:
+            continue
+        line, char = index.line_column(tok.start)
+        stop_line, stop_char = index.line_column(tok.end)
+        if stop_line != line:
+            continue  # tokens never span lines in PQL; guard against odd mappings
+        if first is None:
+            first = (line, char)
+            data.extend((0, 0, stop_char - char, _TYPE_INDEX[kind], mods))
+        else:
+            delta_line = line - last_line
+            data.extend((delta_line, char - last_char if delta_line == 0 else char,
+                         stop_char - char, _TYPE_INDEX[kind], mods))
+        last_line, last_char = line, char
+    return None if first is None else _Encoded(first, (last_line, last_char), data)
+
+
 _Placed = tuple[tuple[int, ...], list[int], int]
 #: Tokens of one expression string encoded relative to its opening quote, by (string,
 #: encoding): the first token ``(0, column, length, type, modifiers)``, the others' encoding,
 #: and the last token's column.
-_PLACED: Memo[tuple[str, str], _Placed | None] = Memo(1024)
+_PLACED: Memo[tuple[str, str], _Placed | None] = Memo(PER_DEFINITION)
 
 
 def _placed(region: Region, encoding: str) -> _Placed | None:

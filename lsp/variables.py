@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pqltools_lsp.documents import Region, parsed
-from pqltools_lsp.incremental import clause_bounds
-from pqltools_lsp.memo import Memo
+from pqltools_lsp.documents import Region, parsed, parsed_clauses
+from pqltools_lsp.memo import PER_DEFINITION, Memo
 
 from pqltools.analysis.scope import resolve
 from pqltools.syntax import ast
@@ -25,7 +24,7 @@ def _moved(span: tuple[int, int], by: int) -> tuple[int, int]:
     return span[0] + by, span[1] + by
 
 #: id(tree) -> (tree, its variables); the tree is kept so that its id is not reused.
-_RESOLVED: Memo[int, tuple[ast.Node, Variables]] = Memo(1024)
+_RESOLVED: Memo[int, tuple[ast.Node, Variables]] = Memo(PER_DEFINITION)
 
 
 @dataclass(eq=False)
@@ -72,22 +71,21 @@ class Variables:
         variables (memoised with its parse) are moved to where it stands: an edit resolves
         one clause again, not the whole expression.
         """
+        clauses = parsed_clauses(region.text) if region.definition is None and region.comments \
+            else None
+        if clauses is not None:
+            found: list[Variable] = []
+            for c in clauses:
+                clause = parsed(c.text, region.comments)
+                assert clause.expr is not None  # the clauses all parse
+                for var in cls.of(clause.expr, clause.text).all:
+                    found.append(Variable(
+                        var.name, var.kind, _moved(var.declaration, c.start),
+                        [_moved(r, c.start) for r in var.references], var.source))
+            return cls(found)
         tree = region.parse.expr
         if tree is None:
             return None
-        if region.definition is None and region.parse.ok:
-            bounds = clause_bounds(region.text, region.comments)
-            if bounds is not None:
-                found: list[Variable] = []
-                for start, end in bounds:
-                    clause = parsed(region.text[start:end], region.comments)
-                    if clause.expr is None:
-                        return cls.of(tree, region.text)
-                    for var in cls.of(clause.expr, clause.text).all:
-                        found.append(Variable(
-                            var.name, var.kind, _moved(var.declaration, start),
-                            [_moved(r, start) for r in var.references], var.source))
-                return cls(found)
         return cls.of(tree, region.text)
 
     @classmethod

@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pqltools.analysis.scope import resolve
-from pqltools.analysis.windows import DAY_MS, EventReference, event_references
+from pqltools.analysis.windows import (
+    DAY_MS,
+    EventReference,
+    counted_event_references,
+)
 from pqltools.definitions import Definition, load_definitions
 from pqltools.errors import Diagnostic, PQLError, Severity, Span
 from pqltools.syntax.ast import Call, MethodCall, Node, Param, String, dotted_path
@@ -35,9 +39,13 @@ __all__ = [
     "Citation",
     "Eligibility",
     "EligibilityRule",
+    "FactParts",
     "Facts",
     "Reason",
     "classify",
+    "classify_facts",
+    "fact_parts",
+    "facts_from",
     "gather_facts",
     "requested_method_diagnostics",
 ]
@@ -634,16 +642,57 @@ def _membership_namespace(node: MethodCall) -> str | None:
 
 def _yearless_dates(expr: Node) -> list[Span]:
     """Month/day-of-month parts of a date whose year is never compared."""
+    return _yearless(*_year_parts(expr))
+
+
+_Path = tuple[str, ...] | None
+
+
+def _year_parts(expr: Node) -> tuple[set[_Path], list[tuple[Span, _Path]]]:
+    """The paths whose year is read, and each month/day-of-month part with its path."""
     with_year = {dotted_path(n.receiver) for n in expr.walk()
                  if isinstance(n, MethodCall) and n.name == "getYear"}
-    return [n.span for n in expr.walk() if isinstance(n, MethodCall) and n.name in _YEARLESS
-            and (dotted_path(n.receiver) is None or dotted_path(n.receiver) not in with_year)]
+    parts = [(n.span, dotted_path(n.receiver)) for n in expr.walk()
+             if isinstance(n, MethodCall) and n.name in _YEARLESS]
+    return with_year, parts
+
+
+def _yearless(with_year: set[_Path], parts: list[tuple[Span, _Path]]) -> list[Span]:
+    return [span for span, path in parts if path is None or path not in with_year]
 
 
 def _maps(expr: Node) -> list[Span]:
     return [n.span for n in expr.walk() if isinstance(n, MethodCall)
             and n.name in ("get", "keys", "values") and _membership_namespace(n) is None
             and not (isinstance(n.receiver, MethodCall) and _membership_namespace(n.receiver))]
+
+
+@dataclass
+class FactParts:
+    """What :func:`gather_facts` reads from a tree, before audiences are looked up and dates
+    are matched with their years: the facts of an ``and``/``or`` of clauses that bind no name
+    across each other are their clauses' parts put together (the language server gathers them
+    clause by clause). ``groups`` counts the event groups numbered in ``events``."""
+
+    span: Span
+    segment_refs: list[tuple[str | None, Span]]
+    aam: list[Span]
+    events: list[EventReference]
+    groups: int
+    multi_entity: list[Span]
+    with_year: set[_Path]
+    month_parts: list[tuple[Span, _Path]]
+    maps: list[Span]
+
+
+def fact_parts(expr: Node) -> FactParts:
+    """The :class:`FactParts` of one expression."""
+    refs, aam = _segment_refs(expr)
+    events, groups = counted_event_references(expr, resolve(expr))
+    with_year, month_parts = _year_parts(expr)
+    return FactParts(expr.span, refs, aam, events, groups,
+                     [n.span for n in expr.walk() if isinstance(n, Param) and n.position >= 2],
+                     with_year, month_parts, _maps(expr))
 
 
 def gather_facts(expr: Node, *, audiences: Mapping[str, AudienceEntry] | None = None,
@@ -654,17 +703,25 @@ def gather_facts(expr: Node, *, audiences: Mapping[str, AudienceEntry] | None = 
     ``seen`` holds the ids of audiences being classified further up (a reference back to one
     of them is a cycle and counts as unknown).
     """
-    refs, aam = _segment_refs(expr)
+    return facts_from(fact_parts(expr), audiences=audiences, rules=rules, seen=seen,
+                      merge_policy_active_on_edge=merge_policy_active_on_edge)
+
+
+def facts_from(parts: FactParts, *, audiences: Mapping[str, AudienceEntry] | None = None,
+               merge_policy_active_on_edge: bool | None = None, rules: str = "2025",
+               seen: frozenset[str] = frozenset()) -> Facts:
+    """The :class:`Facts` of an expression from its :class:`FactParts` (see
+    :func:`gather_facts`)."""
     segments = [SegmentRef(ref_id, span, _audience_info(ref_id, audiences, rules, seen))
-                for ref_id, span in refs]
+                for ref_id, span in parts.segment_refs]
     return Facts(
-        span=expr.span,
-        events=event_references(expr, resolve(expr)),
+        span=parts.span,
+        events=parts.events,
         segments=segments,
-        aam=aam,
-        multi_entity=[n.span for n in expr.walk() if isinstance(n, Param) and n.position >= 2],
-        ignore_year=_yearless_dates(expr),
-        maps=_maps(expr),
+        aam=parts.aam,
+        multi_entity=parts.multi_entity,
+        ignore_year=_yearless(parts.with_year, parts.month_parts),
+        maps=parts.maps,
         merge_policy_active_on_edge=merge_policy_active_on_edge,
     )
 
@@ -749,7 +806,8 @@ Classifiable = str | Node | Definition
 
 def classify(expression_or_definition: Classifiable, *, rules: str = "2025",
              audiences: Mapping[str, AudienceEntry] | None = None,
-             merge_policy_active_on_edge: bool | None = None) -> Eligibility:
+             merge_policy_active_on_edge: bool | None = None,
+             parsed: Node | None = None) -> Eligibility:
     """Decide whether a definition is streaming-, edge- or batch-evaluated, and why.
 
     ``expression_or_definition`` is PQL text, a parsed expression, or a
@@ -759,26 +817,36 @@ def classify(expression_or_definition: Classifiable, *, rules: str = "2025",
     ``{"method": ..., "profileOnly": ...}`` object, a definition or its PQL text); unknown
     audiences are reported and answered conservatively. Raises
     :class:`~pqltools.errors.PQLSyntaxError` for text that is not PQL and ``ValueError`` for an
-    unknown rule set.
+    unknown rule set. ``parsed``: the expression of a definition, already parsed without
+    syntax errors by the caller (the language server has it), so that it is not parsed again.
     """
     if rules not in RULE_SETS:
         raise ValueError(f"unknown eligibility rule set {rules!r} "
                          f"(expected one of {', '.join(RULE_SETS)})")
     return _classify(expression_or_definition, rules, audiences, merge_policy_active_on_edge,
-                     frozenset())
+                     frozenset(), parsed)
 
 
 def _classify(subject: Classifiable, rules: str, audiences: Mapping[str, AudienceEntry] | None,
-              merge_policy: bool | None, seen: frozenset[str]) -> Eligibility:
+              merge_policy: bool | None, seen: frozenset[str],
+              parsed: Node | None = None) -> Eligibility:
     definition = subject if isinstance(subject, Definition) else None
     if isinstance(subject, Node):
         expr = subject
+    elif parsed is not None:
+        expr = parsed
     else:
         expr = parse(subject.expression if isinstance(subject, Definition) else subject)
     if definition is not None and definition.id:
         seen = seen | {definition.id}
     facts = gather_facts(expr, audiences=audiences, rules=rules, seen=seen,
                          merge_policy_active_on_edge=merge_policy)
+    return classify_facts(facts, rules, definition)
+
+
+def classify_facts(facts: Facts, rules: str = "2025",
+                   definition: Definition | None = None) -> Eligibility:
+    """:func:`classify` from the facts of the expression (of ``definition``, when given)."""
     reasons: list[Reason] = []
     for rule in RULE_SETS[rules]:
         reasons.extend(rule.apply(facts))
@@ -791,7 +859,7 @@ def _classify(subject: Classifiable, rules: str, audiences: Mapping[str, Audienc
         unsatisfied = requested - eligible
         granted = [m for m in EVALUATION_METHODS if m in requested and m in eligible]
         method = granted[0] if granted else "batch"
-        reasons.extend(_requested_reasons(requested, unsatisfied, expr.span, reasons))
+        reasons.extend(_requested_reasons(requested, unsatisfied, facts.span, reasons))
     else:
         method = next(m for m in EVALUATION_METHODS if m in eligible)
     return Eligibility(method, eligible, tuple(reasons), tuple(facts.events), rules, facts,

@@ -29,7 +29,8 @@ from pqltools.syntax.parser import Comment, ParseOptions, ParseResult, parse_doc
 if TYPE_CHECKING:
     from pqltools.definitions import Definition
 
-__all__ = ["CALL_CODES", "Suppressions", "check_calls", "lint", "lint_source", "parse_noqa"]
+__all__ = ["CALL_CODES", "Suppressions", "check_calls", "lint", "lint_source", "parse_noqa",
+           "presented", "run_rules"]
 
 #: ``-- pql: noqa`` or ``-- pql: noqa: PQL101, PQL205`` (case-insensitive, spaces optional).
 _NOQA_RE = re.compile(r"--\s*pql\s*:\s*noqa\b(?:\s*:\s*(?P<codes>[A-Za-z0-9_,\s]*))?",
@@ -89,10 +90,20 @@ def lint_source(text: str, *, comments: bool, config: Config | None, schema: Any
         result = parsed
     else:
         result = parse_document(text, options)
-    found = _configured(_run(result, config, schema, definition), config)
+    return presented(_run(result, config, schema, definition), result.comments, text, config,
+                     definition, filename)
+
+
+def presented(found: Iterable[Diagnostic], comments: Iterable[Comment], text: str,
+              config: Config, definition: Definition | None = None,
+              filename: str | Path | None = None) -> list[Diagnostic]:
+    """Raw findings of one source as :func:`lint_source` returns them: configuration applied
+    (disabled codes, severities), ``noqa`` and ignores honoured, sorted by position. The
+    language server assembles the raw findings of a long ``.pql`` file clause by clause."""
+    found = _configured(found, config)
     if filename is None and definition is not None:
         filename = definition.path
-    suppress = Suppressions.collect(result.comments, text, definition,
+    suppress = Suppressions.collect(comments, text, definition,
                                     config.ignored_for_file(filename))
     return sorted((d for d in found if not suppress.hides(d)),
                   key=lambda d: (d.span.start, d.span.end, d.code))
@@ -101,10 +112,18 @@ def lint_source(text: str, *, comments: bool, config: Config | None, schema: Any
 def _run(result: ParseResult, config: Config, schema: Any,
          definition: Definition | None) -> list[Diagnostic]:
     """Syntax diagnostics plus every enabled rule's findings, walking the tree once."""
+    return run_rules(result, config, schema, definition)[0]
+
+
+def run_rules(result: ParseResult, config: Config, schema: Any, definition: Definition | None,
+              unfinished: frozenset[str] = frozenset()) -> tuple[list[Diagnostic], LintContext]:
+    """:func:`_run`, and the context the rules ran in. The rules whose codes are in
+    ``unfinished`` visit their nodes but do not :meth:`~Rule.finish` (the language server
+    completes them over a whole document it lints clause by clause)."""
     loaded = _schema(schema, config)
     rules, dispatch = _active_rules(config, loaded is not None)
     ctx = LintContext(result.text, result.expr, config, loaded, definition,
-                  list(result.diagnostics), list(result.comments))
+                      list(result.diagnostics), list(result.comments))
     found: list[Diagnostic] = []
     for rule in rules:
         found.extend(rule.check_text(ctx))
@@ -113,12 +132,13 @@ def _run(result: ParseResult, config: Config, schema: Any,
             for rule in dispatch.get(type(node), ()):
                 found.extend(rule.check(node, ctx))
         for rule in rules:
-            found.extend(rule.finish(ctx))
+            if rule.code not in unfinished:
+                found.extend(rule.finish(ctx))
     superseding_codes = _superseding(rules)
     superseding = [d.span for d in found if d.code in superseding_codes]
     syntax = [d for d in result.diagnostics
               if not any(s.start <= d.span.start < max(s.end, s.start + 1) for s in superseding)]
-    return syntax + found
+    return syntax + found, ctx
 
 
 _Active = tuple[list[Rule], dict[type[Any], list[Rule]]]

@@ -60,6 +60,7 @@ __all__ = [
     "EventReference",
     "Window",
     "condition_window",
+    "counted_event_references",
     "describe_duration",
     "event_references",
     "phrase_window",
@@ -659,6 +660,12 @@ def event_references(expr: Node, scopes: Scopes | None = None) -> list[EventRefe
     ``scopes`` is the result of :func:`pqltools.analysis.scope.resolve` on ``expr`` when the
     caller already has it (it tells ``xEvent`` and element fields from variables).
     """
+    return counted_event_references(expr, scopes)[0]
+
+
+def counted_event_references(expr: Node, scopes: Scopes | None = None
+                             ) -> tuple[list[EventReference], int]:
+    """:func:`event_references`, and how many groups were numbered (0 to that number)."""
     collector = _Collector(scopes if scopes is not None else resolve(expr))
     collector.visit(expr)
-    return collector.refs
+    return collector.refs, collector._groups

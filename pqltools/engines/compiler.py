@@ -1083,6 +1083,13 @@ class SqlCompiler(Visitor[Val]):
             return self.d.truncate(v.sql)  # to_millis: int() of a float
         if isinstance(t, Scalar) and t.is_number:
             return v.sql
+        if t == BOOLEAN or isinstance(t, Struct):
+            # never a timestamp: a value stops the query, as the interpreter's error does
+            where = f" at line {node.span.line}, column {node.span.column}" \
+                if getattr(node.span, "line", 0) else ""
+            return self._checked(v, exp.Cast(this=exp.null(), to=exp.DataType.build("BIGINT")),
+                                 exp.Literal.string(f"`occurs` needs a timestamp{where}: a "
+                                                    f"{describe(t)} is not one"))
         raise self.refuse(node, f"`occurs` on a {describe(t)}")
 
     def _parsed_ms(self, v: Val, node: ast.Node) -> exp.Expression:
@@ -1296,12 +1303,15 @@ class SqlCompiler(Visitor[Val]):
     def visit_Chain(self, node: ast.Chain) -> Val:
         """``chain(...)``: a left fold over the events sorted by time (docs/engines.md).
 
-        The events are stamped with their epoch ms and 1-based position and sorted (time,
-        then position: the interpreter's stable sort); the fold's state is the step being
-        matched, how many events matched it so far, the time the previous step matched at
-        and the position of each label's event. An event moves the state only when it is
-        strictly later than the previous step and satisfies the current step's WHAT, WHEN and
-        WHERE: exactly the interpreter's greedy, earliest-first scan.
+        Every event becomes ``{ts, pos, c0, c1, ...}``: its epoch ms, its 1-based position and,
+        for each step, whether it satisfies the clauses of that step that read no earlier label
+        (computed once per event, outside the fold). These are sorted by time, then position
+        (the interpreter's stable sort). The fold's state is the step being matched, how many
+        events matched it so far, the time the previous step was completed at, and the
+        position and time of each label's event. An event moves the state only when it is
+        strictly later than the previous step and satisfies the current step (the clauses that
+        read an earlier label are evaluated in the fold, on the event at ``pos``): exactly the
+        interpreter's greedy, earliest-first scan.
         """
         events = self.visit(node.events)
         self._known(events, node.events)
@@ -1311,10 +1321,14 @@ class SqlCompiler(Visitor[Val]):
             raise self.refuse(node.events, f"`chain` over a {describe(events.type)} (not a "
                               "list of events)")
         item = events.type.item
-        stamps = self._chain_stamps(node, events.sql, item)
+        steps = node.steps
+        labels = [f"label{j}" for j in range(len(steps))]
+        times = [f"time{j}" for j in range(len(steps))]
+        # per step: (clauses evaluated once per event, clauses that read an earlier label)
+        split = [self._chain_clauses(step, {s.label for s in steps[:j]})
+                 for j, step in enumerate(steps)]
+        stamps = self._chain_stamps(node, events.sql, item, [own for own, _ in split])
         acc, x = self.fresh("acc"), self.fresh("x")
-        labels = [f"label{j}" for j in range(len(node.steps))]
-        times = [f"time{j}" for j in range(len(node.steps))]
 
         def state(step: exp.Expression, seen: exp.Expression, after: exp.Expression,
                   bound: dict[str, exp.Expression]) -> exp.Expression:
@@ -1326,28 +1340,20 @@ class SqlCompiler(Visitor[Val]):
                                   for k, v in fields])
 
         at, pos = _dot(var(x), "ts"), _dot(var(x), "pos")
-        event = self.d.element(events.sql.copy(), pos)
         ifs: list[exp.If] = []
-        for j, step in enumerate(node.steps):
-            bound = [_Var(s.label, Val(self.d.element(events.sql.copy(), _dot(var(acc), name)),
-                                       item), (node.timestamp_field, _dot(var(acc), time)))
-                     for s, name, time in zip(node.steps[:j], labels, times)]
-            here = _Elem(self.fresh("ev"), item, event)
+        for j, step in enumerate(steps):
             parts: list[exp.Expression] = [
                 exp.EQ(this=_dot(var(acc), "step"), expression=_lit(j)),
                 exp.GT(this=at.copy(), expression=_dot(var(acc), "after"))]
-            if step.what is not None:
-                parts.append(_paren(self.scoped_test(step.what, *bound, here)))
-            if step.when is not None:
-                self.frames.extend([*bound, here])
-                try:
-                    window = self.window(step.when)
-                finally:
-                    del self.frames[len(self.frames) - len(bound) - 1:]
-                parts.append(_coalesce_false(_in_window(at.copy(), window))
-                             if window is not None else _false())
-            if step.where is not None:
-                parts.append(_paren(self.scoped_test(step.where, *bound, here)))
+            if split[j][0]:
+                parts.append(_dot(var(x), f"c{j}"))
+            if split[j][1]:
+                bound = [_Var(s.label, Val(self.d.element(events.sql.copy(),
+                                                          _dot(var(acc), name)), item),
+                              (node.timestamp_field, _dot(var(acc), time)))
+                         for s, name, time in zip(steps[:j], labels, times)]
+                here = _Elem(self.fresh("ev"), item, self.d.element(events.sql.copy(), pos))
+                parts += self._chain_tests(split[j][1], at, [*bound, here])
             cond = parts[0]
             for part in parts[1:]:
                 cond = exp.And(this=cond, expression=part)
@@ -1366,14 +1372,47 @@ class SqlCompiler(Visitor[Val]):
                         {name: exp.null() for name in labels + times})
         body = exp.Case(ifs=ifs, default=var(acc))
         folded = self.d.reduce(self.d.sort(stamps), acc, x, body, initial)
-        done = exp.EQ(this=_dot(folded, "step"), expression=_lit(len(node.steps)))
+        done = exp.EQ(this=_dot(folded, "step"), expression=_lit(len(steps)))
         return Val(done, BOOLEAN, True)
 
-    def _chain_stamps(self, node: ast.Chain, events: exp.Expression, item: Struct
-                      ) -> exp.Expression:
-        """The events as ``{ts, pos}`` (epoch ms, 1-based position); an event whose field is
-        missing or not a timestamp stops the query, as the interpreter's evaluation error."""
-        e, i = self.fresh("e"), self.fresh("i")
+    def _chain_clauses(self, step: ast.ChainStep, earlier: set[str]
+                       ) -> tuple[list[ast.Node], list[ast.Node]]:
+        """A step's clauses split into those that read no earlier label and those that do."""
+        own: list[ast.Node] = []
+        later: list[ast.Node] = []
+        for clause in (step.what, step.when, step.where):
+            if clause is None:
+                continue
+            reads_label = any(
+                isinstance(n, ast.Name) and n.id in earlier
+                and self.scopes.resolution(n).kind is NameKind.VARIABLE for n in clause.walk())
+            (later if reads_label else own).append(clause)
+        return own, later
+
+    def _chain_tests(self, clauses: list[ast.Node], at: exp.Expression,
+                     frames: list[_Elem | _Var]) -> list[exp.Expression]:
+        """The SQL of a step's clauses (``WHAT``/``WHERE`` tested on the element, ``WHEN`` on
+        its time ``at``) with ``frames`` in scope."""
+        tests: list[exp.Expression] = []
+        self.frames.extend(frames)
+        try:
+            for clause in clauses:
+                if isinstance(clause, (ast.AtTime, ast.BetweenTimes, ast.RelativeTime)):
+                    window = self.window(clause)
+                    tests.append(_coalesce_false(_in_window(at.copy(), window))
+                                 if window is not None else _false())
+                else:
+                    tests.append(_paren(self.test(clause)))
+        finally:
+            del self.frames[len(self.frames) - len(frames):]
+        return tests
+
+    def _chain_stamps(self, node: ast.Chain, events: exp.Expression, item: Struct,
+                      own: list[list[ast.Node]]) -> exp.Expression:
+        """The events as ``{ts, pos, c0, ...}`` (epoch ms, 1-based position, whether the event
+        satisfies each step's clauses that read no label); an event whose field is missing or
+        not a timestamp stops the query, as the interpreter's evaluation error does."""
+        e, i, s = self.fresh("e"), self.fresh("i"), self.fresh("s")
         raw = Val(var(e), item)
         field = node.timestamp_field
         for name in field.split("."):
@@ -1385,24 +1424,37 @@ class SqlCompiler(Visitor[Val]):
                 raise self.refuse(node, f"the timestamp path `{field}` through values of "
                                   "different JSON types")
             raw = Val(_dot(raw.sql, name), t)
-        index = exp.Cast(this=_minus(var(i), self.d.index_base), to=exp.DataType.build("TEXT"))
+        # first pass: the time (null when missing or not a timestamp) next to the event
+        first = self.d.transform_indexed(events.copy(), e, i, self.d.struct([
+            ("ms", self._ms_or_null(raw) if raw.type != NULL else raw.sql),
+            ("missing", exp.Is(this=raw.sql.copy(), expression=exp.Null())),
+            ("pos", exp.Cast(this=_minus(var(i), self.d.index_base - 1),
+                             to=exp.DataType.build("BIGINT"))),
+            ("event", var(e))]))
+        # second pass: the time checked, and each step's own clauses
+        index = exp.Cast(this=_minus(_dot(var(s), "pos"), 1), to=exp.DataType.build("TEXT"))
 
         def message(problem: str) -> exp.Expression:
             return exp.Anonymous(this="concat", expressions=[
                 _lit("chain: event "), index.copy(), _lit(f" {problem}")])
-        missing = exp.If(this=exp.Is(this=raw.sql.copy(), expression=exp.Null()),
-                         true=self._fail_bigint(message(f"has no `{field}` to order it by")))
-        if raw.type == NULL:
-            stamp: exp.Expression = missing.args["true"]
-        else:
-            ms = self._ms_or_null(raw)
-            bad = exp.If(this=exp.Is(this=ms.copy(), expression=exp.Null()),
-                         true=self._fail_bigint(message(
-                             f"`{field}` is not an ISO-8601 timestamp or epoch milliseconds")))
-            stamp = exp.Case(ifs=[missing, bad], default=ms)
-        entry = self.d.struct([("ts", stamp), ("pos", exp.Cast(
-            this=_minus(var(i), self.d.index_base - 1), to=exp.DataType.build("BIGINT")))])
-        return self.d.transform_indexed(events.copy(), e, i, entry)
+        ms = _dot(var(s), "ms")
+        stamp = exp.Case(ifs=[
+            exp.If(this=_dot(var(s), "missing"),
+                   true=self._fail_bigint(message(f"has no `{field}` to order it by"))),
+            exp.If(this=exp.Is(this=ms.copy(), expression=exp.Null()),
+                   true=self._fail_bigint(message(
+                       f"`{field}` is not an ISO-8601 timestamp or epoch milliseconds")))],
+            default=ms.copy())
+        fields: list[tuple[str, exp.Expression]] = [("ts", stamp), ("pos", _dot(var(s), "pos"))]
+        here = _Elem(self.fresh("ev"), item, _dot(var(s), "event"))
+        for j, clauses in enumerate(own):
+            if clauses:
+                tests = self._chain_tests(clauses, ms, [here])
+                test = tests[0]
+                for extra in tests[1:]:
+                    test = exp.And(this=test, expression=extra)
+                fields.append((f"c{j}", test))
+        return self.d.transform(first, s, self.d.struct(fields))
 
     def generic_visit(self, node: ast.Node) -> Val:
         raise self.refuse(node, f"{type(node).__name__}")

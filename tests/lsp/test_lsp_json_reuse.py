@@ -20,10 +20,13 @@ import pqltools_lsp
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pqltools_lsp import diagnostics, symbols, tokens
+from pqltools_lsp import diagnostics, insight, symbols, tokens
 from pqltools_lsp.documents import Region, Snapshot
 from pqltools_lsp.memo import Memo
 from pqltools_lsp.settings import ConfigStore, ServerOptions
+
+from pqltools.analysis.eligibility import classify
+from pqltools.errors import PQLError
 
 EXPRESSIONS = [
     'homeAddress.countryCode = "US"', "person.birthDate.getYear() < 1990",
@@ -158,6 +161,17 @@ def _anchored_equals_mapping(snap: Snapshot, region: Region) -> None:
             snap.index.line_column(region.to_doc(offset))
 
 
+def _verdict_equals_classify(region: Region, store: ConfigStore) -> None:
+    """The verdict shown (computed from the memoised parse) is the library's for the
+    definition."""
+    config = store.for_path(None).config
+    try:
+        expected: object = classify(region.definition, rules=config.eligibility_rules)
+    except PQLError:
+        expected = None
+    assert insight._classify(region, config) == expected
+
+
 @settings(max_examples=60, deadline=None)
 @given(edited(), st.sampled_from(["utf-16", "utf-8", "utf-32"]))
 def test_results_after_edits_equal_results_from_scratch(case: tuple[str, list[str]],
@@ -182,14 +196,16 @@ def test_results_after_edits_equal_results_from_scratch(case: tuple[str, list[st
             for region in fresh.regions:
                 assert chain.definition_object(region) == fresh.definition_object(region)
                 _anchored_equals_mapping(fresh, region)
+                _verdict_equals_classify(region, store)
         assert got == _reference(fresh, store)
 
 
 def test_an_edit_inside_one_expression_reuses_the_other_definitions(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The snapshot of an edit inside one expression keeps the definitions before it (the same
-    objects) and re-lints, re-classifies and re-places only the edited one."""
-    text = json.dumps([_definition(i, EXPRESSIONS[i % 4], "seg", True) for i in range(6)],
+    objects) and re-lints, re-classifies and re-places only the edited one, in a file of more
+    definitions than the memos once held (256 lint results)."""
+    text = json.dumps([_definition(i, EXPRESSIONS[i % 4], "seg", True) for i in range(300)],
                       indent=2)
     store = ConfigStore(None)
     previous = Snapshot.build("file:///w/d.json", text)
@@ -271,3 +287,29 @@ def test_a_failed_or_reentrant_computation_is_computed_by_the_caller() -> None:
     assert len(errors) == 1
     # the same key asked again while computing it, in the same thread: no deadlock
     assert memo.get("r", lambda: memo.get("r", lambda: 3) + 1) in (3, 4)
+
+
+def test_symbols_and_diagnostics_serialize_as_before_when_their_data_is_kept() -> None:
+    """The server's converter keeps the JSON-ready data of each symbol and diagnostic object;
+    what it sends is what lsprotocol's converter makes, the second time too."""
+    from lsprotocol import types
+    from pqltools_lsp.server import create_server
+    from pygls.protocol import default_converter
+
+    text = json.dumps([_definition(i, EXPRESSIONS[i], "Zoë", True)
+                       for i in range(len(EXPRESSIONS))], indent=2)
+    snap = Snapshot.build("file:///w/d.json", text)
+    store = ConfigStore(None)
+    config = store.for_path(None)
+    findings = diagnostics.analyse(snap, config)
+    published = types.PublishDiagnosticsParams(
+        uri=snap.uri, version=3, diagnostics=[diagnostics.to_lsp(snap, f) for f in findings])
+    outline = symbols.document_symbols(snap, config.config, ServerOptions())
+    assert published.diagnostics and any(s.children for s in outline)
+    converter = create_server().protocol._converter
+    expected = default_converter()
+    for _ in range(2):
+        assert json.dumps(converter.unstructure(outline)) == \
+            json.dumps(expected.unstructure(outline))
+        assert json.dumps(converter.unstructure(published)) == \
+            json.dumps(expected.unstructure(published))

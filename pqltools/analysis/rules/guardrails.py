@@ -41,10 +41,19 @@ class TooManyAggregations(Rule):
         yield from ()  # counted here, reported by finish()
 
     def finish(self, ctx: LintContext) -> Iterator[Diagnostic]:
+        return self.report(self.counted(ctx), ctx)
+
+    def counted(self, ctx: LintContext) -> list[ast.Node]:
+        """The aggregations met in this run's walk, in walk order."""
         found: list[ast.Node] = ctx.state(self).get("found", [])
+        return found
+
+    def report(self, found: list[ast.Node], ctx: LintContext) -> Iterator[Diagnostic]:
+        """The finding for ``found``, every aggregation of ``ctx.root`` in walk order (the
+        language server counts them clause by clause in a long ``.pql`` file)."""
         limit = ctx.config.limits.aggregations
         if len(found) > limit:
-            found.sort(key=lambda n: n.span.start)
+            found = sorted(found, key=lambda n: n.span.start)
             first = found[limit]
             where = name_span(ctx, first) if isinstance(first, ast.MethodCall) else first.span
             yield self.diagnostic(where, f"{len(found)} aggregation functions in one "

@@ -160,62 +160,67 @@ COALESCE(
   LIST_REDUCE(
     LIST_SORT(
       LIST_TRANSFORM(
-        p."events",
-        LAMBDA __e1, __i2 : {'ts': CASE
-          WHEN __e1."timestamp" IS NULL
-          THEN CAST(ERROR(
-            CONCAT('chain: event ', CAST((
-              __i2
-            ) - 1 AS TEXT), ' has no `timestamp` to order it by')
-          ) AS BIGINT)
-          WHEN EPOCH_MS(TRY_CAST(__e1."timestamp" AS TIMESTAMPTZ)) IS NULL
+        LIST_TRANSFORM(
+          p."events",
+          LAMBDA __e1, __i2 : {'ms': EPOCH_MS(TRY_CAST(__e1."timestamp" AS TIMESTAMPTZ)), 'missing': __e1."timestamp" IS NULL, 'pos': CAST(__i2 AS BIGINT), 'event': __e1}
+        ),
+        LAMBDA __s3 : {'ts': CASE
+          WHEN __s3."missing"
           THEN CAST(ERROR(
             CONCAT(
               'chain: event ',
               CAST((
-                __i2
+                __s3."pos"
+              ) - 1 AS TEXT),
+              ' has no `timestamp` to order it by'
+            )
+          ) AS BIGINT)
+          WHEN __s3."ms" IS NULL
+          THEN CAST(ERROR(
+            CONCAT(
+              'chain: event ',
+              CAST((
+                __s3."pos"
               ) - 1 AS TEXT),
               ' `timestamp` is not an ISO-8601 timestamp or epoch milliseconds'
             )
           ) AS BIGINT)
-          ELSE EPOCH_MS(TRY_CAST(__e1."timestamp" AS TIMESTAMPTZ))
-        END, 'pos': CAST(__i2 AS BIGINT)}
+          ELSE __s3."ms"
+        END, 'pos': __s3."pos", 'c0': (
+          COALESCE(__s3."event"."eventType" = 'commerce.productViews', FALSE)
+        )
+        AND COALESCE((
+          __s3."ms" BETWEEN 1715731200000 AND 1715817599999
+        ), FALSE), 'c1': (
+          COALESCE(__s3."event"."eventType" = 'commerce.checkouts', FALSE)
+        )}
       )
     ),
-    LAMBDA __acc3, __x4 : CASE
-      WHEN __acc3."step" = 0
-      AND __x4."ts" > __acc3."after"
-      AND (
-        COALESCE(p."events"[__x4."pos"]."eventType" = 'commerce.productViews', FALSE)
-      )
-      AND COALESCE((
-        __x4."ts" BETWEEN 1715731200000 AND 1715817599999
-      ), FALSE)
+    LAMBDA __acc5, __x6 : CASE
+      WHEN __acc5."step" = 0 AND __x6."ts" > __acc5."after" AND __x6."c0"
       THEN CASE
-        WHEN __acc3."seen" + 1 >= 2
-        THEN {'step': CAST(1 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': __x4."ts", 'label0': __x4."pos", 'label1': __acc3."label1", 'time0': __x4."ts", 'time1': __acc3."time1"}
-        ELSE {'step': CAST(0 AS BIGINT), 'seen': __acc3."seen" + 1, 'after': __acc3."after", 'label0': __acc3."label0", 'label1': __acc3."label1", 'time0': __acc3."time0", 'time1': __acc3."time1"}
+        WHEN __acc5."seen" + 1 >= 2
+        THEN {'step': CAST(1 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': __x6."ts", 'label0': __x6."pos", 'label1': __acc5."label1", 'time0': __x6."ts", 'time1': __acc5."time1"}
+        ELSE {'step': CAST(0 AS BIGINT), 'seen': __acc5."seen" + 1, 'after': __acc5."after", 'label0': __acc5."label0", 'label1': __acc5."label1", 'time0': __acc5."time0", 'time1': __acc5."time1"}
       END
-      WHEN __acc3."step" = 1
-      AND __x4."ts" > __acc3."after"
-      AND (
-        COALESCE(p."events"[__x4."pos"]."eventType" = 'commerce.checkouts', FALSE)
-      )
+      WHEN __acc5."step" = 1
+      AND __x6."ts" > __acc5."after"
+      AND __x6."c1"
       AND COALESCE(
         (
-          __x4."ts" BETWEEN __acc3."time0" AND (
+          __x6."ts" BETWEEN __acc5."time0" AND (
             (
-              __acc3."time0"
+              __acc5."time0"
             ) + 7200000
           ) - 1
         ),
         FALSE
       )
       AND (
-        COALESCE(p."events"[__x4."pos"]."sku" = p."events"[__acc3."label0"]."sku", FALSE)
+        COALESCE(p."events"[__x6."pos"]."sku" = p."events"[__acc5."label0"]."sku", FALSE)
       )
-      THEN {'step': CAST(2 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': __x4."ts", 'label0': __acc3."label0", 'label1': __x4."pos", 'time0': __acc3."time0", 'time1': __x4."ts"}
-      ELSE __acc3
+      THEN {'step': CAST(2 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': __x6."ts", 'label0': __acc5."label0", 'label1': __x6."pos", 'time0': __acc5."time0", 'time1': __x6."ts"}
+      ELSE __acc5
     END,
     {'step': CAST(0 AS BIGINT), 'seen': CAST(0 AS BIGINT), 'after': -4611686018427387904, 'label0': CAST(NULL AS BIGINT), 'label1': CAST(NULL AS BIGINT), 'time0': CAST(NULL AS BIGINT), 'time1': CAST(NULL AS BIGINT)}
   )."step" = 2,

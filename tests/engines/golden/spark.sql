@@ -181,26 +181,51 @@ COALESCE(
   AGGREGATE(
     ARRAY_SORT(
       TRANSFORM(
-        p.`events`,
-        (__e1, __i2) -> STRUCT(
+        TRANSFORM(
+          p.`events`,
+          (__e1, __i2) -> STRUCT(
+            UNIX_MILLIS(TRY_TO_TIMESTAMP(__e1.`timestamp`)) AS `ms`,
+            __e1.`timestamp` IS NULL AS `missing`,
+            CAST((
+              __i2
+            ) + 1 AS BIGINT) AS `pos`,
+            __e1 AS `event`
+          )
+        ),
+        __s3 -> STRUCT(
           CASE
-            WHEN __e1.`timestamp` IS NULL
-            THEN CAST(RAISE_ERROR(
-              CONCAT('chain: event ', CAST(__i2 AS STRING), ' has no `timestamp` to order it by')
-            ) AS BIGINT)
-            WHEN UNIX_MILLIS(TRY_TO_TIMESTAMP(__e1.`timestamp`)) IS NULL
+            WHEN __s3.`missing`
             THEN CAST(RAISE_ERROR(
               CONCAT(
                 'chain: event ',
-                CAST(__i2 AS STRING),
+                CAST((
+                  __s3.`pos`
+                ) - 1 AS STRING),
+                ' has no `timestamp` to order it by'
+              )
+            ) AS BIGINT)
+            WHEN __s3.`ms` IS NULL
+            THEN CAST(RAISE_ERROR(
+              CONCAT(
+                'chain: event ',
+                CAST((
+                  __s3.`pos`
+                ) - 1 AS STRING),
                 ' `timestamp` is not an ISO-8601 timestamp or epoch milliseconds'
               )
             ) AS BIGINT)
-            ELSE UNIX_MILLIS(TRY_TO_TIMESTAMP(__e1.`timestamp`))
+            ELSE __s3.`ms`
           END AS `ts`,
-          CAST((
-            __i2
-          ) + 1 AS BIGINT) AS `pos`
+          __s3.`pos` AS `pos`,
+          (
+            COALESCE(__s3.`event`.`eventType` = 'commerce.productViews', FALSE)
+          )
+          AND COALESCE((
+            __s3.`ms` BETWEEN 1715731200000 AND 1715817599999
+          ), FALSE) AS `c0`,
+          (
+            COALESCE(__s3.`event`.`eventType` = 'commerce.checkouts', FALSE)
+          ) AS `c1`
         )
       )
     ),
@@ -213,52 +238,37 @@ COALESCE(
       CAST(NULL AS BIGINT) AS `time0`,
       CAST(NULL AS BIGINT) AS `time1`
     ),
-    (__acc3, __x4) -> CASE
-      WHEN __acc3.`step` = 0
-      AND __x4.`ts` > __acc3.`after`
-      AND (
-        COALESCE(
-          TRY_ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`eventType` = 'commerce.productViews',
-          FALSE
-        )
-      )
-      AND COALESCE((
-        __x4.`ts` BETWEEN 1715731200000 AND 1715817599999
-      ), FALSE)
+    (__acc5, __x6) -> CASE
+      WHEN __acc5.`step` = 0 AND __x6.`ts` > __acc5.`after` AND __x6.`c0`
       THEN CASE
-        WHEN __acc3.`seen` + 1 >= 2
+        WHEN __acc5.`seen` + 1 >= 2
         THEN STRUCT(
           CAST(1 AS BIGINT) AS `step`,
           CAST(0 AS BIGINT) AS `seen`,
-          __x4.`ts` AS `after`,
-          __x4.`pos` AS `label0`,
-          __acc3.`label1` AS `label1`,
-          __x4.`ts` AS `time0`,
-          __acc3.`time1` AS `time1`
+          __x6.`ts` AS `after`,
+          __x6.`pos` AS `label0`,
+          __acc5.`label1` AS `label1`,
+          __x6.`ts` AS `time0`,
+          __acc5.`time1` AS `time1`
         )
         ELSE STRUCT(
           CAST(0 AS BIGINT) AS `step`,
-          __acc3.`seen` + 1 AS `seen`,
-          __acc3.`after` AS `after`,
-          __acc3.`label0` AS `label0`,
-          __acc3.`label1` AS `label1`,
-          __acc3.`time0` AS `time0`,
-          __acc3.`time1` AS `time1`
+          __acc5.`seen` + 1 AS `seen`,
+          __acc5.`after` AS `after`,
+          __acc5.`label0` AS `label0`,
+          __acc5.`label1` AS `label1`,
+          __acc5.`time0` AS `time0`,
+          __acc5.`time1` AS `time1`
         )
       END
-      WHEN __acc3.`step` = 1
-      AND __x4.`ts` > __acc3.`after`
-      AND (
-        COALESCE(
-          TRY_ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`eventType` = 'commerce.checkouts',
-          FALSE
-        )
-      )
+      WHEN __acc5.`step` = 1
+      AND __x6.`ts` > __acc5.`after`
+      AND __x6.`c1`
       AND COALESCE(
         (
-          __x4.`ts` BETWEEN __acc3.`time0` AND (
+          __x6.`ts` BETWEEN __acc5.`time0` AND (
             (
-              __acc3.`time0`
+              __acc5.`time0`
             ) + 7200000
           ) - 1
         ),
@@ -266,20 +276,20 @@ COALESCE(
       )
       AND (
         COALESCE(
-          TRY_ELEMENT_AT(p.`events`, CAST(__x4.`pos` AS INT)).`sku` = TRY_ELEMENT_AT(p.`events`, CAST(__acc3.`label0` AS INT)).`sku`,
+          TRY_ELEMENT_AT(p.`events`, CAST(__x6.`pos` AS INT)).`sku` = TRY_ELEMENT_AT(p.`events`, CAST(__acc5.`label0` AS INT)).`sku`,
           FALSE
         )
       )
       THEN STRUCT(
         CAST(2 AS BIGINT) AS `step`,
         CAST(0 AS BIGINT) AS `seen`,
-        __x4.`ts` AS `after`,
-        __acc3.`label0` AS `label0`,
-        __x4.`pos` AS `label1`,
-        __acc3.`time0` AS `time0`,
-        __x4.`ts` AS `time1`
+        __x6.`ts` AS `after`,
+        __acc5.`label0` AS `label0`,
+        __x6.`pos` AS `label1`,
+        __acc5.`time0` AS `time0`,
+        __x6.`ts` AS `time1`
       )
-      ELSE __acc3
+      ELSE __acc5
     END
   ).`step` = 2,
   FALSE
