@@ -12,12 +12,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pqltools
 from pqltools import catalog
 from pqltools.errors import PQLEvaluationError, PQLSyntaxError, PQLValidationError
 from pqltools.runtime import compiler, functions
 from pqltools.runtime.compiler import Limits, Program
+from pqltools.runtime.timephrases import at_window, between_window, relative_window
 from pqltools.syntax.parser import parse
 
 RUNTIME = Path(compiler.__file__).parent
@@ -300,3 +303,72 @@ def test_clocks_are_shared_per_now_value_and_stay_correct() -> None:
 def test_unusable_now_is_an_evaluation_error(bad: object) -> None:
     with pytest.raises(pqltools.PQLEvaluationError):
         pqltools.evaluate("a = 1", {"a": 1}, now=bad)  # type: ignore[arg-type]
+
+
+@given(st.sampled_from(["<", "<=", "=", ">", ">=", "!="]), st.integers(0, 50),
+       st.sampled_from(["millisecond", "second", "minute", "hour", "day", "week"]),
+       st.sampled_from(["before", "after", "from"]), st.integers(0, 4_000_000_000_000),
+       st.lists(st.integers(-3, 3), min_size=1, max_size=4))
+def test_windows_relative_to_now_equal_relative_window(cmp: str, amount: int, unit: str,
+                                                       direction: str, now: int,
+                                                       nudges: list[int]) -> None:
+    """The compiled window of ``CMP N UNIT before|after|from now`` (the window at time 0 moved
+    by ``now``) holds exactly the timestamps :func:`relative_window` puts in it, at its edges
+    too, clock after clock."""
+    from pqltools.runtime.timephrases import UNIT_MILLIS, keyword_interval
+
+    program = pqltools.compile(f"xEvent[timestamp occurs {cmp} {amount} {unit} {direction} now]")
+    for step, nudge in enumerate(nudges):
+        at = now + step * UNIT_MILLIS[unit]
+        window = relative_window(cmp, amount, unit, direction, keyword_interval(at, "now"), True)
+        edges = [e for lo, hi in window for e in (lo, hi) if abs(e) < 2**61] + [at]
+        for edge in edges:
+            ts = edge + nudge
+            expected = any(lo <= ts <= hi for lo, hi in window)
+            assert program.evaluate({}, [{"timestamp": ts}], now=at) is expected, (window, ts)
+
+
+_DAY_PHRASES = {
+    "occurs today": lambda at, kw: at_window(kw(at, "today")),
+    "occurs yesterday": lambda at, kw: at_window(kw(at, "yesterday")),
+    "occurs < 2 days before today":
+        lambda at, kw: relative_window("<", 2, "day", "before", kw(at, "today"), False),
+    "occurs between yesterday and tomorrow":
+        lambda at, kw: between_window(kw(at, "yesterday"), kw(at, "tomorrow")),
+    "occurs > 1 hours after today":
+        lambda at, kw: relative_window(">", 1, "hour", "after", kw(at, "today"), False),
+    "occurs < 1 months before today":
+        lambda at, kw: relative_window("<", 1, "month", "before", kw(at, "today"), False),
+}
+
+
+@given(st.sampled_from(sorted(_DAY_PHRASES)), st.integers(0, 86_400_000 - 1),
+       st.lists(st.integers(-2 * 86_400_000, 2 * 86_400_000), min_size=1, max_size=4))
+def test_day_windows_shared_by_the_clocks_of_a_day(phrase: str, within: int,
+                                                    lags: list[int]) -> None:
+    """A window of ``today``/``yesterday``/``tomorrow`` is computed once per UTC day: one
+    program evaluated at instants day after day (and at the last and first millisecond of
+    days) holds what the window of each instant holds."""
+    from pqltools.runtime.timephrases import keyword_interval
+
+    day = 86_400_000
+    start = 1_748_736_000_000
+    program = pqltools.compile(f"xEvent[timestamp {phrase}]")
+    instants = sorted({start + k * day + within for k in range(4)}
+                      | {start + k * day + edge for k in range(1, 4) for edge in (-1, 0)})
+    for now in instants:
+        window = _DAY_PHRASES[phrase](now, keyword_interval)
+        for lag in lags + [0]:
+            ts = now + lag
+            expected = any(lo <= ts <= hi for lo, hi in window)
+            assert program.evaluate({}, [{"timestamp": ts}], now=now) is expected, (now, ts)
+
+
+@given(st.one_of(st.integers(-2**50, 2**50), st.sampled_from([0, -1, 999, 253_402_300_799_000,
+                                                             253_402_300_799_001])))
+def test_iso_text_of_epoch_milliseconds(ms: int) -> None:
+    """``iso`` (formatted from ``time.gmtime`` in the usual range) is ``datetime``'s text,
+    clamped to its range."""
+    from pqltools.runtime.timephrases import from_millis, iso
+
+    assert iso(ms) == from_millis(ms).isoformat(timespec="milliseconds")

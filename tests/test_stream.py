@@ -356,3 +356,20 @@ def test_cli_bad_input_exits_2_with_the_line(tmp_path: Path) -> None:
     assert f"{records}:2: records must come in time order" in result.output
     result = CliRunner().invoke(main, ["stream", str(defs), str(records), "--batch-time", "x"])
     assert result.exit_code == 2 and "--batch-time" in result.output
+
+
+def test_an_nth_unit_back_window_keeps_what_it_still_reaches() -> None:
+    """``= 1 hours before now`` holds the hour before the last one (from 2 hours back, plus one
+    millisecond): the events it still reaches are kept, so the exit lands when the later event
+    leaves, not when the analysis's one-hour look-back would drop both."""
+    at = to_millis("2025-06-01T00:00:00Z")
+    text = 'xEvent[eventType = "b" and timestamp occurs = 1 hours before now]'
+    records = [event("p", iso(at), "b"), event("p", iso(at + 1), "b")]
+    assert retention(parse(text)) == 2 * HOUR
+    got = [(t.time - at, t.status) for t in pqltools.stream({"d": text}, records,
+                                                           until=at + DAY)]
+    assert got == [(HOUR, "realized"), (2 * HOUR + 1, "exited")]
+    program = pqltools.compile(text)
+    events = [r["event"] for r in records]
+    assert program.evaluate({}, events, now=at + 2 * HOUR) is True
+    assert program.evaluate({}, events, now=at + 2 * HOUR + 1) is False

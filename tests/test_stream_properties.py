@@ -6,8 +6,23 @@ simulator's membership equals what the batch interpreter computes at that instan
 events ingested so far (late ones, which streaming leaves to batch, excluded): zero divergences.
 Ticks are placed at random and right at window edges (an event time plus the window's length,
 minus one, plus zero, plus one millisecond), where an exit landing one millisecond early or late
-would show. The number of examples is the Hypothesis profile's (tests/conftest.py: 200 in CI;
-``HYPOTHESIS_PROFILE=fuzz`` for a long run).
+would show. Segments of segments join the property one way: whenever the interpreter says a
+profile qualifies (reading the simulator's memberships of the audiences it names), the simulator
+has it as a member (qualification is immediate; only exits wait for the batch run).
+
+A second property checks the simulator's shortcuts (events routed only to the definitions they
+can concern, state dropped once no window reaches it, members of definitions that only grow
+not re-evaluated on a new event, timers for one direction, answers shared by blank profiles,
+segments of segments not re-evaluated when their answer cannot change): with
+``shortcuts=False`` the simulator keeps every event and evaluates everything a record, a timer
+or a membership change could concern, and both must log the same transitions at the same
+instants, with the same final memberships. The streams mix event types spelled in other cases,
+events without an ``eventType`` (an event filter's ``eventType`` then falls back to the
+profile's) and profiles that set ``eventType``, so that a wrong route or a wrong skip shows.
+
+The number of examples is the Hypothesis profile's (tests/conftest.py: 200 in CI); the long run
+is ``HYPOTHESIS_PROFILE=fuzz python -m pytest tests/test_stream_properties.py`` (20,000
+examples each).
 """
 
 from __future__ import annotations
@@ -56,17 +71,29 @@ TEMPLATES_LEGACY = (
     'chain(xEvent, timestamp, [A: WHAT(eventType = "{t}")])',
     'xEvent[timestamp occurs < {n} hours before now].count() = 1',
 )
+#: Segments of segments ({p}, {q}: ids of definitions drawn before them).
+TEMPLATES_SEGMENTS = (
+    'inSegment("{p}") and inSegment("{q}")',
+    'inSegment("{p}") or country = "US"',
+    'inSegment("{p}") and xEvent[eventType = "{t}" and timestamp occurs < {n} hours before now]',
+    'not inSegment("{p}")',
+    'inSegment("{p}") and not (xEvent[eventType = "{t}" and timestamp occurs today])',
+)
 
 
 @st.composite
-def definitions(draw: st.DrawFn, rules: str) -> dict[str, str]:
+def definitions(draw: st.DrawFn, rules: str, segments: bool = False) -> dict[str, str]:
     pool = TEMPLATES_2025 + (TEMPLATES_LEGACY if rules == "legacy" else ())
     chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4))
+    if segments:
+        chosen += draw(st.lists(st.sampled_from(TEMPLATES_SEGMENTS), max_size=2))
     out = {}
     for i, template in enumerate(chosen):
         t, u = draw(st.sampled_from(TYPES)), draw(st.sampled_from(TYPES))
+        earlier = sorted(out) or ["d0"]
         out[f"d{i}"] = template.format(
             t=t, u=u, T=t.upper(), n=draw(st.integers(1, 20)), m=draw(st.integers(1, 90)),
+            p=draw(st.sampled_from(earlier)), q=draw(st.sampled_from(earlier)),
             cmp=draw(st.sampled_from(["<", "<=", "=", ">", ">="] if rules == "legacy"
                                      else ["<", "<="])))
     return out
@@ -82,16 +109,21 @@ def streams(draw: st.DrawFn) -> list[dict[str, Any]]:
         t += draw(st.sampled_from([0, 1, 1000, 60_000, HOUR, 3 * HOUR, DAY]))
         pid = draw(st.sampled_from(["p1", "p2", "p3"]))
         if draw(st.integers(0, 9)) == 0:
-            country = draw(st.sampled_from(["US", "FR", None]))
+            field, value = draw(st.sampled_from([("country", "US"), ("country", "FR"),
+                                                 ("country", None), ("eventType", "a"),
+                                                 ("eventType", None)]))
             records.append((t, 0, {"type": "profile", "profileId": pid, "ingestTime": iso(t),
-                                   "attributes": {"country": country}}))
+                                   "attributes": {field: value}}))
             continue
         lag = draw(st.sampled_from([0, 0, 0, 1, 5000, HOUR, 2 * DAY, -HOUR]))
         ts = t - lag
         stamp: Any = ts if draw(st.booleans()) else iso(ts)
+        event: dict[str, Any] = {"timestamp": stamp}
+        kind = draw(st.sampled_from(TYPES + ("A", "B", None)))  # other cases, none at all
+        if kind is not None:
+            event["eventType"] = kind
         records.append((t, 0, {"type": "event", "profileId": pid, "ingestTime": iso(t),
-                               "event": {"eventType": draw(st.sampled_from(TYPES)),
-                                         "timestamp": stamp}}))
+                               "event": event}))
         # ticks right at the edges of the windows this event can fall out of
         for length in draw(st.lists(st.sampled_from([0, HOUR, 2 * HOUR, 3 * HOUR, 20 * HOUR, DAY,
                                                      60_000, 7 * DAY, "month"]), max_size=2)):
@@ -113,7 +145,8 @@ def streams(draw: st.DrawFn) -> list[dict[str, Any]]:
 def check(rules: str, defs: dict[str, str], records: list[dict[str, Any]]) -> None:
     sim = Simulator(defs, rules=rules, allowed_lateness=DAY)
     streaming = [a for a in sim.audiences if a.streaming and not a.segment_of_segments]
-    programs = {a.id: pqltools.compile(defs[a.id]) for a in streaming}
+    readers = [a for a in sim.audiences if a.streaming and a.segment_of_segments]
+    programs = {a.id: pqltools.compile(defs[a.id]) for a in streaming + readers}
     seen: dict[str, list[Any]] = {}
     attributes: dict[str, dict[str, Any]] = {}
     for index, raw in enumerate(records, 1):
@@ -143,16 +176,39 @@ def check(rules: str, defs: dict[str, str], records: list[dict[str, Any]]) -> No
                 assert members[pid][audience.id] == expected, (
                     f"{audience.id} = {defs[audience.id]!r} for {pid} at {iso(record.time)}: "
                     f"simulator {members[pid][audience.id]}, batch interpreter {expected}")
+            for audience in readers:  # qualification is immediate, exits wait for batch
+                qualifies = programs[audience.id].evaluate(
+                    profile, seen.get(pid, []), now=record.time, segments=members[pid])
+                assert members[pid][audience.id] or not qualifies, (
+                    f"{audience.id} = {defs[audience.id]!r} for {pid} at {iso(record.time)}: "
+                    "the interpreter qualifies the profile, the simulator does not")
 
 
 @given(st.data())
 def test_simulator_matches_batch_interpreter_2025(data: st.DataObject) -> None:
-    check("2025", data.draw(definitions("2025")), data.draw(streams()))
+    check("2025", data.draw(definitions("2025", segments=True)), data.draw(streams()))
 
 
 @given(st.data())
 def test_simulator_matches_batch_interpreter_legacy(data: st.DataObject) -> None:
-    check("legacy", data.draw(definitions("legacy")), data.draw(streams()))
+    check("legacy", data.draw(definitions("legacy", segments=True)), data.draw(streams()))
+
+
+def transitions(sim: Simulator, record: Any) -> list[tuple[int, str, str, str]]:
+    return sorted((t.time, t.profile, t.audience, t.status) for t in sim.feed(record))
+
+
+@given(st.data())
+def test_shortcuts_change_no_transition(data: st.DataObject) -> None:
+    rules = data.draw(st.sampled_from(["2025", "legacy"]))
+    defs = data.draw(definitions(rules, segments=True))
+    fast = Simulator(defs, rules=rules, allowed_lateness=DAY)
+    full = Simulator(defs, rules=rules, allowed_lateness=DAY, shortcuts=False)
+    for index, raw in enumerate(data.draw(streams()), 1):
+        record = parse_record(raw, index)
+        assert transitions(fast, record) == transitions(full, record), (defs, index)
+    assert fast.segment_membership() == full.segment_membership()
+    assert fast.evaluations <= full.evaluations
 
 
 def test_the_property_covers_streaming_definitions() -> None:

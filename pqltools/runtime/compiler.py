@@ -36,7 +36,10 @@ from pqltools.runtime import functions
 from pqltools.runtime.context import Clock, Context, evaluation_error, make_clock
 from pqltools.runtime.regex import RegexError, compile_regex, like_regex
 from pqltools.runtime.timephrases import (
+    DAY,
     NEG_INF,
+    POS_INF,
+    UNIT_MILLIS,
     Interval,
     TimestampError,
     Window,
@@ -556,6 +559,8 @@ class _Compiler(Visitor[Fn]):
         return tuples, body
 
     def _select_any(self, node: ast.Select) -> Callable[[Context], bool]:
+        if len(node.bindings) == 1:
+            return self._exists_one(node)
         tuples, _ = self._enumerate(node, node.bindings)
 
         def any_tuple(ctx: Context) -> bool:
@@ -563,6 +568,35 @@ class _Compiler(Visitor[Fn]):
                 return True
             return False
         return any_tuple
+
+    def _exists_one(self, node: ast.Select) -> Callable[[Context], bool]:
+        """:meth:`_select_any` of one binding (``exists X from xEvent where ...``): the loop of
+        :meth:`_enumerate` without its generators, the same budget and the same errors."""
+        ((name, source, condition),) = self._bindings(node.bindings)
+        limit = self.limits.max_combinations
+        span, text = node.span, self.text
+
+        def exists(ctx: Context) -> bool:
+            variables = ctx.vars
+            saved = variables.get(name, _MISSING)
+            budget = limit
+            try:
+                for item in functions.elements(source(ctx)):
+                    budget -= 1
+                    if budget < 0:
+                        raise evaluation_error(
+                            f"this query enumerates more than {limit:,} combinations for one "
+                            "profile; narrow it with `where` conditions", span, text)
+                    variables[name] = item
+                    if condition is None or condition(ctx):
+                        return True
+                return False
+            finally:
+                if saved is _MISSING:
+                    variables.pop(name, None)
+                else:
+                    variables[name] = saved
+        return exists
 
     def visit_Select(self, node: ast.Select) -> Fn:
         tuples, _ = self._enumerate(node, node.bindings)
@@ -675,6 +709,11 @@ class _Compiler(Visitor[Fn]):
         if isinstance(phrase, ast.RelativeTime):
             ref = self.reference(phrase.reference)
             p = phrase
+            if isinstance(p.reference, ast.TimeKeyword) and p.reference.word == "now" and (
+                    p.unit is None or (p.unit in UNIT_MILLIS and type(p.amount) is int)):
+                return _ClockWindow(_sliding(
+                    relative_window(p.comparator, p.amount, p.unit, p.direction,
+                                    keyword_interval(0, "now"), True), ref, p))
 
             def relative(ctx: Context) -> Window | None:
                 r = ref(ctx)
@@ -686,8 +725,11 @@ class _Compiler(Visitor[Fn]):
 
     def _cached(self, phrase: ast.Node, compute: WindowFn) -> WindowFn:
         """Windows that depend only on the clock are computed once per clock."""
-        if not all(_static_reference(r) for r in _references(phrase)):
+        refs = _references(phrase)
+        if not all(_static_reference(r) for r in refs):
             return compute
+        if all(isinstance(r, ast.TimeKeyword) and r.word != "now" for r in refs):
+            compute = _DayWindow(compute)  # today, yesterday, tomorrow: one window a day
         return _ClockWindow(compute)
 
     def reference(self, ref: ast.Node) -> Callable[[Context], tuple[Interval, bool] | None]:
@@ -796,6 +838,57 @@ class _ClockWindow:
             window = self.compute(ctx)
             self.entry = (ctx.clock, window)
         return window
+
+
+class _DayWindow:
+    """A window that depends on the clock only through the UTC day (its references are
+    ``today``, ``yesterday``, ``tomorrow``), computed once per day: clocks of one day share it.
+
+    ``entry`` is one ``(day, window)`` tuple, replaced as a whole (as in :class:`_ClockWindow`).
+    """
+
+    __slots__ = ("compute", "entry")
+
+    def __init__(self, compute: WindowFn) -> None:
+        self.compute = compute
+        self.entry: tuple[int | None, Window | None] = (None, None)
+
+    def __call__(self, ctx: Context) -> Window | None:
+        now = ctx.clock.now
+        if type(now) is not int:
+            return self.compute(ctx)
+        day = now - now % DAY
+        start, window = self.entry
+        if start != day:
+            window = self.compute(ctx)
+            self.entry = (day, window)
+        return window
+
+
+def _sliding(offsets: Window, ref: Callable[[Context], tuple[Interval, bool] | None],
+             p: ast.RelativeTime) -> WindowFn:
+    """The window of ``[CMP N UNIT] before|after|from now`` with a fixed unit: every finite edge
+    is the clock plus a constant (``offsets``: the window at time 0), so the window at ``now`` is
+    ``offsets`` moved by ``now``, as :func:`relative_window` would compute it."""
+    if len(offsets) == 1 and NEG_INF < offsets[0][0] and offsets[0][1] < POS_INF:
+        (low, high), = offsets
+
+        def bounded(ctx: Context) -> Window | None:
+            now = ctx.clock.now
+            if type(now) is not int:
+                return relative_window(p.comparator, p.amount, p.unit, p.direction,
+                                       *ref(ctx))  # type: ignore[misc]
+            return ((low + now, high + now),)
+        return bounded
+
+    def moved(ctx: Context) -> Window | None:
+        now = ctx.clock.now
+        if type(now) is not int:
+            return relative_window(p.comparator, p.amount, p.unit, p.direction,
+                                   *ref(ctx))  # type: ignore[misc]
+        return tuple((lo if lo == NEG_INF else lo + now, hi if hi == POS_INF else hi + now)
+                     for lo, hi in offsets)
+    return moved
 
 
 def _constant(value: Any) -> Fn:
@@ -1184,6 +1277,8 @@ def _element_occurs(depth: int, name: str, cache: _ClockWindow, span: Span,
         if w is None:
             return False
         if type(v) is not str:
+            if type(v) is int:  # epoch milliseconds
+                return _in(v, w)
             return _occurs_other(v, w, span, text)
         # _iso_millis, inlined: this runs once per event
         stamps = ctx.stamps

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import math
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -105,6 +106,10 @@ def from_millis(ms: int) -> datetime:
 
 def iso(ms: int) -> str:
     """``2024-05-01T12:00:00.000+00:00``: the ISO-8601 text of epoch milliseconds, UTC."""
+    if type(ms) is int and 0 <= ms <= _MAX_MS:  # the usual case, without a datetime
+        seconds, millis = divmod(ms, 1000)
+        y, mo, d, h, mi, s = time.gmtime(seconds)[:6]
+        return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{millis:03d}+00:00"
     return from_millis(ms).isoformat(timespec="milliseconds")
 
 

@@ -37,12 +37,19 @@ from pqltools.analysis.scope import NameKind, resolve
 from pqltools.analysis.windows import _AGGREGATING, event_references
 from pqltools.definitions import Definition
 from pqltools.errors import PQLError
-from pqltools.runtime.context import Clock
+from pqltools.runtime.context import Clock, Context
 from pqltools.runtime.membership import CompiledSegment, compile_segments, profile_id
-from pqltools.runtime.timephrases import DAY, TimestampError, iso, to_millis
+from pqltools.runtime.timephrases import (
+    DAY,
+    UNIT_MILLIS,
+    UNIT_MONTHS,
+    TimestampError,
+    iso,
+    to_millis,
+)
 from pqltools.streaming.records import Record, StreamInputError
 from pqltools.streaming.relevance import event_types
-from pqltools.streaming.timing import Candidate, TimeDependence
+from pqltools.streaming.timing import TimeDependence, sliding_change
 from pqltools.syntax import ast
 
 __all__ = ["Audience", "Simulator", "Transition", "retention"]
@@ -130,6 +137,25 @@ def grows_with_events(tree: ast.Node) -> bool:
     return True
 
 
+def rises_with_segments(tree: ast.Node) -> bool:
+    """True when a profile leaving an audience that ``tree`` reads can never turn its answer
+    from false to true: every ``inSegment`` names its audience literally and sits under ``and``
+    and ``or`` only (no ``not``, comparison or function between it and the root), so the answer
+    is a monotone function of those memberships."""
+    calls = [n for n in tree.walk() if isinstance(n, ast.Call) and n.name == "inSegment"]
+    if any(len(c.args) != 1 or not isinstance(c.args[0], ast.String) for c in calls):
+        return False
+    allowed: set[int] = set()
+
+    def mark(node: ast.Node) -> None:
+        allowed.add(id(node))
+        if isinstance(node, ast.BoolOp):
+            for value in node.values:
+                mark(value)
+    mark(tree)
+    return all(id(c) in allowed for c in calls)
+
+
 def times_only(tree: ast.Node) -> bool:
     """True when every read of an event's ``timestamp`` is a time (the subject or reference of
     an ``occurs``, a chain's ordering field), so it may be given as epoch milliseconds instead
@@ -163,7 +189,15 @@ def retention(tree: ast.Node) -> int | None:
         if ref.window is None or ref.window.lookback is None:
             return None
         longest = max(longest, ref.window.lookback)
-    return longest
+    # ``= N units before REF`` is the N-th unit back: the interpreter's window reaches one unit
+    # further than the analysis's instant N units back (docs/semantics.md, "occurs")
+    extra = 0
+    for node in tree.walk():
+        if isinstance(node, ast.RelativeTime) and node.comparator == "=" \
+                and node.direction == "before" and node.unit is not None:
+            unit = UNIT_MILLIS.get(node.unit)
+            extra = max(extra, unit if unit is not None else UNIT_MONTHS[node.unit] * 31 * DAY)
+    return longest + extra
 
 
 @dataclass
@@ -184,6 +218,8 @@ class Audience:
     monotone: bool = False
     #: its events may carry ``timestamp`` as epoch milliseconds (:func:`times_only`)
     millis: bool = False
+    #: an audience it reads leaving can never make it true (:func:`rises_with_segments`)
+    rises_with_segments: bool = False
     index: int = 0
     dependents: list[int] = field(default_factory=list)
 
@@ -197,6 +233,11 @@ class Audience:
         self.by_timestamp = self.timing.event_paths <= {_TIME} and not self.timing.deep
         #: only an event entering a window can make it true, only one leaving make it false
         self.clock_dependent = self.timing.clock_dependent
+        #: how far back its windows reach, when only its events' ``timestamp`` decides
+        self.reach = self.horizon if self.by_timestamp else None
+        self.sliding = self.timing.sliding
+        self.single = self.timing.single
+        self.sliding_text = self.timing.sliding_text
         self.directional = self.monotone and self.timing.event_windows_only and not any(
             isinstance(n, ast.Not) for n in self.program.tree.walk())
 
@@ -204,7 +245,7 @@ class Audience:
 class _Profile:
     """Everything the simulator keeps about one profile."""
 
-    __slots__ = ("attributes", "events", "id", "members", "since", "times")
+    __slots__ = ("attributes", "events", "id", "members", "plans", "since", "times")
 
     def __init__(self, pid: str, attributes: dict[str, Any], n: int) -> None:
         self.id = pid
@@ -214,6 +255,9 @@ class _Profile:
         self.times: list[list[int]] = [[] for _ in range(n)]
         self.members: dict[str, bool] = {}
         self.since: dict[str, tuple[str, int]] = {}
+        #: per audience: its next re-evaluation ``(time, phrase, timestamp)``, or None (a
+        #: timer in the heap whose time is not its audience's plan here is stale)
+        self.plans: list[tuple[int, str, int | None] | None] = [None] * n
 
 
 class Simulator:
@@ -225,7 +269,11 @@ class Simulator:
     its ingest time an event may be and still be evaluated by streaming (ms). ``profiles``:
     initial profiles (their ``segmentMembership`` gives the initial memberships, unless
     ``memberships`` maps a profile id to one). ``merge_policy_active_on_edge`` is passed to
-    ``classify``.
+    ``classify``. ``shortcuts=False`` keeps every event for every definition and evaluates
+    everything a record, a timer or a membership change could concern, leaving out none of the
+    work whose result is known (routing, dropping what no window reaches, skipped
+    re-evaluations, one-direction timers, shared blank answers): slower, and the same
+    transitions (tests/test_stream_properties.py checks it).
     """
 
     def __init__(self, definitions: Iterable[Definition] | Mapping[str, str], *,
@@ -233,12 +281,19 @@ class Simulator:
                  profiles: Iterable[Mapping[str, Any]] = (),
                  memberships: Mapping[str, Mapping[str, Any]] | None = None,
                  merge_policy_active_on_edge: bool | None = None,
-                 id_key: str | None = None) -> None:
+                 id_key: str | None = None, shortcuts: bool = True) -> None:
         self.rules = rules
+        self.shortcuts = shortcuts
         self.batch_time = batch_time % DAY
         self.allowed_lateness = allowed_lateness
         self.id_key = id_key
         self.audiences = _audiences(definitions, rules, merge_policy_active_on_edge)
+        if not shortcuts:
+            for a in self.audiences:  # every event, kept for ever, every evaluation done
+                a.types = None
+                a.reach = None
+                a.monotone = a.directional = a.rises_with_segments = False
+                a.sliding = a.single = None
         self._by_id = {a.id: a for a in self.audiences}
         #: event type -> audiences it can concern (keys: lower case, then spellings seen)
         self._routes: dict[str, list[Audience]] = {}
@@ -252,8 +307,8 @@ class Simulator:
         self.profiles: dict[str, _Profile] = {}
         self.now: int | None = None
         self.late: list[Record] = []
-        self._timers: list[tuple[int, int, str, int]] = []
-        self._scheduled: dict[tuple[str, int], tuple[int, Candidate]] = {}
+        #: (time, sequence, profile, audience index): a heap of planned re-evaluations
+        self._timers: list[tuple[int, int, _Profile, int]] = []
         self._seq = 0
         self._clock_at: Clock | None = None
         self._batch_at: int | None = None
@@ -273,9 +328,12 @@ class Simulator:
             raise StreamInputError("a profile has no id (give `_id`, `personID`, `id` or an "
                                    "identityMap, or choose the field with id_key)")
         state = _Profile(pid, copy.deepcopy(dict(profile)), len(self.audiences))
-        state.members = {a.id: False for a in self.audiences}
+        state.members = dict.fromkeys(self._by_id, False)
         stored = self._stored.get(pid, profile.get("segmentMembership"))
         ups = stored.get("ups") if isinstance(stored, Mapping) else None
+        if not ups:
+            self.profiles[pid] = state
+            return state  # the usual case: no membership given
         for audience in self.audiences:
             entry = ups.get(audience.id) if isinstance(ups, Mapping) else None
             status = entry.get("status") if isinstance(entry, Mapping) else None
@@ -332,6 +390,8 @@ class Simulator:
     def _route(self, state: _Profile, record: Record) -> list[Audience]:
         """Keep the event for the audiences it can concern; the streaming ones to evaluate."""
         event = record.payload
+        if type(event) is not dict:
+            raise StreamInputError("an event must be a JSON object", record.line)
         try:
             ts = to_millis(event.get("timestamp"))
         except TimestampError:
@@ -349,19 +409,22 @@ class Simulator:
             targets = self.audiences
         touched = []
         parsed: dict[str, Any] | None = None
+        t = record.time
         for a in targets:
             if a.streaming and late:
                 continue
-            if a.horizon is not None and a.by_timestamp and ts < record.time - a.horizon:
+            reach = a.reach
+            if reach is not None and ts < t - reach:
                 continue  # its windows can no longer reach it
+            i = a.index
             if a.millis:
                 if parsed is None:
                     parsed = dict(event)
                     parsed["timestamp"] = ts
-                state.events[a.index].append(parsed)
+                state.events[i].append(parsed)
             else:
-                state.events[a.index].append(event)
-            state.times[a.index].append(ts)
+                state.events[i].append(event)
+            state.times[i].append(ts)
             if a.streaming:
                 touched.append(a)
         return touched
@@ -385,22 +448,20 @@ class Simulator:
             batch = self._batch_at
             timer = timers[0][0] if timers else None
             if timer is not None and timer <= until and timer < batch:
-                t, _, pid, index = heapq.heappop(self._timers)
-                planned = self._scheduled.get((pid, index))
+                t, _, state, index = heapq.heappop(timers)
+                planned = state.plans[index]
                 if planned is None or planned[0] != t:
                     continue  # superseded by a later evaluation
-                del self._scheduled[(pid, index)]
+                state.plans[index] = None
                 self.now = t
                 audience = self.audiences[index]
                 if audience.dependents:
-                    out += self._evaluate(self.profiles[pid], [audience], t,
-                                          {"kind": "expiry", **planned[1].describe()})
+                    out += self._evaluate(state, [audience], t, _expiry(planned))
                     continue
                 # the usual case: the cause (its ISO text) is built only for a transition
-                changed = self._evaluate_one(self.profiles[pid], audience, t, _EXPIRY, False)
+                changed = self._evaluate_one(state, audience, t, _EXPIRY, False, planned)
                 if changed is not None:
-                    out.append(Transition(changed.profile, changed.audience, changed.status,
-                                          t, {"kind": "expiry", **planned[1].describe()}))
+                    out.append(changed)
             elif batch <= until:
                 self.now = batch
                 out += self._batch_run(batch)
@@ -445,13 +506,20 @@ class Simulator:
     def _evaluate(self, state: _Profile, audiences: list[Audience], t: int,
                   cause: dict[str, Any], batch: bool = False) -> list[Transition]:
         out: list[Transition] = []
-        if len(audiences) == 1 and not audiences[0].dependents:  # the usual case, no queue
-            changed = self._evaluate_one(state, audiences[0], t, cause, batch)
-            return [changed] if changed is not None else out
         # in dependency order (the index), so an audience sees this instant's answer of those
-        # it reads; an audience reading one that changed is evaluated too
-        queue = {a.index: cause for a in audiences}
+        # it reads; an audience reading one that changed is evaluated too. Up to the first
+        # audience others read (the usual case: all of them), no queue is needed.
+        for k, audience in enumerate(audiences):
+            if audience.dependents:
+                break
+            changed = self._evaluate_one(state, audience, t, cause, batch)
+            if changed is not None:
+                out.append(changed)
+        else:
+            return out
+        queue = {a.index: cause for a in audiences[k:]}
         done: set[int] = set()
+        members = state.members
         while queue:
             index = min(queue)
             why = queue.pop(index)
@@ -461,16 +529,41 @@ class Simulator:
             if changed is None:
                 continue
             out.append(changed)
+            exited = changed.status == "exited"
             for i in audience.dependents:
-                if i not in done and i not in queue and (self.audiences[i].streaming or batch):
-                    queue[i] = {"kind": "segment", "audience": audience.id}
+                if i in done or i in queue:
+                    continue
+                reader = self.audiences[i]
+                if not batch and not reader.streaming:
+                    continue  # evaluated at the daily batch run only
+                if not batch and self.shortcuts:
+                    if members[reader.id]:
+                        # a member reading audiences stays one until the daily batch run
+                        # whatever it answers now (and its data, so its timer, is unchanged)
+                        continue
+                    if exited and reader.rises_with_segments:
+                        continue  # it answered false with this audience in; still false
+                queue[i] = {"kind": "segment", "audience": audience.id}
         return out
 
     def _evaluate_one(self, state: _Profile, audience: Audience, t: int,
-                      cause: dict[str, Any], batch: bool) -> Transition | None:
-        events, times = self._visible(state, audience, t)
-        member = state.members[audience.id]
-        if audience.monotone and cause["kind"] == "event" and not batch and member:
+                      cause: dict[str, Any], batch: bool,
+                      planned: tuple[int, str, int | None] | None = None) -> Transition | None:
+        """Evaluate one audience for one profile at ``t``, plan its next timer, and return the
+        transition if its membership changed. ``planned``: the timer that fired (its cause,
+        built only for a transition)."""
+        i = audience.index
+        events, times = state.events[i], state.times[i]
+        reach = audience.reach
+        if reach is not None and times:
+            oldest = t - reach
+            if min(times) < oldest:  # drop the events its windows can no longer reach
+                keep = [k for k, ts in enumerate(times) if ts >= oldest]
+                state.events[i] = events = [events[k] for k in keep]
+                state.times[i] = times = [times[k] for k in keep]
+        members = state.members
+        member = members[audience.id]
+        if member and audience.monotone and not batch and cause["kind"] == "event":
             # a member stays one when an event is added: only its next change may move
             self._schedule(state, audience, t, events, times, True)
             return None
@@ -480,40 +573,63 @@ class Simulator:
                 clock = self._clock_at
                 if clock is None or clock.now != t:
                     clock = self._clock(t)
-                qualifies = bool(audience.program.evaluate(
-                    state.attributes, events, now=clock, segments=state.members))
+                ctx = Context(state.attributes, events, clock, members)
+                ctx.checked = True  # a list of objects (_route keeps nothing else)
+                qualifies = bool(audience.program.evaluate_in(ctx))
             else:
                 qualifies = self._answer(state, audience, events, t)
         except PQLError as exc:
             where = f" (line {cause['line']})" if "line" in cause else ""
             raise StreamInputError(f"evaluating audience {audience.id!r} for profile "
                                    f"{state.id!r} at {iso(t)}{where}: {exc}") from exc
-        deferred = not qualifies and member and audience.segment_of_segments and not batch
-        if audience.streaming and not batch:
-            self._schedule(state, audience, t, events, times, qualifies or deferred)
-        if qualifies == member or deferred:
-            return None  # (a segment of segments is disqualified at the daily batch run)
-        state.members[audience.id] = qualifies
+        if batch:
+            if qualifies == member:
+                return None
+        else:
+            deferred = not qualifies and member and audience.segment_of_segments
+            if audience.streaming:
+                sliding = audience.sliding
+                if sliding is not None:  # _schedule's usual case, inline
+                    found = sliding_change(sliding, t, times, (
+                        "leave" if qualifies or deferred else "enter")
+                        if audience.directional else None) if times else None
+                    before = state.plans[i]
+                    if found is None:
+                        state.plans[i] = None
+                    else:
+                        state.plans[i] = (found[0], audience.sliding_text, found[1])
+                        if before is None or before[0] != found[0]:
+                            self._seq += 1
+                            heapq.heappush(self._timers, (found[0], self._seq, state, i))
+                else:
+                    self._schedule(state, audience, t, events, times, qualifies or deferred)
+            if qualifies == member or deferred:
+                return None  # (a segment of segments is disqualified at the daily batch run)
+        members[audience.id] = qualifies
         status = "realized" if qualifies else "exited"
         state.since[audience.id] = (status, t)
-        return Transition(state.id, audience.id, status, t, cause)
+        return Transition(state.id, audience.id, status, t,
+                          cause if planned is None else _expiry(planned))
 
     def _blank_key(self, state: _Profile, audience: Audience, events: list[Any], t: int
                    ) -> tuple[int, int | None] | None:
         """For a profile nothing is known about yet (no events for the audience, no attribute
-        but an id the definition does not read, no audience it reads), the key of the answer
-        all such profiles share; None otherwise."""
+        but an id the definition does not read, not a member of any audience it reads), the
+        key of the answer all such profiles share; None otherwise."""
         if events:
             return None
         fields = audience.profile_fields
-        if (fields is None or len(state.attributes) > 1 or audience.depends_on
-                or fields & state.attributes.keys()):
+        if fields is None or len(state.attributes) > 1 or fields & state.attributes.keys():
             return None
+        if audience.depends_on and any(state.members.get(d) for d in audience.depends_on):
+            return None  # (the shared answer is the one with every audience it reads out)
         return (audience.index, t if audience.timing.daily else None)
 
     def _blank_answer(self, state: _Profile, audience: Audience, t: int) -> bool | None:
         """The shared answer for a profile nothing is known about, if already computed and
         the profile is such a one (its membership, then, cannot change by evaluating)."""
+        if not self.shortcuts:
+            return None
         key = self._blank_key(state, audience, state.events[audience.index], t)
         if key is None or state.members.get(audience.id):
             return None
@@ -522,7 +638,7 @@ class Simulator:
     def _answer(self, state: _Profile, audience: Audience, events: list[dict[str, Any]],
                 t: int) -> bool:
         """The interpreter's answer (shared by all profiles nothing is known about)."""
-        key = self._blank_key(state, audience, events, t)
+        key = self._blank_key(state, audience, events, t) if self.shortcuts else None
         if key is not None:
             cached = self._blank.get(key)
             if cached is not None:
@@ -534,38 +650,33 @@ class Simulator:
             self._blank[key] = answer
         return answer
 
-    def _visible(self, state: _Profile, audience: Audience, t: int
-                 ) -> tuple[list[dict[str, Any]], list[int]]:
-        """The audience's events, after dropping those its windows can no longer reach."""
-        i = audience.index
-        events, times = state.events[i], state.times[i]
-        if times and audience.horizon is not None and audience.by_timestamp:
-            oldest = t - audience.horizon
-            if min(times) < oldest:
-                keep = [k for k, ts in enumerate(times) if ts >= oldest]
-                state.events[i] = events = [events[k] for k in keep]
-                state.times[i] = times = [times[k] for k in keep]
-        return events, times
-
     def _schedule(self, state: _Profile, audience: Audience, t: int,
                   events: list[dict[str, Any]], times: list[int], member: bool) -> None:
         """Plan the next re-evaluation: the first instant the answer may change."""
-        key = (state.id, audience.index)
+        i = audience.index
         if not audience.clock_dependent:
-            self._scheduled.pop(key, None)
+            state.plans[i] = None
             return
         direction = ("leave" if member else "enter") if audience.directional else None
-        found = audience.timing.next_change(t, state.attributes, events, {_TIME: times},
-                                            direction)
-        if found is None:
-            self._scheduled.pop(key, None)
-            return
-        planned = self._scheduled.get(key)
-        self._scheduled[key] = (found.time, found)
-        if planned is not None and planned[0] == found.time:
-            return  # already in the heap for that instant
+        sliding = audience.sliding
+        single = audience.single
+        plan: tuple[int, str, int | None] | None
+        if sliding is not None:  # the usual case: one window sliding over ``timestamp``
+            found = sliding_change(sliding, t, times, direction) if times else None
+            plan = None if found is None else (found[0], audience.sliding_text, found[1])
+        elif single is not None:  # one window (a calendar one) over ``timestamp``
+            change = single.next_change(t, times, direction) if times else None
+            plan = None if change is None or change[0] <= t else \
+                (change[0], audience.sliding_text, change[1])
+        else:
+            plan = audience.timing.next_instant(t, state.attributes, events, {_TIME: times},
+                                                direction)
+        planned = state.plans[i]
+        state.plans[i] = plan
+        if plan is None or (planned is not None and planned[0] == plan[0]):
+            return  # nothing to plan, or already in the heap for that instant
         self._seq += 1
-        heapq.heappush(self._timers, (found.time, self._seq, state.id, audience.index))
+        heapq.heappush(self._timers, (plan[0], self._seq, state, i))
 
     # ------------------------------------------------------------ results
 
@@ -604,6 +715,14 @@ class Simulator:
                 raise StreamInputError(f"--until {iso(until)} is before the last record "
                                        f"({iso(self.now)})")
             yield from self.advance(until)
+
+
+def _expiry(planned: tuple[int, str, int | None]) -> dict[str, Any]:
+    """The cause of a transition at a timer: the window, and the timestamp entering or leaving
+    it (as :meth:`.timing.Candidate.describe` words it)."""
+    if planned[2] is None:
+        return {"kind": "expiry", "window": planned[1]}
+    return {"kind": "expiry", "window": planned[1], "timestamp": iso(planned[2])}
 
 
 def _entry_time(entry: Mapping[str, Any]) -> int:
@@ -656,7 +775,8 @@ def _audiences(definitions: Iterable[Definition] | Mapping[str, str], rules: str
             horizon=retention(seg.program.tree),
             profile_fields=profile_fields(seg.program.tree),
             monotone=grows_with_events(seg.program.tree),
-            millis=times_only(seg.program.tree), index=index))
+            millis=times_only(seg.program.tree),
+            rises_with_segments=rises_with_segments(seg.program.tree), index=index))
     positions = {a.id: a.index for a in out}
     for a in out:
         for dep in a.depends_on:

@@ -54,7 +54,7 @@ from pqltools.runtime.timephrases import (
 )
 from pqltools.syntax import ast
 
-__all__ = ["Candidate", "TimeDependence", "timestamps"]
+__all__ = ["Candidate", "TimeDependence", "sliding_change", "timestamps"]
 
 #: Functions whose value changes with the clock (at UTC day boundaries at the finest).
 _CLOCK_FUNCTIONS = frozenset({"currentMonth", "currentYear", "currentDayOfMonth"})
@@ -202,11 +202,14 @@ class _Phrase:
     deep: bool = False
     def __post_init__(self) -> None:
         self.refs = _references(self.node)
-        #: a calendar window with the period it holds for: (start, end, window)
-        self.cached: tuple[int, int, Window] | None = None
+        #: a calendar window with the period it holds for: (start, end, window, its top)
+        self.cached: tuple[int, int, Window, int] | None = None
         #: a sliding window's ranges at time 0 (at time t every finite edge is t later)
         self.offsets: Window = (self.windows[0](0) or ()) if self.kind == "sliding" \
             and self.windows else ()
+        #: its references are UTC days (``today``, ``yesterday``, ``tomorrow``): its window
+        #: holds until the end of the day
+        self.by_day = all(isinstance(r, ast.TimeKeyword) and r.word != "now" for r in self.refs)
         #: the one event path it reads, when it reads nothing else
         self.simple: Path | None = None if self.deep or self.profile_paths \
             or len(self.event_paths) != 1 else next(iter(self.event_paths))
@@ -221,24 +224,35 @@ class _Phrase:
         if not values:
             return None
         if self.kind == "calendar":
-            ends = [b for b in (_boundary(r, t) for r in self.refs) if b is not None]
-            if not ends:
-                return None
-            end = min(ends)
+            if self.by_day:  # the usual case: the end of the UTC day (as _boundary says)
+                end = t - t % 86_400_000 + 86_400_000
+            else:
+                ends = [b for b in (_boundary(r, t) for r in self.refs) if b is not None]
+                if not ends:
+                    return None
+                end = min(ends)
             if direction is not None and self.windows:
                 # constant until the period ends: computed once per period
-                if self.cached is None or not self.cached[0] <= t < self.cached[1]:
-                    self.cached = (t, end, self.windows[0](t) or ())
-                w = self.cached[2]
+                cached = self.cached
+                if cached is None or not cached[0] <= t < cached[1]:
+                    w = self.windows[0](t) or ()
+                    cached = self.cached = (t, end, w, max((hi for _, hi in w), default=NEG_INF))
+                w = cached[2]
                 if direction == "enter":
-                    top = max((hi for _, hi in w), default=NEG_INF)
-                    if not any(v > top for v in values):
-                        return None
+                    if max(values) <= cached[3]:
+                        return None  # none ahead of the window
+                elif len(w) == 1:
+                    lo, hi = w[0]
+                    for v in values:
+                        if lo <= v <= hi:
+                            break
+                    else:
+                        return None  # none in the window
                 elif not any(lo <= v <= hi for v in values for lo, hi in w):
                     return None
             return (end, None)
         if self.kind == "sliding":
-            return _sliding(self.offsets, t, values, direction)
+            return sliding_change(self.offsets, t, values, direction)
         best: tuple[int, int] | None = None
         for window_at in self.windows:
             found = _monotone(window_at, t, values, direction)
@@ -247,26 +261,31 @@ class _Phrase:
         return best
 
 
-def _sliding(offsets: Window, t: int, values: list[int], direction: str | None = None
-             ) -> tuple[int, int] | None:
+def sliding_change(offsets: Window, t: int, values: list[int], direction: str | None = None
+                   ) -> tuple[int, int] | None:
     """A window that moves with the clock: each finite edge moves 1 ms per ms (``offsets``:
     its ranges at time 0)."""
-    best: tuple[int, int] | None = None
+    when: int | None = None
+    which = 0
     enter, leave = direction != "leave", direction != "enter"
-    for lo, hi in offsets:
-        lo = lo if lo == NEG_INF else lo + t
-        hi = hi if hi == POS_INF else hi + t
-        if enter and hi < POS_INF:
-            ahead = [v for v in values if v > hi]
-            if ahead:
-                v = min(ahead)
-                best = _earlier(best, (t + v - hi, v))
-        if leave and lo > NEG_INF:
-            inside = [v for v in values if v >= lo]
-            if inside:
-                v = min(inside)
-                best = _earlier(best, (t + v - lo + 1, v))
-    return best
+    for lo, hi in offsets:  # loops, not lists: this runs at every evaluation
+        if enter and hi != POS_INF:
+            edge = hi + t
+            first: int | None = None
+            for v in values:
+                if v > edge and (first is None or v < first):
+                    first = v
+            if first is not None and (when is None or t + first - edge < when):
+                when, which = t + first - edge, first  # enters when the edge reaches it
+        if leave and lo != NEG_INF:
+            edge = lo + t
+            first = None
+            for v in values:
+                if v >= edge and (first is None or v < first):
+                    first = v
+            if first is not None and (when is None or t + first - edge + 1 < when):
+                when, which = t + first - edge + 1, first  # leaves once the edge passes it
+    return None if when is None else (when, which)
 
 
 def _earlier(a: tuple[int, int] | None, b: tuple[int, int]) -> tuple[int, int]:
@@ -439,6 +458,17 @@ class TimeDependence:
         #: leaving only remove one (what ``direction`` relies on)
         self.event_windows_only = not (finder.daily or finder.two_sided or self.deep or any(
             ph.profile_paths for ph in self._phrases))
+        only = self._phrases[0] if len(self._phrases) == 1 and not self.daily else None
+        #: the one phrase, when it tests only the events' ``timestamp`` (its
+        #: :meth:`_Phrase.next_change` over those timestamps is :meth:`next_change`)
+        self.single: _Phrase | None = only if only is not None \
+            and only.simple == ("timestamp",) else None
+        #: the usual case, one window sliding with the clock over the events' ``timestamp``:
+        #: its ranges at time 0 (:func:`sliding_change` gives its next change directly), and
+        #: its text
+        self.sliding: Window | None = only.offsets if only is not None \
+            and only.kind == "sliding" and only.simple == ("timestamp",) else None
+        self.sliding_text = only.text if only is not None else ""
 
     @property
     def clock_dependent(self) -> bool:
@@ -456,6 +486,14 @@ class TimeDependence:
         only grows with matching events, a non-member can only become one when an event
         enters a window, and a member only stop being one when an event leaves.
         """
+        found = self.next_instant(t, profile, events, times, direction)
+        return None if found is None else Candidate(*found)
+
+    def next_instant(self, t: int, profile: dict[str, Any], events: list[Any],
+                     times: dict[Path, list[int]] | None = None,
+                     direction: str | None = None) -> tuple[int, str, int | None] | None:
+        """:meth:`next_change` as a tuple ``(time, phrase, value)`` (a :class:`Candidate`'s
+        fields), for the simulator's hot path."""
         best: tuple[int, int | None] | None = None
         which: _Phrase | None = None
         if self.daily:
@@ -485,7 +523,7 @@ class TimeDependence:
         if best is None:
             return None
         text = which.text if which is not None else "a UTC day boundary (clock function)"
-        return Candidate(best[0], text, best[1])
+        return (best[0], text, best[1])
 
 
 def _deep_timestamps(obj: Any) -> Iterator[int]:
