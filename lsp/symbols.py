@@ -105,6 +105,6 @@ _TEXTS: Memo[int, tuple[types.DocumentSymbol, str]] = Memo(4 * PER_DEFINITION)
 def to_json(found: list[types.DocumentSymbol], unstructure: Callable[[Any], Any]) -> str:
     """``found`` as a JSON array, each symbol written out once (``unstructure``: the
     server's converter), so an edit writes out the edited definition's symbol alone."""
-    texts = [_TEXTS.get(id(symbol), lambda s=symbol: (s, json.dumps(unstructure(s))))[1]
-             for symbol in found]
+    texts = [_TEXTS.get(id(symbol), lambda s=symbol: (s, json.dumps(
+        unstructure(s), separators=(",", ":"))))[1] for symbol in found]
     return "[" + ",".join(texts) + "]"
