@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from functools import partial
 
 from lsprotocol import types
 from pqltools_lsp import actions, completion, formatting, hover, navigation, symbols, tokens
@@ -51,16 +52,16 @@ def drive(text: str) -> None:
             actions.code_actions(snap, findings, whole)
             tokens.encode(snap)
             symbols.document_symbols(snap, config.config, options)
-            _refusable(lambda s=snap: formatting.format_document(s))
+            _refusable(partial(formatting.format_document, snap))
             for position in _positions(text, rng):
                 hover.hover(snap, position, config.config, options)
                 completion.complete(snap, position, config.config)
                 navigation.definition(snap, position)
                 navigation.references(snap, position, True)
-                if _refusable(lambda s=snap, p=position: navigation.prepare_rename(s, p)):
-                    _refusable(lambda s=snap, p=position: navigation.rename(s, p, "renamed"))
-                _refusable(lambda s=snap, p=position: formatting.format_range(
-                    s, types.Range(types.Position(0, 0), p)))
+                if _refusable(partial(navigation.prepare_rename, snap, position)):
+                    _refusable(partial(navigation.rename, snap, position, "renamed"))
+                _refusable(partial(formatting.format_range, snap,
+                                   types.Range(types.Position(0, 0), position)))
 
 
 def _refusable(request: Callable[[], object]) -> object:

@@ -12,6 +12,7 @@ import random
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pqltools.errors import PQLError
@@ -103,8 +104,11 @@ def check_classify(text: str) -> None:
     """``classify`` under both rule sets."""
     from pqltools.analysis.eligibility import classify
 
+    def verdict(rules: str) -> Any:
+        return classify(text, rules=rules).to_json()
+
     for rules in ("2025", "legacy"):
-        _guard(lambda r=rules: classify(text, rules=r).to_json())
+        _guard(partial(verdict, rules))
 
 
 def check_format(text: str) -> None:
@@ -213,8 +217,8 @@ def check_evaluate(text: str) -> None:
         return
     for index, (profile, events) in enumerate(HOSTILE_PROFILES):
         now = NOWS[index % len(NOWS)]
-        _guard(lambda p=profile, e=events, n=now: program.evaluate(p, e, now=n))
-        value = _guard(lambda p=profile, e=events, n=now: program.evaluate_value(p, e, now=n))
+        _guard(partial(program.evaluate, profile, events, now=now))
+        value = _guard(partial(program.evaluate_value, profile, events, now=now))
         if value is not None:
             try:
                 json.dumps(to_json_value(value))
