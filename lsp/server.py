@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import inspect
 import itertools
+import json
 import logging
 import threading
 import time
@@ -68,7 +70,25 @@ class _Protocol(LanguageServerProtocol):
         if msg_id is not None and msg_id == self.already_answered:
             self.already_answered = None  # answered before pygls was loaded: not twice
             return
+        if error is None and isinstance(result, Written):
+            self._result_types.pop(msg_id, None)
+            self._write(f'{{"id":{json.dumps(msg_id)},"jsonrpc":"2.0","result":{result.text}}}')
+            return
         super()._send_response(msg_id, result, error)
+
+    def _write(self, body: str) -> None:
+        """Send a JSON message already written out (as pygls' ``_send_data`` does)."""
+        if self.writer is None:
+            log.error("unable to send data: no transport")
+            return
+        data = body.encode(self.CHARSET)
+        if self._include_headers:
+            data = (f"Content-Length: {len(data)}\r\n"
+                    f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+                    ).encode("ascii") + data
+        written = self.writer.write(data)
+        if inspect.isawaitable(written):
+            asyncio.ensure_future(written)
 
     def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
         if self._workspace is None and method_name != types.INITIALIZE:
@@ -99,6 +119,14 @@ class _Protocol(LanguageServerProtocol):
             if "id" in data and "method" in data:
                 self._send_response(data["id"], None, exc.to_response_error())
             raise
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A request's result already written out as JSON ``text`` (what lsprotocol's converter
+    makes of it): sent as it is, without converting or encoding it again on the event loop."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -538,10 +566,10 @@ def create_server() -> PQLLanguageServer:
                  legend=TOKEN_LEGEND, full=types.SemanticTokensFullDelta(delta=True),
                  range=True))
     def on_tokens(ls: PQLLanguageServer, snap: Snapshot,
-                  params: types.SemanticTokensParams) -> types.SemanticTokens:
-        data = tokens.encode(snap)
+                  params: types.SemanticTokensParams) -> Written:
+        data, text = tokens.encode_json(snap)
         result_id = ls.remember_tokens(snap.uri, data)
-        return types.SemanticTokens(data=data, result_id=result_id)
+        return Written(f'{{"resultId":{json.dumps(result_id)},"data":{text}}}')
 
     @request(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL_DELTA)
     def on_tokens_delta(ls: PQLLanguageServer, snap: Snapshot,
@@ -562,9 +590,10 @@ def create_server() -> PQLLanguageServer:
 
     @request(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def on_symbols(ls: PQLLanguageServer, snap: Snapshot,
-                   params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
-        return symbols.document_symbols(snap, ls.configs.for_path(snap.path).config,
-                                        ls.options)
+                   params: types.DocumentSymbolParams) -> Written:
+        found = symbols.document_symbols(snap, ls.configs.for_path(snap.path).config,
+                                         ls.options)
+        return Written(symbols.to_json(found, server.protocol._converter.unstructure))
 
     @request(types.TEXT_DOCUMENT_DEFINITION)
     def on_definition(ls: PQLLanguageServer, snap: Snapshot,

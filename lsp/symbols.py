@@ -9,6 +9,9 @@ expression declares.
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Callable
+from typing import Any
 
 from lsprotocol import types
 from pqltools_lsp import insight
@@ -19,7 +22,7 @@ from pqltools_lsp.variables import Variables
 
 from pqltools.analysis.config import Config
 
-__all__ = ["document_symbols"]
+__all__ = ["document_symbols", "to_json"]
 
 
 def _variable_symbols(snapshot: Snapshot, region: Region,
@@ -92,3 +95,16 @@ def _definition_symbol(snapshot: Snapshot, region: Region, anchored: Anchored | 
 def _range(line: int, character: int, end_line: int, end_character: int) -> types.Range:
     return types.Range(start=types.Position(line=line, character=character),
                        end=types.Position(line=end_line, character=end_character))
+
+
+#: Each symbol's JSON text, by identity (the symbol kept so that its id is not reused): the
+#: symbols of unchanged definitions are the same objects after an edit (:data:`_SYMBOLS`).
+_TEXTS: Memo[int, tuple[types.DocumentSymbol, str]] = Memo(4 * PER_DEFINITION)
+
+
+def to_json(found: list[types.DocumentSymbol], unstructure: Callable[[Any], Any]) -> str:
+    """``found`` as a JSON array, each symbol written out once (``unstructure``: the
+    server's converter), so an edit writes out the edited definition's symbol alone."""
+    texts = [_TEXTS.get(id(symbol), lambda s=symbol: (s, json.dumps(
+        unstructure(s), separators=(",", ":"))))[1] for symbol in found]
+    return "[" + ",".join(texts) + "]"

@@ -23,7 +23,7 @@ from pqltools.syntax import ast
 if TYPE_CHECKING:
     from lsprotocol import types
 
-__all__ = ["TOKEN_MODIFIERS", "TOKEN_TYPES", "classify", "delta", "encode"]
+__all__ = ["TOKEN_MODIFIERS", "TOKEN_TYPES", "classify", "delta", "encode", "encode_json"]
 
 TOKEN_TYPES = ("keyword", "function", "method", "property", "variable", "parameter", "string",
                "number", "comment", "operator", "enumMember", "macro")
@@ -146,15 +146,45 @@ def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
     ``.pql`` text that parses is encoded clause by clause the same way: each clause's encoding
     is memoised, and only its first token depends on where the clause stands.
     """
+    return _encode(snapshot, rng, None)
+
+
+def encode_json(snapshot: Snapshot) -> tuple[list[int], str]:
+    """:func:`encode` of the whole document, and the same integers as a JSON array.
+
+    In a JSON definition file the array is spliced from the text memoised with each
+    definition's tokens, so an edit writes out the edited definition's integers alone (not
+    the tens of thousands of the whole file, on the thread that answers every request).
+    """
+    pieces: list[str] = []
+    data = _encode(snapshot, None, pieces)
+    return data, "[" + ",".join(pieces) + "]"
+
+
+def _ints(data: list[int]) -> str:
+    return ",".join(map(str, data))
+
+
+def _encode(snapshot: Snapshot, rng: types.Range | None,
+            pieces: list[str] | None) -> list[int]:
+    """:func:`encode`; with ``pieces``, the data is also appended there as JSON text (the
+    integers separated by commas, in pieces that join with commas)."""
     if rng is None and len(snapshot.regions) == 1:
         region = snapshot.regions[0]
         if region.definition is None and region.comments:
             clauses = parsed_clauses(region.text)
             if clauses is not None:
-                return _encode_clauses(snapshot, clauses, region.comments)
+                whole = _encode_clauses(snapshot, clauses, region.comments)
+                if pieces is not None and whole:
+                    pieces.append(_ints(whole))
+                return whole
     if rng is not None or not any(r.raw is not None for r in snapshot.regions):
-        return _encode_each(snapshot, rng)
+        each = _encode_each(snapshot, rng)
+        if pieces is not None and each:
+            pieces.append(_ints(each))
+        return each
     data: list[int] = []
+    written = 0  # data[:written] is in pieces
     last_line = last_char = 0
     for region in snapshot.regions:
         if not region.editable:
@@ -165,7 +195,7 @@ def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
             last_line, last_char = _encode_region(snapshot, region, 0, len(snapshot.text), data,
                                                   last_line, last_char)
             continue
-        first, tail, last = placed
+        first, tail, last, tail_text = placed
         if not first:
             continue
         line, base = anchor
@@ -177,8 +207,14 @@ def encode(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:
                                                   data, last_line, last_char)
             continue
         data.extend((delta_line, delta_char, *first[2:]))
+        if pieces is not None and tail:
+            pieces.append(_ints(data[written:]))
+            pieces.append(tail_text)
+            written = len(data) + len(tail)
         data.extend(tail)
         last_line, last_char = line, base + last
+    if pieces is not None and written < len(data):
+        pieces.append(_ints(data[written:]))
     return data
 
 
@@ -247,10 +283,10 @@ def _encode_clause(text: str, comments: bool, encoding: str) -> _Encoded | None:
     return None if first is None else _Encoded(first, (last_line, last_char), data)
 
 
-_Placed = tuple[tuple[int, ...], list[int], int]
+_Placed = tuple[tuple[int, ...], list[int], int, str]
 #: Tokens of one expression string encoded relative to its opening quote, by (string,
 #: encoding): the first token ``(0, column, length, type, modifiers)``, the others' encoding,
-#: and the last token's column.
+#: the last token's column, and the others' encoding as JSON text (see :func:`encode_json`).
 _PLACED: Memo[tuple[str, str], _Placed | None] = Memo(PER_DEFINITION)
 
 
@@ -278,7 +314,7 @@ def _place(region: Region, encoding: str) -> _Placed | None:
         else:
             data.extend(row)
         previous = start
-    return first, data, previous or 0
+    return first, data, previous or 0, _ints(data)
 
 
 def _encode_each(snapshot: Snapshot, rng: types.Range | None = None) -> list[int]:

@@ -11,6 +11,7 @@ text alone with every memo emptied, computed by mapping every offset through the
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import pkgutil
@@ -132,23 +133,41 @@ def _results(snap: Snapshot, store: ConfigStore) -> dict[str, object]:
     config = store.for_path(snap.path)
     findings = diagnostics.analyse(snap, config)
     published = [diagnostics.to_lsp(snap, f) for f in findings]
+    outline = symbols.document_symbols(snap, config.config, ServerOptions())
+    data, text = tokens.encode_json(snap)  # spliced from the text kept per definition
     return {
         "problems": [(d.code, d.message, d.span) for d in snap.problems],
         "diagnostics": [(d.range, d.code, d.message) for d in published],
-        "symbols": symbols.document_symbols(snap, config.config, ServerOptions()),
+        "symbols": outline,
+        "symbols as sent": json.loads(symbols.to_json(outline, _converter().unstructure)),
         "tokens": tokens.encode(snap),
+        "tokens as sent": (data, json.loads(text)),
     }
+
+
+@functools.cache
+def _converter() -> Any:
+    """The server's converter (which keeps each symbol's data)."""
+    from pqltools_lsp.server import create_server
+
+    return create_server().protocol._converter
 
 
 def _reference(snap: Snapshot, store: ConfigStore) -> dict[str, object]:
     """:func:`_results` of a snapshot built from scratch, positions mapped one by one."""
     config = store.for_path(snap.path)
     findings = diagnostics.analyse(snap, config)
+    from pygls.protocol import default_converter
+
+    outline = symbols.document_symbols(snap, config.config, ServerOptions())
+    data = tokens._encode_each(snap)
     return {
         "problems": [(d.code, d.message, d.span) for d in snap.problems],
         "diagnostics": _ranges_by_mapping(snap, findings),
-        "symbols": symbols.document_symbols(snap, config.config, ServerOptions()),
-        "tokens": tokens._encode_each(snap),
+        "symbols": outline,
+        "symbols as sent": default_converter().unstructure(outline),
+        "tokens": data,
+        "tokens as sent": (data, data),
     }
 
 
