@@ -39,9 +39,8 @@ if TYPE_CHECKING:
     from pqltools.analysis.eligibility import Eligibility, classify
     from pqltools.analysis.lint import lint
     from pqltools.definitions import Definition, load_definitions
+    from pqltools.engines.run import segment, to_sql
     from pqltools.runtime.compiler import Program, compile, evaluate, evaluate_value
-    from pqltools.engines.run import to_sql
-    from pqltools.engines.run import segment
     from pqltools.streaming import stream
     from pqltools.syntax.pqljson import from_json, to_json
     from pqltools.syntax.printer import format

@@ -14,6 +14,7 @@ Usage: ``from strategies import exprs`` (tests/ is on ``sys.path`` under pytest)
 
 from __future__ import annotations
 
+from datetime import UTC
 from functools import cache
 from pathlib import Path
 
@@ -167,9 +168,9 @@ def _object(**fields: st.SearchStrategy[object]) -> st.SearchStrategy[dict[str, 
 
 
 def _timestamps() -> st.SearchStrategy[str]:
-    from datetime import datetime, timezone
+    from datetime import datetime
     return st.integers(_NOW_MS - 400 * 86_400_000, _NOW_MS + 5 * 86_400_000).map(
-        lambda ms: datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat().replace(
+        lambda ms: datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace(
             "+00:00", "Z"))
 
 

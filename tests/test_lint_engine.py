@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from pqltools.analysis.config import Config
 from pqltools.analysis.lint import Suppressions, lint, lint_source, parse_noqa
+from pqltools.analysis.rules import REGISTRY, Rule, all_rules, get_rule, register
+from pqltools.analysis.rules._docs import rules_markdown
+from pqltools.analysis.schema import SchemaError
+from pqltools.definitions import load_definitions
 from pqltools.errors import Diagnostic, Severity, Span
+
+ROOT = Path(__file__).resolve().parent.parent
+NULL_CMP = "person.name != null"
 
 
 def test_syntax_errors_are_reported_with_parser_codes() -> None:
@@ -46,18 +57,6 @@ def test_lint_source_accepts_comments() -> None:
 
 
 # ---- engine + configuration + suppression with real rules ----------------------------------
-
-from pathlib import Path
-
-import pytest
-
-from pqltools.analysis.rules import REGISTRY, Rule, all_rules, get_rule, register
-from pqltools.analysis.rules._docs import rules_markdown
-from pqltools.analysis.schema import SchemaError
-from pqltools.definitions import load_definitions
-
-ROOT = Path(__file__).resolve().parent.parent
-NULL_CMP = "person.name != null"
 
 
 def codes(found: list[Diagnostic]) -> list[str]:

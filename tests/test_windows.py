@@ -88,8 +88,8 @@ def test_within_24_hours(phrase: str, within: bool) -> None:
      [("chain-step", "bounded", 5 * 60_000)]),
     ("chain(xEvent, timestamp, [A: WHAT(timestamp occurs today)])",
      [("chain-step", "bounded", DAY_MS)]),
-    ("chain(xEvent, timestamp, [A: WHAT(a = 1) WHEN(today) WHERE(timestamp occurs < 2 hours "
-     "before now)])", [("chain-step", "bounded", 2 * HOUR_MS)]),
+    (("chain(xEvent, timestamp, [A: WHAT(a = 1) WHEN(today) WHERE(timestamp occurs < 2 hours "
+      "before now)])"), [("chain-step", "bounded", 2 * HOUR_MS)]),
     ("let e = xEvent[timestamp occurs today] in e.count() > 1", [("filter", "bounded", DAY_MS)]),
     ("homeAddress.country = \"US\"", []),
     ("birthDate occurs today", []),

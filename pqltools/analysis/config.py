@@ -125,10 +125,10 @@ class Config:
             except ValueError:
                 pass
         out: list[str] = []
-        for pattern, codes in self.per_file_ignores.items():
+        for pattern, ignored in self.per_file_ignores.items():
             if any(fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(PurePosixPath(c).name, pattern)
                    for c in candidates):
-                out.extend(codes)
+                out.extend(ignored)
         return tuple(out)
 
     def fails(self, diagnostics: Iterable[Diagnostic]) -> bool:

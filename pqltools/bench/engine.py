@@ -5,7 +5,9 @@ of ``python -m pqltools.bench eval``: profile-only and events), then for each se
 in the same run:
 
 * ``pql eval --engine duckdb --count`` as a subprocess (end to end: start-up, compile, scan);
-* hand-written DuckDB SQL for the same question over the same file (the reference);
+* hand-written DuckDB SQL for the same question over the same file (the reference), in this
+  process and, like the CLI, end to end in a new process (``python -c "import duckdb; ..."``:
+  start-up and the first query's cold caches included);
 * the interpreter (``Program.bind``, the fastest way it runs) over a sample of the profiles
   already decoded into Python objects, and ``pql eval --count`` over the same sample as NDJSON;
 * with ``--spark``, Spark local mode: ``pql eval --engine spark --count`` (end to end, JVM
@@ -29,9 +31,11 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pqltools.bench import installed_environment
 from pqltools.bench.eval import EVENT_PQL, NOW, PROFILE_PQL
 
 __all__ = ["main"]
@@ -83,11 +87,36 @@ def _timed(fn: Any, rounds: int) -> tuple[float, Any]:
     return best, result
 
 
-def _cli(args: list[str]) -> int:
-    out = subprocess.run([sys.executable, "-c", "from pqltools.cli import main; main()", *args],
-                         check=True,
-                         capture_output=True, text=True).stdout
+def _python(code: str, args: list[str]) -> int:
+    """Run ``code`` in a new Python process (as installed: bytecode reused); the number it
+    prints."""
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True,
+                         text=True, env=installed_environment()).stdout
     return int(out.strip())
+
+
+#: ``pql`` as its console script runs it
+_cli = partial(_python, "from pqltools.cli import main; main()")
+#: hand-written SQL the way a Python user runs it from a new process
+_HAND_PROCESS = ("import sys, duckdb; "
+                 "print(duckdb.connect().execute(sys.argv[1]).fetchall()[0][0])")
+
+
+def _fetch_count(con: Any, sql: str) -> int:
+    return int(con.execute(sql).fetchall()[0][0])
+
+
+def _first(run_sql: Any, source: Any, query: Any) -> int:
+    """The single value of a one-row, one-column query run by an engine's ``run_sql``."""
+    return int(next(iter(run_sql(source, query)))[0])
+
+
+def _count_bound(bound: Any, rows: list[tuple[dict[str, Any], list[Any]]]) -> int:
+    return sum(1 for profile, events in rows if bound(profile, events))
+
+
+def _spark_count(spark: Any, sql: str) -> int:
+    return int(spark.sql(sql).collect()[0][0])
 
 
 def _interpreter_rows(con: Any, path: Path) -> list[tuple[dict[str, Any], list[Any]]]:
@@ -145,9 +174,10 @@ def main(argv: list[str]) -> int:
     failed = False
     for name, pql in _PQL.items():
         hand_sql = f"SELECT count(*) FROM '{data}' WHERE {_HAND[name]}"
-        t_hand, n_hand = _timed(lambda: con.execute(hand_sql).fetchall()[0][0], args.rounds)
+        t_hand, n_hand = _timed(partial(_fetch_count, con, hand_sql), args.rounds)
+        t_hand_new, n_hand_new = _timed(partial(_python, _HAND_PROCESS, [hand_sql]), args.rounds)
         cli = ["eval", "--engine", "duckdb", "--count", "--now", NOW_ISO, "-e", pql, str(data)]
-        t_cli, n_cli = _timed(lambda: _cli(cli), args.rounds)
+        t_cli, n_cli = _timed(partial(_cli, cli), args.rounds)
         from pqltools.engines import duckdb_engine as dd
         from pqltools.engines.output import count_select
         from pqltools.engines.plan import compile_run
@@ -156,12 +186,11 @@ def main(argv: list[str]) -> int:
         source = dd.open_source(str(data), segments, con=con)
         plan = dd.plan_for(source, segments, make_clock(NOW_ISO))
         counted = count_select(plan.query, plan.columns)
-        t_sql, n_sql = _timed(lambda: list(dd.run_sql(source, counted))[0][0], args.rounds)
+        t_sql, n_sql = _timed(partial(_first, dd.run_sql, source, counted), args.rounds)
         program = compile_pql(pql)
-        bound = program.bind(now=NOW_ISO)
-        t_interp, n_interp = _timed(lambda: sum(1 for p, e in rows if bound(p, e)), 1)
+        t_interp, n_interp = _timed(partial(_count_bound, program.bind(now=NOW_ISO), rows), 1)
         cli_py = ["eval", "--count", "--now", NOW_ISO, "-e", pql, str(sample_json)]
-        t_interp_cli, n_interp_cli = _timed(lambda: _cli(cli_py), 1)
+        t_interp_cli, n_interp_cli = _timed(partial(_cli, cli_py), 1)
         n_sample_sql = con.execute(
             f"SELECT count(*) FROM '{sample}' WHERE {_HAND[name]}").fetchall()[0][0]
         rate_cli = args.profiles / t_cli
@@ -175,6 +204,8 @@ def main(argv: list[str]) -> int:
               f"{args.profiles / t_sql:14,.0f} /s  ({n_sql:,})")
         print(f"  hand-written DuckDB SQL           {t_hand:8.2f} s  {rate_hand:14,.0f} /s  "
               f"({n_hand:,})")
+        print(f"  hand-written, new process         {t_hand_new:8.2f} s  "
+              f"{args.profiles / t_hand_new:14,.0f} /s  ({n_hand_new:,})")
         print(f"  interpreter (Program.bind)        {'':8}    {rate_interp:14,.0f} /s  "
               f"({n_interp:,} of {args.sample:,})")
         print(f"  pql eval --count (python, NDJSON) {'':8}    {rate_interp_cli:14,.0f} /s  "
@@ -182,10 +213,12 @@ def main(argv: list[str]) -> int:
         if args.spark:
             failed |= _spark(args, data, name, pql, n_hand)
         print(f"  engine SQL vs hand-written: {t_sql / t_hand:.2f}x the time; CLI vs "
-              f"hand-written: {t_cli / t_hand:.2f}x; engine vs "
+              f"hand-written: {t_cli / t_hand:.2f}x in process, {t_cli / t_hand_new:.2f}x both "
+              f"in a new process; engine vs "
               f"interpreter: {rate_cli / rate_interp:.1f}x (bind), "
               f"{rate_cli / rate_interp_cli:.1f}x (pql eval) profiles/s")
-        if n_cli != n_hand or n_sql != n_hand or n_interp != n_sample_sql or n_interp_cli != n_sample_sql:
+        if not (n_cli == n_sql == n_hand == n_hand_new
+                and n_interp == n_interp_cli == n_sample_sql):
             print("  MISMATCH between engines", file=sys.stderr)
             failed = True
         if args.apart and name == "events":
@@ -212,11 +245,11 @@ def _apart(args: Any, con: Any, data: Path, pql: str, expected: int, t_nested: f
                     f"TO '{events}' (FORMAT parquet)")
     cli = ["eval", "--engine", "duckdb", "--count", "--now", NOW_ISO, "--events", str(events),
            "-e", pql, str(profiles)]
-    t_cli, n_cli = _timed(lambda: _cli(cli), args.rounds)
+    t_cli, n_cli = _timed(partial(_cli, cli), args.rounds)
     hand = (f"SELECT count(*) FROM '{profiles}' p LEFT JOIN (SELECT profileId, "
             f"list(struct_pack(eventType, timestamp)) AS events FROM '{events}' "
             f"GROUP BY profileId) g ON p._id = g.profileId WHERE {_HAND['events']}")
-    t_hand, n_hand = _timed(lambda: con.execute(hand).fetchall()[0][0], args.rounds)
+    t_hand, n_hand = _timed(partial(_fetch_count, con, hand), args.rounds)
     n = args.profiles
     print("  events apart (own Parquet file, joined by identity):")
     print(f"  pql eval --engine duckdb --count --events {t_cli:8.2f} s  {n / t_cli:14,.0f} /s  "
@@ -235,15 +268,15 @@ def _spark(args: Any, data: Path, name: str, pql: str, expected: int) -> bool:
     from pqltools.engines.plan import compile_run
     from pqltools.runtime.context import make_clock
     spark_cli = ["eval", "--engine", "spark", "--count", "--now", NOW_ISO, "-e", pql, str(data)]
-    t_cli, n_cli = _timed(lambda: _cli(spark_cli), 1)
+    t_cli, n_cli = _timed(partial(_cli, spark_cli), 1)
     spark = se.session()
     segments = compile_run({name: pql})
     source = se.open_source(str(data), segments, spark=spark)
     plan = se.plan_for(source, segments, make_clock(NOW_ISO))
     counted = count_select(plan.query, plan.columns)
-    t_sql, n_sql = _timed(lambda: list(se.run_sql(source, counted))[0][0], args.rounds)
+    t_sql, n_sql = _timed(partial(_first, se.run_sql, source, counted), args.rounds)
     hand = f"SELECT count(*) FROM parquet.`{data}` WHERE {_HAND_SPARK[name]}"
-    t_hand, n_hand = _timed(lambda: spark.sql(hand).collect()[0][0], args.rounds)
+    t_hand, n_hand = _timed(partial(_spark_count, spark, hand), args.rounds)
     n = args.profiles
     print(f"  pql eval --engine spark --count   {t_cli:8.2f} s  {n / t_cli:14,.0f} /s  "
           f"({n_cli:,})")

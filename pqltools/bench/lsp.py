@@ -24,12 +24,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from pqltools.bench import installed_environment
 
 __all__ = ["definitions_file", "document", "main"]
 
@@ -77,12 +78,8 @@ def _stats(samples: list[float]) -> str:
             f"max {ordered[-1] * 1000:7.1f} ms   (n={len(ordered)})")
 
 
-def _environment(pythonpath: str | None) -> dict[str, str] | None:
-    if pythonpath is None:
-        return None
-    env = dict(os.environ)
-    env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
-    return env
+def _environment(pythonpath: str | None) -> dict[str, str]:
+    return installed_environment(pythonpath)
 
 
 async def _startup(pythonpath: str | None) -> float:

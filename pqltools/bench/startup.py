@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pqltools.bench import installed_environment
+
 __all__ = ["main"]
 
 _FIRST_PARSE = "from pqltools.syntax.parser import parse; parse('a = 1')"
@@ -72,8 +74,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=20, help="measured runs per command (20)")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured runs first (2)")
     args = parser.parse_args(argv)
-    # what an installed package has: bytecode written at install time (pip compiles it)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = installed_environment()
     with tempfile.TemporaryDirectory() as tmp:
         commands = _commands(Path(tmp))
         times: dict[str, list[float]] = {label: [] for label, _ in commands}

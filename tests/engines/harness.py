@@ -62,9 +62,8 @@ def _spark_branch(index: int, case: dict[str, Any], spark: Any) -> tuple[str, An
     from sqlglot import exp
 
     from pqltools.engines import spark_engine as se
-    from pqltools.engines.plan import compile_run
+    from pqltools.engines.plan import compile_run, plan_query
     from pqltools.runtime.context import make_clock
-    from pqltools.engines.plan import plan_query
     kind = case_kind(case)
     try:
         segments = compile_run({"case": case["expr"]})
@@ -115,7 +114,7 @@ def run_spark_batch(cases: list[dict[str, Any]], spark: Any) -> list[tuple[str, 
     def bisect(selected: list[tuple[int, Any]]) -> None:
         try:
             run(selected)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the job raised, bisect to the case
             if len(selected) == 1:
                 err = evaluation_error(f"the spark engine stopped: {str(exc)[:200]}")
                 outcomes[selected[0][0]] = classify_error(err)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 pytest.importorskip("duckdb")
 
-from pqltools.cli import main  # noqa: E402
+from pqltools.cli import main
 
 NOW = "2024-05-15T12:00:00Z"
 QUERY = ('homeAddress.countryCode = "US" and xEvent[eventType = "commerce.purchases" and '

@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("duckdb")
 
-from harness import case_kind, run_duckdb  # noqa: E402
-from test_conformance import CASES, _same  # noqa: E402
+from harness import case_kind, run_duckdb
+from test_conformance import CASES, _same
 
 DOC = Path(__file__).parents[2] / "docs" / "engines.md"
 

@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from harness import case_kind, run_spark_batch  # noqa: E402
-from test_conformance import CASES  # noqa: E402
-from test_engine_conformance_duckdb import DOC, agrees  # noqa: E402
+from harness import case_kind, run_spark_batch
+from test_conformance import CASES
+from test_engine_conformance_duckdb import DOC, agrees
 
 BATCH = 150
 _OUTCOMES: dict[int, tuple[str, Any]] = {}

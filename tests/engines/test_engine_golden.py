@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("sqlglot")
 
-from golden_cases import render  # noqa: E402
+from golden_cases import render
 
 GOLDEN = Path(__file__).parent / "golden"
 

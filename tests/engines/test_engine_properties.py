@@ -15,15 +15,15 @@ from hypothesis import strategies as st
 
 pytest.importorskip("duckdb")
 
-from strategies import (  # noqa: E402
+from strategies import (
     SEGMENT_NOW,
     segment_events,
     segment_exprs,
     segment_profiles,
 )
 
-from pqltools import segment  # noqa: E402
-from pqltools.syntax.printer import format as format_pql  # noqa: E402
+from pqltools import segment
+from pqltools.syntax.printer import format as format_pql
 
 EXAMPLES = int(os.environ.get("PQL_ENGINE_EXAMPLES", "25"))
 profiles_with_events = st.lists(st.tuples(segment_profiles, segment_events), min_size=1,
