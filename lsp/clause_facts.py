@@ -15,6 +15,7 @@ forbids the cut), so each clause's references resolve as they do in the whole ex
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 from pqltools_lsp.clause_lint import COLD_LIMIT, MAX_CLAUSES
 from pqltools_lsp.documents import parsed, parsed_clauses
@@ -54,12 +55,12 @@ def classify_clauses(text: str, rules: str, cold_limit: int | None = COLD_LIMIT
     groups = 0  # event groups numbered by the clauses before
     for clause, parts in zip(clauses, known, strict=True):
         if parts is None:
-            parts = _PARTS.get(clause.text, lambda c=clause: _parts(c.text))
+            parts = _PARTS.get(clause.text, partial(_parts, clause.text))
             if parts is None:
                 return None  # a clause that does not parse alone
         if _located(parts):
             parts = _PLACED.get((clause.text, clause.place, groups),
-                                lambda c=clause, p=parts, g=groups: _placed(c, p, g))
+                                partial(_placed, clause, parts, groups))
         placed.append(parts)  # else nothing in it has a place (its span is not read)
         groups += parts.groups
     return classify_facts(facts_from(_joined(placed, _span(clauses))), rules)
@@ -86,7 +87,7 @@ def warm(text: str) -> None:
         return
     for clause in clauses:
         if clause.text not in _PARTS:
-            _PARTS.get(clause.text, lambda c=clause: _parts(c.text))
+            _PARTS.get(clause.text, partial(_parts, clause.text))
 
 
 def _parts(text: str) -> FactParts | None:

@@ -32,6 +32,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from pqltools_lsp.documents import parsed, parsed_clauses
 from pqltools_lsp.incremental import Clause, Shift, split
@@ -124,13 +125,13 @@ def lint_clauses(text: str, config: Config, filename: str | None,
     for clause, linted in zip(clauses, known, strict=True):
         if linted is None:
             linted = _LINTED.get((clause.text, key),
-                                 lambda c=clause: _lint_text(c.text, config, loaded))
+                                 partial(_lint_text, clause.text, config, loaded))
             if linted is None:
                 return None  # a clause with a syntax error: the whole text was parsed whole
         pieces.append(linted)
         if linted.found or linted.aggregations or linted.comments:  # else nothing to move
             moved, counted, noted = _PLACED.get((clause.text, clause.place, key),
-                                                lambda c=clause, p=linted: _placed(c, p))
+                                                partial(_placed, clause, linted))
             found.extend(moved)
             aggregations.extend(counted)
             comments.extend(noted)
@@ -175,7 +176,7 @@ def warm(text: str, config: Config) -> None:
     for clause in clauses:
         if (clause.text, key) not in _LINTED:
             _LINTED.get((clause.text, key),
-                        lambda c=clause: _lint_text(c.text, config, loaded))
+                        partial(_lint_text, clause.text, config, loaded))
 
 
 def _lint_text(text: str, config: Config, loaded: Schema | None) -> _Linted | None:

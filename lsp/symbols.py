@@ -105,6 +105,11 @@ _TEXTS: Memo[int, tuple[types.DocumentSymbol, str]] = Memo(4 * PER_DEFINITION)
 def to_json(found: list[types.DocumentSymbol], unstructure: Callable[[Any], Any]) -> str:
     """``found`` as a JSON array, each symbol written out once (``unstructure``: the
     server's converter), so an edit writes out the edited definition's symbol alone."""
-    texts = [_TEXTS.get(id(symbol), lambda s=symbol: (s, json.dumps(
-        unstructure(s), separators=(",", ":"))))[1] for symbol in found]
+    texts = [_TEXTS.get(id(symbol), functools.partial(_written, symbol, unstructure))[1] for symbol in found]
     return "[" + ",".join(texts) + "]"
+
+
+def _written(symbol: types.DocumentSymbol,
+             unstructure: Callable[[Any], Any]) -> tuple[types.DocumentSymbol, str]:
+    """``symbol`` (kept alive while its id is a key) and its compact JSON text."""
+    return symbol, json.dumps(unstructure(symbol), separators=(",", ":"))

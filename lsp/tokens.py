@@ -8,6 +8,7 @@ bound by ``select``/``exists``/``let``/a lambda/a chain label is a variable.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 from pqltools_lsp.documents import Anchored, Region, Snapshot, parsed_clauses
@@ -247,7 +248,7 @@ def _encode_clauses(snapshot: Snapshot, clauses: tuple[Clause, ...],
             last_line, last_char = line, char
         previous_end = clause.end
         encoded = _ENCODED.get((clause.text, comments, encoding),
-                               lambda c=clause: _encode_clause(c.text, comments, encoding))
+                               partial(_encode_clause, clause.text, comments, encoding))
         if encoded is None:
             continue
         base_line, base_char = index.line_column(clause.start)

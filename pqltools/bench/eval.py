@@ -184,7 +184,7 @@ def _cel_python(expression: str) -> Runner | str:
     env = celpy.Environment(runner_class=celpy.CompiledRunner)
     program = env.program(env.compile(expression))
     now = celtypes.TimestampType(NOW.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    convert = celpy.json_to_cel  # type: ignore[attr-defined]
+    convert = celpy.json_to_cel  # type: ignore[attr-defined,unused-ignore]
 
     if "events" not in expression:
         return lambda data: sum(1 for p, _ in data if program.evaluate({"profile": convert(p)}))

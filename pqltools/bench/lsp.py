@@ -28,6 +28,7 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from pqltools.bench import installed_environment
@@ -117,13 +118,13 @@ class _Session:
         self.arrived: dict[tuple[str, int], float] = {}
         self.waiters: dict[tuple[str, int], asyncio.Event] = {}
 
-        @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)  # type: ignore[misc]
+        @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)  # type: ignore[misc,untyped-decorator,unused-ignore]
         def published(params: Any) -> None:
             key = (params.uri, params.version or 0)
             self.arrived[key] = time.perf_counter()
             self.waiters.setdefault(key, asyncio.Event()).set()
 
-        @self.client.feature(types.CLIENT_REGISTER_CAPABILITY)  # type: ignore[misc]
+        @self.client.feature(types.CLIENT_REGISTER_CAPABILITY)  # type: ignore[misc,untyped-decorator,unused-ignore]
         def register(params: Any) -> None:
             return None
 
@@ -172,9 +173,10 @@ async def _edits(session: _Session, uri: str, text: str, language: str, runs: in
         received = await session.wait(uri, version)
         hover = await _timed(lambda: client.text_document_hover_async(types.HoverParams(
             text_document=ident, position=position(hover_at))))
-        completions = [await _timed(lambda at=at: client.text_document_completion_async(
-            types.CompletionParams(text_document=ident, position=position(at))))
-            for at in complete_at]
+        completions = [await _timed(partial(client.text_document_completion_async,
+                                            types.CompletionParams(text_document=ident,
+                                                                   position=position(at))))
+                       for at in complete_at]
         if version > 3:  # two warm-up rounds
             for name, value in (("didChange -> publishDiagnostics", received - sent),
                                 ("semanticTokens/full (after an edit)", tokens),

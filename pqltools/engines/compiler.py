@@ -71,7 +71,9 @@ PROFILE_ALIAS = "p"
 REFUSED = "PQL430"
 #: Statuses of a stored membership that make ``inSegment`` true (reference 8.3, 11.2).
 _MEMBER = ("realized", "existing")
-_ORDER_OPS = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+_ORDER_OPS: dict[str, type[exp.Expression]] = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT,
+                                                ">=": exp.GTE}
+_COMPARE_OPS: dict[str, type[exp.Expression]] = {"=": exp.EQ, "!=": exp.NEQ, **_ORDER_OPS}
 
 
 @dataclass(frozen=True)
@@ -505,7 +507,7 @@ class SqlCompiler(Visitor[Val]):
             return self._unequal(op, a, b)
         if op in _ORDER_OPS and ta == BOOLEAN:
             return Val(_false(), BOOLEAN, False)
-        cls = {"=": exp.EQ, "!=": exp.NEQ, **_ORDER_OPS}[op]
+        cls = _COMPARE_OPS[op]
         return Val(cls(this=a.sql, expression=right_sql), BOOLEAN,
                    a.nullable or b.nullable)
 

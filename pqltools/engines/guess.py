@@ -106,12 +106,12 @@ class _Guess:
             return
         if isinstance(node, (ast.Select, ast.Quantifier, ast.Aggregate)):
             bound = set(event_vars)
-            for b in node.bindings:
-                self.walk(b.source, bound, in_events)
-                if self.path(b.source, bound, in_events) == ("events", ()):
-                    bound.add(b.var)
-                if b.condition is not None:
-                    self.walk(b.condition, bound, in_events)
+            for binding in node.bindings:
+                self.walk(binding.source, bound, in_events)
+                if self.path(binding.source, bound, in_events) == ("events", ()):
+                    bound.add(binding.var)
+                if binding.condition is not None:
+                    self.walk(binding.condition, bound, in_events)
             if isinstance(node, ast.Aggregate) and node.value is not None:
                 self.note(node.value, DOUBLE, bound, in_events)
                 self.walk(node.value, bound, in_events)

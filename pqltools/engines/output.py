@@ -248,7 +248,8 @@ def _where_form(e: exp.Expression) -> exp.Expression:
                        expression=_paren_of(_where_form(e.expression)))
     if isinstance(e, exp.Coalesce) and len(e.expressions) == 1 and isinstance(
             e.expressions[0], exp.Boolean) and not e.expressions[0].this:
-        return e.this
+        inner: exp.Expression = e.this
+        return inner
     return e
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -20,6 +20,9 @@ from pqltools.engines.dialects import DIALECTS
 from pqltools.engines.types import NULL, ListOf, SqlType, Struct, prune
 from pqltools.runtime.context import Clock
 from pqltools.runtime.membership import CompiledSegment, compile_segments, order_segments
+
+if TYPE_CHECKING:
+    from pqltools.runtime.compiler import Program
 
 __all__ = ["EVENTS_COLUMN", "ROW_COLUMN", "Plan", "check_profile", "compile_run", "needed_names",
            "plan_query", "segment_column"]
@@ -103,7 +106,7 @@ def plan_query(segments: Sequence[CompiledSegment], dialect: str, profile: SqlTy
                             table=exp.to_identifier(PROFILE_ALIAS)) if events_t != NULL \
         else None
     compiled: dict[str, exp.Expression] = {}
-    select: list[exp.Expression] = [exp.alias_(e, name, quoted=True) for name, e in extra]
+    select: list[exp.Expr] = [exp.alias_(e, name, quoted=True) for name, e in extra]
     columns = [name for name, _ in extra]
     for index, seg in enumerate(segments):
         compiler = SqlCompiler(dialect, profile_t, events=events_t, events_sql=events_sql,
@@ -131,7 +134,7 @@ def expression_sql(text: str | Any, dialect: str, profile: SqlType, events: SqlT
                    clock: Clock) -> exp.Expression:
     """The Boolean SQL of one expression (for :func:`pqltools.to_sql`)."""
     from pqltools.runtime.compiler import compile as compile_pql
-    program = text if hasattr(text, "tree") else compile_pql(text)
+    program: Program = compile_pql(text) if isinstance(text, str) else text
     names = referenced_names(program.tree)
     profile_t = prune(profile, names)
     events_t = prune(events, names)

@@ -133,7 +133,7 @@ def _node(cls: _N) -> _N:
         if spec.kw_only is dataclasses.MISSING:
             spec.kw_only = False
         # what dataclasses.fields() selects on (a regular field, not a ClassVar or InitVar)
-        spec._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
+        spec._field_type = dataclasses._FIELD  # type: ignore[attr-defined,union-attr,unused-ignore]
         inherited.pop(name, None)
         inherited[name] = spec
         own.append(name)
@@ -167,7 +167,7 @@ def _node(cls: _N) -> _N:
     namespace["_compare"] = (lambda node: (get(node),)) if len(compared) == 1 else get
     namespace["_repr"] = tuple(shown)
     new = type(cls)(cls.__name__, cls.__bases__, namespace)
-    return new  # type: ignore[return-value]
+    return new  # type: ignore[return-value,unused-ignore]
 
 
 @_node
