@@ -13,14 +13,14 @@ import dataclasses
 import functools
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import InitVar, dataclass, field
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from pqltools_lsp.incremental import Clause, assembled_clauses, parse_clauses
+from pqltools_lsp.incremental import Clause, assembled_clauses, common_affixes, parse_clauses
 from pqltools_lsp.memo import PER_DEFINITION, Memo
 from pqltools_lsp.positions import LineIndex, _units
 
@@ -395,9 +395,7 @@ def _edited_in_place(previous: Snapshot, text: str, version: int | None) -> Snap
     old = previous.text
     if not previous.regions or previous.problems or previous.regions[0].definition is None:
         return None
-    limit = min(len(old), len(text))
-    prefix = _longest(lambda k: old[:k] == text[:k], limit)
-    suffix = _longest(lambda k: old[len(old) - k:] == text[len(text) - k:], limit - prefix)
+    prefix, suffix = common_affixes(old, text)
     old_end, new_end = len(old) - suffix, len(text) - suffix
     removed, inserted = old[prefix:old_end], text[prefix:new_end]
     if any(c in _UNSAFE or c < " " for c in removed + inserted):
@@ -494,19 +492,6 @@ _MAX_PENDING_MOVES = 64
 
 
 _UNSAFE = frozenset('"\\')
-
-
-def _longest(same: Callable[[int], bool], limit: int) -> int:
-    """The largest ``k <= limit`` with ``same(k)`` (``same`` holds up to some k, then not):
-    a binary search of string slice comparisons, which run at C speed."""
-    low, high = 0, limit
-    while low < high:
-        middle = (low + high + 1) // 2
-        if same(middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low
 
 
 def is_json(uri: str, language_id: str | None, text: str) -> bool:
