@@ -254,14 +254,39 @@ def test_worker_processes_give_the_single_process_output(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "p.ndjson"
     path.write_bytes(_mixed_lines())
-    for output in ([], ["--membership"], ["--value"]):
+    for output in ([], ["--membership"], ["--value"], ["--count"]):
         args = (QUERY, str(path), "--now", NOW, *output)
         serial = _run(*args, "--jobs", "1")
-        assert serial[0] == 1 and "not valid UTF-8" in serial[2] and "line:" in serial[1]
+        assert serial[0] == 1 and "not valid UTF-8" in serial[2]
+        assert ("line:" in serial[1]) != (output == ["--count"])
         with monkeypatch.context() as patch:
             patch.setattr(eval_cmd, "PARALLEL_BYTES", 0)
             patch.setattr(eval_cmd, "evaluate_file", _small_pieces)
             assert _run(*args, "--jobs", "2") == serial
+
+
+def test_count_is_the_number_of_ids_printed_in_one_or_many_processes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "p.ndjson"
+    path.write_bytes(_mixed_lines())
+    defs = tmp_path / "d.json"
+    defs.write_text(json.dumps([
+        {"id": "young", "expression": {"type": "PQL", "format": "pql/text", "value": "age < 20"}},
+        {"id": "recent", "expression": {"type": "PQL", "format": "pql/text", "value": QUERY}},
+        {"id": "none", "expression": {"type": "PQL", "format": "pql/text", "value": "age < 0"}},
+    ]))
+    code, ids, _ = _run(str(defs), str(path), "--now", NOW, "--jobs", "1")
+    assert code == 1  # the unusable lines are reported; the others counted
+    printed = [line.split("\t")[1] for line in ids.splitlines()]
+    expected = "".join(f"{seg}\t{printed.count(seg)}\n" for seg in ("young", "recent", "none"))
+    assert printed.count("young") > 0 and printed.count("recent") > 0
+    serial = _run(str(defs), str(path), "--now", NOW, "--count", "--jobs", "1")
+    assert serial[:2] == (1, expected)
+    with monkeypatch.context() as patch:
+        patch.setattr(eval_cmd, "PARALLEL_BYTES", 0)
+        patch.setattr(eval_cmd, "evaluate_file", _small_pieces)
+        assert _run(str(defs), str(path), "--now", NOW, "--count", "--jobs", "2") == serial
+    assert _run(QUERY, str(path), "--now", NOW, "--count", "--value")[0] == 2
 
 
 def _small_pieces(*args: object, **kwargs: object) -> object:

@@ -98,8 +98,9 @@ def _python(code: str, args: list[str]) -> int:
 #: ``pql`` as its console script runs it
 _cli = partial(_python, "from pqltools.cli import main; main()")
 #: hand-written SQL the way a Python user runs it from a new process
-_HAND_PROCESS = ("import sys, duckdb; "
-                 "print(duckdb.connect().execute(sys.argv[1]).fetchall()[0][0])")
+_HAND_PROCESS = ("import sys, duckdb; con = duckdb.connect(); "
+                 "con.execute('SET enable_progress_bar = false'); "
+                 "print(con.execute(sys.argv[1]).fetchall()[0][0])")
 
 
 def _fetch_count(con: Any, sql: str) -> int:

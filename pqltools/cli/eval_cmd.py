@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -223,6 +223,8 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
     """
     if membership and values:
         raise click.UsageError("--membership and --value are alternatives")
+    if count and values:
+        raise click.UsageError("--count and --value are alternatives")
     sources = list(read_sources([query], as_expression=as_expression))
     if not sources:
         raise click.UsageError(f"{query}: no PQL expression found")
@@ -235,11 +237,20 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
     if events_file is not None:
         _check_events(events_file, engine == "python" and not (
             output_file is not None and output_file.suffix.lower() == ".parquet"))
-    if engine != "python" or count or output_file is not None:
+    if engine != "python" or output_file is not None:
         _engine_run(engine, segments, profiles, clock, events_key, events_file, id_key, prior,
                     membership, values, count, output_file, identity_key, previous)
         return
-    output: Output = "values" if values else "membership" if membership else "ids"
+    output: Output = ("count" if count else "values" if values else
+                      "membership" if membership else "ids")
+    counts = [0] * len(segments)
+
+    def tally(text: str) -> None:
+        """Count the segment indexes that the ``count`` output writes, a line each."""
+        for index in text.split():
+            counts[int(index)] += 1
+
+    sink = tally if count else sys.stdout.write
     name = "<stdin>" if profiles == "-" else profiles
     size = None if profiles == "-" else _file_size(profiles)
     show = progress if progress is not None else (
@@ -249,7 +260,8 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
             and prior is None):
         settings = Settings(tuple((seg.id, seg.label, seg.program.text, comments[seg.id])
                                   for seg in segments), clock.now, events_key, id_key, output)
-        failures = _evaluate_parallel(profiles, size, settings, workers, show)
+        failures = _evaluate_parallel(profiles, size, settings, workers, show, sink)
+        _print_counts(segments, counts, count)
         sys.exit(1 if failures else 0)
     index = EventIndex(events_file, identity_key) if events_file is not None else None
     evaluator = LineEvaluator(segments, clock, events_key, id_key, output,
@@ -261,13 +273,21 @@ def eval_command(query: str, profiles: str, events_key: str, events_file: Path |
             for message in index.errors:
                 failures += 1
                 click.echo(message, err=True)
-        failures += _evaluate_stream(evaluator, stream, name, size if show else None)
+        failures += _evaluate_stream(evaluator, stream, name, size if show else None, sink)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
         if index is not None:
             index.close()
+    _print_counts(segments, counts, count)
     sys.exit(1 if failures else 0)
+
+
+def _print_counts(segments: list[CompiledSegment], counts: list[int], count: bool) -> None:
+    """With ``--count``: the number of qualifying profiles (per definition: ``id<TAB>n``)."""
+    if count:
+        for seg, n in zip(segments, counts, strict=True):
+            click.echo(f"{n}" if len(segments) == 1 else f"{seg.id}\t{n}")
 
 
 def _check_events(path: Path, one_file: bool) -> None:
@@ -287,9 +307,9 @@ def _file_size(name: str) -> int:
 
 
 def _evaluate_stream(evaluator: LineEvaluator, stream: IO[bytes], name: str,
-                     progress_size: int | None) -> int:
-    """Evaluate every line of ``stream`` in this process; the number of unusable lines."""
-    write = sys.stdout.write
+                     progress_size: int | None, write: Callable[[str], object]) -> int:
+    """Evaluate every line of ``stream`` in this process, its output to ``write``; the number
+    of unusable lines."""
     line = evaluator.line
     failures = 0
     bar = (click.progressbar(length=progress_size, label="evaluating", file=sys.stderr)
@@ -309,13 +329,14 @@ def _evaluate_stream(evaluator: LineEvaluator, stream: IO[bytes], name: str,
 
 
 def _evaluate_parallel(path: str, size: int, settings: Settings, jobs: int,
-                       show: bool) -> int:
-    """Evaluate a large file in ``jobs`` worker processes; the number of unusable lines."""
+                       show: bool, write: Callable[[str], object]) -> int:
+    """Evaluate a large file in ``jobs`` worker processes, their output to ``write`` in file
+    order; the number of unusable lines."""
     failures = 0
     bar = click.progressbar(length=size, label="evaluating", file=sys.stderr) if show else None
     try:
         for text, problems, done in evaluate_file(path, size, settings, jobs):
-            sys.stdout.write(text)
+            write(text)
             for number, problem in problems:
                 failures += 1
                 click.echo(f"{path}:{number}{problem}", err=True)
@@ -332,7 +353,7 @@ def _engine_run(engine: str, segments: list[CompiledSegment], profiles: str, clo
                 prior: dict[str, Any] | None, membership: bool, values: bool, count: bool,
                 output: Path | None, identity_key: str = "profileId",
                 previous: Path | None = None) -> None:
-    """``--engine duckdb|spark``, ``--count`` and ``-o`` (pqltools/cli/engine_eval.py)."""
+    """``--engine duckdb|spark`` (pqltools/cli/engine_eval.py), and ``-o`` on the interpreter."""
     if values:
         raise click.UsageError("--value runs on the interpreter only (--engine python)")
     if engine == "python":

@@ -34,7 +34,9 @@ from pqltools.runtime.membership import (
 
 __all__ = ["LineEvaluator", "Output", "Settings", "decode_line", "evaluate_file", "ranges"]
 
-Output = Literal["ids", "membership", "values"]
+#: what each line writes: qualifying ids, membership records, values, or (``count``) the
+#: index in the run's segments of each segment the profile qualifies for, one per line
+Output = Literal["ids", "membership", "values", "count"]
 
 #: The JSON scanner itself: ``json.loads`` minus its Python-level wrapping (whitespace regular
 #: expressions, argument handling), which is a quarter of the cost of decoding a short line.
@@ -105,9 +107,11 @@ class LineEvaluator:
         self.extra_events = extra_events
         self.prior = prior
         self.several = len(segments) > 1
-        # one segment printing ids: the bound evaluator, which reuses its state between lines
+        # one segment printing ids or counting: the bound evaluator, which reuses its state
+        # between lines
         self.single = (segments[0].program.bind(now=clock)
-                       if output == "ids" and len(segments) == 1 else None)
+                       if output in ("ids", "count") and len(segments) == 1 else None)
+        self.index = {seg.id: f"{i}\n" for i, seg in enumerate(segments)}
 
     def line(self, number: int, raw: bytes, write: Callable[[str], object]) -> str | None:
         """Evaluate line ``number`` and ``write`` its output.
@@ -139,7 +143,8 @@ class LineEvaluator:
             single = self.single
             if single is not None:
                 if single(profile, events):
-                    write(f"{pid or self._pid(profile, number)}\n")
+                    write("0\n" if self.output == "count"
+                          else f"{pid or self._pid(profile, number)}\n")
                 return None
             self._emit(number, pid, profile, events, write)
         except PQLError as exc:
@@ -155,6 +160,10 @@ class LineEvaluator:
 
     def _emit(self, number: int, pid: str | None, profile: dict[str, Any], events: Any,
               write: Callable[[str], object]) -> None:
+        if self.output == "count":
+            for seg_id in qualifying(self.segments, profile, events, self.clock):
+                write(self.index[seg_id])
+            return
         if self.output == "ids":
             ids = qualifying(self.segments, profile, events, self.clock)
             if ids:
