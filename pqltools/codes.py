@@ -120,11 +120,13 @@ _TABLE: tuple[Code, ...] = (
          "not of the expected shape or misses a required field; the message names the file, "
          "line, column and the JSON path (docs/jobs.md)."),
     Code("PQL094", "invalid-profile-data", INPUT,
-         "Profile data that a job command or `pql stream` cannot read",
+         "Profile data that a job command, `pql stream` or a SQL engine cannot read",
          "The `--profiles` file or folder is missing, of an unknown format, or holds a record "
          "that is not a profile; or a `pql stream` record (event, attribute update, tick) is "
-         "malformed or out of time order (docs/streaming.md). The message names the file and "
-         "the line or row."),
+         "malformed or out of time order (docs/streaming.md); or a profiles or events file "
+         "given to `--engine duckdb|spark` is missing, is not Parquet, or holds a line that is "
+         "not a JSON object (docs/engines.md). The message names the file and the line or "
+         "row."),
     Code("PQL095", "invalid-pqljson", INPUT,
          "A pql/json expression that is not a valid PQL tree",
          "The message starts with the JSON path of the problem (docs/pqljson.md)."),

@@ -19,7 +19,7 @@ import click
 from sqlglot import exp
 
 from pqltools.engines.dialects import call
-from pqltools.errors import PQLError
+from pqltools.errors import NO_SPAN, DefinitionError, PQLError
 from pqltools.runtime.context import Clock
 from pqltools.runtime.membership import CompiledSegment
 
@@ -51,8 +51,15 @@ def run_engine(engine: str, segments: Sequence[CompiledSegment], profiles: str, 
                 prior, membership, count, output, out, previous)
     except PQLError as exc:
         from pqltools.engines.compiler import REFUSED
-        click.echo(str(exc), err=True)
-        sys.exit(1 if exc.diagnostics and exc.diagnostics[0].code != REFUSED else 2)
+        from pqltools.engines.inputs import DATA_CODE
+        first = exc.diagnostics[0] if exc.diagnostics else None
+        placed = (isinstance(exc, DefinitionError) or exc.text is not None or first is None
+                  or first.span != NO_SPAN)
+        # an error of the run as a whole (no place in the query): its message alone
+        click.echo(str(exc) if placed else first.message, err=True)
+        # a refused construct or unreadable data: nothing was evaluated (exit 2, like a usage
+        # error); an evaluation error of the engine: 1, like an unusable profile
+        sys.exit(2 if first is not None and first.code in (REFUSED, DATA_CODE) else 1)
 
 
 class _Engine:

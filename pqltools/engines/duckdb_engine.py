@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pqltools.engines.inputs import DataInputError, unreadable
 from pqltools.engines.plan import ROW_COLUMN, Plan, check_profile, needed_names, plan_query
 from pqltools.engines.schema import (
     conform,
@@ -85,10 +86,10 @@ def _expand(profiles: Any) -> list[str]:
         text = str(item)
         found = sorted(globmod.glob(text)) if any(c in text for c in "*?[") else [text]
         if not found:
-            raise evaluation_error(f"{text}: no file matches")
+            raise DataInputError(text, "no file matches")
         for f in found:
             if not os.path.exists(f):
-                raise evaluation_error(f"{f}: no such file")
+                raise DataInputError(f, "no such file")
         out.extend(found)
     return out
 
@@ -124,8 +125,7 @@ def _profiles_source(profiles: Any, names: set[str], events_key: str, con: Any
     if _is_path(profiles):
         paths = _expand(profiles)
         if _is_parquet(paths):
-            rel = con.read_parquet(paths)
-            return _relation_source(rel, names, events_key, con)
+            return _relation_source(_read_parquet(con, paths), names, events_key, con)
         return _json_source(con, paths, names, events_key)
     return _python_source(con, profiles, names)
 
@@ -159,8 +159,8 @@ def _join_events(source: DuckDBSource, events: Any, names: set[str], identity_ke
         paths = _expand(events)
         several = len(paths) > 1
         if _is_parquet(paths):
-            rel = con.read_parquet(paths, filename=several, file_row_number=True,
-                                   union_by_name=several)
+            rel = _read_parquet(con, paths, filename=several, file_row_number=True,
+                                union_by_name=several)
             columns = dict(zip(rel.columns, (from_duckdb_type(t) for t in rel.types)))
             columns.pop("file_row_number", None)
         else:
@@ -226,15 +226,15 @@ def _json_read(con: Any, paths: list[str], names: set[str], filename: bool = Fal
     for name in sorted(names):
         by_case.setdefault(name.lower(), name)
     top = list(by_case.values())
-    raw = con.read_json(paths, columns={n: "JSON" for n in top},
-                        format="newline_delimited")
     import duckdb
-    aggregates = [duckdb.FunctionExpression("json_group_structure", duckdb.ColumnExpression(n))
-                  for n in top]
     try:
+        raw = con.read_json(paths, columns={n: "JSON" for n in top},
+                            format="newline_delimited")
+        aggregates = [duckdb.FunctionExpression("json_group_structure",
+                                                duckdb.ColumnExpression(n)) for n in top]
         structures = raw.aggregate(aggregates).fetchall()[0]
-    except duckdb.Error as exc:
-        raise _stopped(exc) from None
+    except duckdb.Error as exc:  # the first pass reads every line: malformed ones fail here
+        raise unreadable(paths, "DuckDB", _message(exc)) from None
     columns: dict[str, SqlType] = {}
     for name, structure in zip(top, structures):
         t = from_json_structure(structure)
@@ -325,6 +325,20 @@ def copy_to(source: DuckDBSource, query: Any, path: str, fmt: str) -> None:
         raise _stopped(exc) from None
 
 
+def _read_parquet(con: Any, paths: list[str], **options: Any) -> Any:
+    """The Parquet files ``paths`` as a relation; a file that is not Parquet is a
+    :class:`DataInputError` naming it."""
+    import duckdb
+    try:
+        return con.read_parquet(paths, **options)
+    except duckdb.Error as exc:
+        raise unreadable(paths, "DuckDB", _message(exc)) from None
+
+
+def _message(exc: Exception) -> str:
+    """DuckDB's message without its error-class prefix."""
+    return str(exc).split("Error: ", 1)[-1]
+
+
 def _stopped(exc: Exception) -> Exception:
-    message = str(exc).split("Error: ", 1)[-1]
-    return evaluation_error(f"the duckdb engine stopped: {message}")
+    return evaluation_error(f"the duckdb engine stopped: {_message(exc)}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pqltools.engines.api import membership_columns, records
+from pqltools.engines.inputs import DataInputError, unreadable
 from pqltools.engines.plan import ROW_COLUMN, Plan, check_profile, needed_names, plan_query
 from pqltools.engines.schema import conform, from_spark_type, infer_rows, spark_type
 from pqltools.engines.types import NULL, ListOf, SqlType, Struct, prune
@@ -103,16 +104,27 @@ def _paths(value: Any) -> list[str] | None:
     for item in items:
         text = str(item)
         found = sorted(globmod.glob(text)) if any(c in text for c in "*?[") else [text]
-        if not found or not all(Path(f).exists() for f in found):
-            raise evaluation_error(f"{text}: no such file")
+        if not found:
+            raise DataInputError(text, "no file matches")
+        for f in found:
+            if not Path(f).exists():
+                raise DataInputError(f, "no such file")
         paths.extend(found)
     return paths
 
 
 def _read(spark: Any, paths: list[str]) -> Any:
-    if all(p.lower().endswith((".parquet", ".pq")) for p in paths):
-        return spark.read.parquet(*paths)
-    return spark.read.json(paths)
+    """The files ``paths`` as a DataFrame. NDJSON is read strictly (``FAILFAST``: Spark's
+    default turns a malformed line into a row of nulls); a file that cannot be read is a
+    :class:`DataInputError` naming it (and the line, for NDJSON)."""
+    try:
+        if all(p.lower().endswith((".parquet", ".pq")) for p in paths):
+            return spark.read.parquet(*paths)
+        return spark.read.option("mode", "FAILFAST").json(paths)
+    except Exception as exc:
+        if type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise unreadable(paths, "Spark", _spark_message(exc)) from None
+        raise
 
 
 _PROFILES_VIEW = "pql_profiles_input"
@@ -298,7 +310,16 @@ def write_to(source: SparkSource, query: Any, path: str, fmt: str) -> None:
 
 
 def _spark_message(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """The first line of Spark's message that says what happened: past py4j's "An error
+    occurred while calling o34.parquet." and without the Java exception's class name."""
+    lines = [line.strip().removeprefix(": ") for line in str(exc).strip().splitlines()]
+    lines = [line for line in lines if line and not line.startswith("An error occurred while")]
+    if not lines:
+        return type(exc).__name__
+    text = lines[0]
+    head, sep, rest = text.partition(": ")
+    if sep and "." in head and " " not in head:  # org.apache.spark.SparkException: ...
+        text = rest
     return text[:500]
 
 

@@ -86,3 +86,20 @@ def test_spark_output_equals_interpreter(spark: Any, tmp_path: Path) -> None:
             assert result.exit_code == 0, result.output
             outputs.append(read_output(out))
         assert outputs[0] == outputs[1], more
+
+
+def test_spark_names_unreadable_files(spark: Any, tmp_path: Path) -> None:
+    """A malformed NDJSON line is an error naming its file and line (Spark's default would read
+    it as a row of nulls and count it); a file that is not Parquet is named too."""
+    from pqltools.engines.inputs import DataInputError
+    profiles = tmp_path / "p.ndjson"
+    profiles.write_text('{"_id": "a", "age": 30}\nnot json\n{"_id": "b", "age": 40}\n')
+    with pytest.raises(DataInputError) as caught:
+        list(pqltools.segment({"s": "age > 18"}, str(profiles), engine="spark"))
+    assert str(caught.value).startswith(f"{profiles}:2: not valid JSON")
+    broken = tmp_path / "p.parquet"
+    broken.write_bytes(b"not Parquet")
+    with pytest.raises(DataInputError) as caught:
+        list(pqltools.segment({"s": "age > 18"}, str(broken), engine="spark"))
+    assert str(caught.value).startswith(f"{broken}: Spark cannot read it: ")
+    assert "An error occurred while calling" not in str(caught.value)
