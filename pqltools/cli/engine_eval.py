@@ -53,10 +53,10 @@ def run_engine(engine: str, segments: Sequence[CompiledSegment], profiles: str, 
         from pqltools.engines.compiler import REFUSED
         from pqltools.engines.inputs import DATA_CODE
         first = exc.diagnostics[0] if exc.diagnostics else None
-        placed = (isinstance(exc, DefinitionError) or exc.text is not None or first is None
-                  or first.span != NO_SPAN)
         # an error of the run as a whole (no place in the query): its message alone
-        click.echo(str(exc) if placed else first.message, err=True)
+        whole_run = (first is not None and first.span == NO_SPAN and exc.text is None
+                     and not isinstance(exc, DefinitionError))
+        click.echo(first.message if whole_run and first is not None else str(exc), err=True)
         # a refused construct or unreadable data: nothing was evaluated (exit 2, like a usage
         # error); an evaluation error of the engine: 1, like an unusable profile
         sys.exit(2 if first is not None and first.code in (REFUSED, DATA_CODE) else 1)
