@@ -34,6 +34,7 @@ from pqltools.engines.dialects import DIALECTS, SqlDialect, var
 from pqltools.engines.types import (
     BIGINT,
     BOOLEAN,
+    DATE,
     DOUBLE,
     JSON,
     NULL,
@@ -157,6 +158,11 @@ def referenced_names(tree: ast.Node) -> set[str]:
             names.add(node.id)
         elif isinstance(node, (ast.Attribute, ast.MethodCall)):
             names.add(node.name)
+            if isinstance(node, ast.MethodCall) and node.name == "get":
+                from pqltools.engines.values import get_key
+                key = get_key(node)  # the field a literal key reads
+                if key is not None:
+                    names.add(key)
         elif isinstance(node, ast.Chain):
             names.update(node.timestamp_field.split("."))
         elif isinstance(node, ast.Call) and node.name == "inSegment":
@@ -187,12 +193,15 @@ class SqlCompiler(Visitor[Val]):
         self.counter = 0
         self.segments_read: set[str] = set()
         self.scopes = Scopes()
+        #: the whole expression being compiled
+        self.root: ast.Node | None = None
 
     # ------------------------------------------------------------ entry points
 
     def compile(self, tree: ast.Node) -> Compiled:
         """The Boolean condition (never NULL) and the value of ``tree``."""
         self.scopes = resolve(tree, self.text)  # the one name resolution (docs/semantics.md)
+        self.root = tree
         value = self.visit(tree)
         return Compiled(self.truth(value, tree), value, self.segments_read)
 
@@ -325,7 +334,7 @@ class SqlCompiler(Visitor[Val]):
         if isinstance(t, ListOf) and isinstance(t.item, Struct):
             ft = t.item.get(name)
             if ft is None:
-                return Val(exp.Array(expressions=[]), ListOf(NULL), False)
+                return self._no_fields(base)
             p = self.fresh()
             each = exp.Dot(this=var(p), expression=exp.to_identifier(name, quoted=True))
             values = self.d.transform(base.sql, p, each)
@@ -336,13 +345,19 @@ class SqlCompiler(Visitor[Val]):
             present = self.d.filter(values, q, exp.Not(this=exp.Is(this=var(q),
                                                                      expression=exp.Null())))
             return Val(present, ListOf(item))
-        if t == NULL or isinstance(t, ListOf) and t.item == NULL:
-            return Val(exp.null(), NULL)
-        if isinstance(t, Scalar) and t.kind == "json":
-            self._known(base, node)
-        # a field of a string, a number, a list of scalars: PQL gives null
-        return Val(exp.null(), NULL) if not isinstance(t, ListOf) else Val(
-            exp.Array(expressions=[]), ListOf(NULL), False)
+        if isinstance(t, ListOf):
+            return self._no_fields(base)
+        # a field of a string, a number: PQL gives null
+        return Val(exp.null(), NULL)
+
+    @staticmethod
+    def _no_fields(items: Val) -> Val:
+        """A field of a list none of whose elements has it: [] (null for a null list)."""
+        if not items.nullable:
+            return Val(exp.Array(expressions=[]), ListOf(NULL), False)
+        return Val(exp.Case(ifs=[exp.If(this=exp.Is(this=items.sql, expression=exp.Null()),
+                                        true=exp.null())], default=exp.Array(expressions=[])),
+                   ListOf(NULL))
 
     def visit_Name(self, node: ast.Name) -> Val:
         name = node.id
@@ -505,7 +520,7 @@ class SqlCompiler(Visitor[Val]):
         same = (ta.is_number and tb.is_number) or ta == tb
         if not same:
             return self._unequal(op, a, b)
-        if op in _ORDER_OPS and ta == BOOLEAN:
+        if op in _ORDER_OPS and ta in (BOOLEAN, DATE):  # Booleans and days are not ordered
             return Val(_false(), BOOLEAN, False)
         cls = _COMPARE_OPS[op]
         return Val(cls(this=a.sql, expression=right_sql), BOOLEAN,
@@ -684,8 +699,8 @@ class SqlCompiler(Visitor[Val]):
             t = a.type if a.type != NULL else b.type
             return Val(exp.Case(ifs=[exp.If(this=test, true=a.sql)], default=b.sql), t)
         if node.name == "date":
-            raise self.refuse(node, "the value of `date(...)` (a calendar day); it compiles "
-                              "only as a time reference (`occurs on date(...)`)")
+            from pqltools.engines.values import date_value
+            return date_value(self, node)
         if node.name in ("currentMonth", "currentYear", "currentDayOfMonth"):
             moment = _utc(self.clock.now)
             value = {"currentMonth": moment.month, "currentYear": moment.year,
@@ -922,6 +937,27 @@ class SqlCompiler(Visitor[Val]):
 
     def _m_getDayOfMonth(self, node: ast.MethodCall) -> Val:
         return self._date_part(node, "day")
+
+    def _m_map(self, node: ast.MethodCall) -> Val:
+        from pqltools.engines.lists import map_values
+        return map_values(self, node)
+
+    def _m_topN(self, node: ast.MethodCall) -> Val:
+        from pqltools.engines.lists import ranked
+        return ranked(self, node, highest=True)
+
+    def _m_bottomN(self, node: ast.MethodCall) -> Val:
+        from pqltools.engines.lists import ranked
+        return ranked(self, node, highest=False)
+
+    def _m_groupBy(self, node: ast.MethodCall) -> Val:
+        raise self.refuse(node, "the method `groupBy`: its value is a map from each key to its "
+                          "elements, an object whose keys are data, which no SQL column type "
+                          "holds with the interpreter's meaning")
+
+    def _m_get(self, node: ast.MethodCall) -> Val:
+        from pqltools.engines.values import get_value
+        return get_value(self, node)
 
     def _m_head(self, node: ast.MethodCall) -> Val:
         v = self._receiver(node)
@@ -1217,6 +1253,9 @@ class SqlCompiler(Visitor[Val]):
             self._known(v, ref)
         if v.type == NULL:
             return None
+        if v.type == DATE:  # a day (a variable bound to `date(...)`): the whole day
+            from pqltools.engines.values import date_bounds
+            return _SqlInterval(*date_bounds(self, v), False)
         where = f" at line {ref.span.line}, column {ref.span.column}" \
             if getattr(ref.span, "line", 0) else ""
         ms = self._checked(v, self._ms_or_null(v), exp.Literal.string(

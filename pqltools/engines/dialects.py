@@ -79,6 +79,15 @@ class SqlDialect:
         """The list in ascending order (structs compare field by field)."""
         raise NotImplementedError
 
+    def reverse(self, items: exp.Expression) -> exp.Expression:
+        """The list in reverse order."""
+        raise NotImplementedError
+
+    def take(self, items: exp.Expression, count: exp.Expression) -> exp.Expression:
+        """The first ``count`` elements (``count`` from 0 on, at most the list's length; null
+        when ``count`` is null)."""
+        raise NotImplementedError
+
     def reduce(self, items: exp.Expression, acc: str, param: str, body: exp.Expression,
                initial: exp.Expression) -> exp.Expression:
         """A left fold: ``body`` (reading ``acc`` and the element ``param``) from ``initial``
@@ -183,6 +192,12 @@ class DuckDBDialect(SqlDialect):
     def sort(self, items: exp.Expression) -> exp.Expression:
         return call("list_sort", items)
 
+    def reverse(self, items: exp.Expression) -> exp.Expression:
+        return call("list_reverse", items)
+
+    def take(self, items: exp.Expression, count: exp.Expression) -> exp.Expression:
+        return call("list_slice", items, exp.Literal.number(1), count)
+
     def reduce(self, items: exp.Expression, acc: str, param: str, body: exp.Expression,
                initial: exp.Expression) -> exp.Expression:
         return call("list_reduce", items, lam([acc, param], body), initial)
@@ -251,6 +266,13 @@ class SparkDialect(SqlDialect):
 
     def sort(self, items: exp.Expression) -> exp.Expression:
         return call("array_sort", items)
+
+    def reverse(self, items: exp.Expression) -> exp.Expression:
+        return call("reverse", items)
+
+    def take(self, items: exp.Expression, count: exp.Expression) -> exp.Expression:
+        return call("slice", items, exp.Literal.number(1),
+                    exp.Cast(this=count, to=exp.DataType.build("INT")))
 
     def reduce(self, items: exp.Expression, acc: str, param: str, body: exp.Expression,
                initial: exp.Expression) -> exp.Expression:

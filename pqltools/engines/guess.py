@@ -28,7 +28,8 @@ __all__ = ["guess_schema"]
 _STRING_METHODS = {"contains", "doesNotContain", "startsWith", "doesNotStartWith", "endsWith",
                    "doesNotEndWith", "equals", "notEqualTo", "matches", "regexGroup",
                    "getYear", "getMonth", "getDayOfMonth"}
-_NUMBER_METHODS = {"sum", "average", "min", "max"}
+#: methods whose first argument is a number per element (an aggregate, a ranking key)
+_NUMBER_METHODS = {"sum", "average", "min", "max", "topN", "bottomN"}
 
 
 def _literal_type(node: ast.Node) -> SqlType | None:

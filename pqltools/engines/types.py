@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BIGINT", "BOOLEAN", "DOUBLE", "JSON", "NULL", "STRING", "TIMESTAMP", "ListOf",
+__all__ = ["BIGINT", "BOOLEAN", "DATE", "DOUBLE", "JSON", "NULL", "STRING", "TIMESTAMP", "ListOf",
            "Scalar", "SqlType", "Struct", "describe", "infer_value", "merge", "prune"]
 
 
@@ -65,6 +65,9 @@ BOOLEAN = Scalar("boolean")
 TIMESTAMP = Scalar("timestamp")
 NULL = Scalar("null")
 JSON = Scalar("json")
+#: the value of ``date(...)``: a calendar day, held as its ISO text ``YYYY-MM-DD`` but equal only
+#: to another day (never to a string) and not ordered; data never has this type
+DATE = Scalar("date")
 
 
 def describe(t: SqlType) -> str:

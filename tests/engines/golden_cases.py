@@ -19,6 +19,8 @@ GOLDEN: dict[str, str] = {
                           'days before now].count() >= 2',
     "event-sum": 'xEvent[eventType = "commerce.purchases"].sum(commerce.order.priceTotal) '
                  '> 100',
+    "top-n-events": 'xEvent[eventType = "commerce.purchases"].topN(commerce.order.priceTotal, '
+                    '3).count() = 3',
     "exists-binding": 'exists E from xEvent where E.eventType = "web.pageView" and '
                       'E.timestamp occurs last month',
     "forall-binding": 'forall E from xEvent where E.commerce.order.priceTotal > 10',

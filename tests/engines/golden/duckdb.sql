@@ -71,6 +71,31 @@ COALESCE(
   0
 ) > 100;
 
+-- top-n-events: xEvent[eventType = "commerce.purchases"].topN(commerce.order.priceTotal, 3).count() = 3
+COALESCE(
+  LEN(
+    LIST_SLICE(
+      LIST_TRANSFORM(
+        LIST_REVERSE(
+          LIST_SORT(
+            LIST_FILTER(
+              LIST_TRANSFORM(
+                LIST_FILTER(p."events", LAMBDA __e1 : COALESCE(__e1."eventType" = 'commerce.purchases', FALSE)),
+                LAMBDA __e2, __i3 : {'k': __e2."commerce"."order"."priceTotal", 'j': -__i3, 'v': __e2}
+              ),
+              LAMBDA __y4 : NOT __y4."k" IS NULL
+            )
+          )
+        ),
+        LAMBDA __z5 : __z5."v"
+      ),
+      1,
+      3
+    )
+  ),
+  0
+) = 3;
+
 -- exists-binding: exists E from xEvent where E.eventType = "web.pageView" and E.timestamp occurs last month
 COALESCE(
   LEN(

@@ -89,6 +89,34 @@ COALESCE(
   0
 ) > 100;
 
+-- top-n-events: xEvent[eventType = "commerce.purchases"].topN(commerce.order.priceTotal, 3).count() = 3
+COALESCE(
+  GREATEST(
+    SIZE(
+      SLICE(
+        TRANSFORM(
+          REVERSE(
+            ARRAY_SORT(
+              FILTER(
+                TRANSFORM(
+                  FILTER(p.`events`, __e1 -> COALESCE(__e1.`eventType` = 'commerce.purchases', FALSE)),
+                  (__e2, __i3) -> STRUCT(__e2.`commerce`.`order`.`priceTotal` AS `k`, -__i3 AS `j`, __e2 AS `v`)
+                ),
+                __y4 -> NOT __y4.`k` IS NULL
+              )
+            )
+          ),
+          __z5 -> __z5.`v`
+        ),
+        1,
+        CAST(3 AS INT)
+      )
+    ),
+    0
+  ),
+  0
+) = 3;
+
 -- exists-binding: exists E from xEvent where E.eventType = "web.pageView" and E.timestamp occurs last month
 COALESCE(
   SIZE(
