@@ -31,7 +31,7 @@ from sqlglot import exp
 from pqltools.analysis.scope import NameKind
 from pqltools.engines.compiler import SqlCompiler, Val
 from pqltools.engines.dialects import var
-from pqltools.engines.types import BOOLEAN, NULL, ListOf, Scalar, SqlType, Struct
+from pqltools.engines.types import BOOLEAN, NULL, ListOf, Scalar, Struct
 from pqltools.syntax import ast
 
 __all__ = ["includes", "intersection", "intersects", "subset_of", "superset_of"]
@@ -45,14 +45,14 @@ def includes(c: SqlCompiler, node: ast.MethodCall) -> Val:
     c._known(items, node.receiver)
     item = c.visit(node.args[0])
     c._known(item, node.args[0])
-    return _val(_found(c, node, items, item), BOOLEAN, False)
+    return Val(_found(c, node, items, item), BOOLEAN, False)
 
 
 def intersects(c: SqlCompiler, node: ast.MethodCall) -> Val:
     """``a.intersects(b)``: some element of ``a`` is in ``b`` (false when either is null)."""
     a, b = _operands(c, node)
     found = _some(c, a, lambda x: _found(c, node, b, x))
-    return _val(_or_false(found), BOOLEAN, False)
+    return Val(_or_false(found), BOOLEAN, False)
 
 
 def intersection(c: SqlCompiler, node: ast.MethodCall) -> Val:
@@ -60,24 +60,24 @@ def intersection(c: SqlCompiler, node: ast.MethodCall) -> Val:
     null when there are none or either side is null."""
     a, b = _operands(c, node)
     if a.type == NULL or b.type == NULL or _no_elements(a) or _no_elements(b):
-        return _val(exp.null(), NULL)
+        return Val(exp.null(), NULL)
     if not isinstance(a.type, ListOf):
         found = _found(c, node, b, a)
-        return _val(exp.Case(ifs=[exp.If(this=found, true=exp.Array(expressions=[a.sql]))]),
+        return Val(exp.Case(ifs=[exp.If(this=found, true=exp.Array(expressions=[a.sql]))]),
                     ListOf(a.type))
     item = a.type.item
     literals = _literal_elements(a)
     if literals is not None:
         # each literal kept when found, then the nulls (the ones not found) dropped
         picked = exp.Array(expressions=[exp.Case(ifs=[exp.If(
-            this=_found(c, node, b, _val(e, item, False)), true=e.copy())]) for e in literals])
+            this=_found(c, node, b, Val(e, item, False)), true=e.copy())]) for e in literals])
         p = c.fresh()
         kept = c.d.filter(picked, p, exp.Not(this=exp.Is(this=var(p), expression=exp.Null())))
     else:
         p = c.fresh()
-        kept = c.d.filter(a.sql.copy(), p, _found(c, node, b, _val(var(p), item)))
+        kept = c.d.filter(a.sql.copy(), p, _found(c, node, b, Val(var(p), item)))
     some = exp.GT(this=c.d.size(kept.copy()), expression=exp.Literal.number(0))
-    return _val(exp.Case(ifs=[exp.If(this=some, true=c.d.distinct(kept))]), a.type)
+    return Val(exp.Case(ifs=[exp.If(this=some, true=c.d.distinct(kept))]), a.type)
 
 
 def subset_of(c: SqlCompiler, node: ast.MethodCall) -> Val:
@@ -94,16 +94,16 @@ def superset_of(c: SqlCompiler, node: ast.MethodCall) -> Val:
 
 def _subset(c: SqlCompiler, node: ast.MethodCall, sub: Val, sup: Val) -> Val:
     if sub.type == NULL or sup.type == NULL:
-        return _val(exp.false(), BOOLEAN, False)
+        return Val(exp.false(), BOOLEAN, False)
     if isinstance(sub.type, ListOf):
         literals = _literal_elements(sub)
         if literals is not None:
-            every = _fold(exp.And, [_found(c, node, sup, _val(e, sub.type.item, False))
+            every = _fold(exp.And, [_found(c, node, sup, Val(e, sub.type.item, False))
                                     for e in literals], exp.true())
         else:
             p = c.fresh()
             missing = c.d.filter(sub.sql.copy(), p, exp.Not(this=exp.Paren(this=_found(
-                c, node, sup, _val(var(p), sub.type.item)))))
+                c, node, sup, Val(var(p), sub.type.item)))))
             every = exp.EQ(this=c.d.size(missing), expression=exp.Literal.number(0))
     else:
         every = _found(c, node, sup, sub)
@@ -111,14 +111,10 @@ def _subset(c: SqlCompiler, node: ast.MethodCall, sub: Val, sup: Val) -> Val:
         if v.nullable:
             every = exp.And(this=exp.Not(this=exp.Is(this=v.sql.copy(), expression=exp.Null())),
                             expression=exp.Paren(this=every))
-    return _val(_or_false(every), BOOLEAN, False)
+    return Val(_or_false(every), BOOLEAN, False)
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _val(sql: exp.Expression, t: SqlType, nullable: bool = True) -> Val:
-    return Val(sql, t, nullable)
 
 
 def _or_false(e: exp.Expression) -> exp.Expression:
@@ -155,16 +151,18 @@ def _null_exact(c: SqlCompiler, node: ast.Node, v: Val) -> bool:
     The compiler reads a field that the data does not have as a constant: NULL, or an empty
     list when reached through a list (``orders.missing``, ``missing[x > 1]``). The interpreter's
     value there depends on the row (a field of a null list is null, of a list ``[]``). A value
-    of a known list type, a literal list, or a top-level field absent from the data (null in
-    every row) is exact.
+    of a known element type, a literal list, a field absent from the data (null in every row)
+    and a path to a column of empty lists are exact.
     """
     if isinstance(node, ast.ListLiteral):
         return True
+    field = isinstance(node, ast.Name) and c.scopes.resolution(node).kind in (
+        NameKind.PROFILE_FIELD, NameKind.ELEMENT_FIELD)
     if v.type == NULL:
-        return isinstance(node, ast.Name) and c.scopes.resolution(node).kind in (
-            NameKind.PROFILE_FIELD, NameKind.ELEMENT_FIELD)
-    if isinstance(v.type, ListOf) and v.type.item == NULL:
-        return not isinstance(v.sql, (exp.Array, exp.Null))
+        return field
+    if isinstance(v.type, ListOf) and v.type.item == NULL:  # a column whose lists are empty
+        return (field or isinstance(node, ast.Attribute)) and \
+            not isinstance(v.sql, (exp.Array, exp.Null))
     return True
 
 
@@ -191,9 +189,9 @@ def _some(c: SqlCompiler, items: Val, test: Callable[[Val], exp.Expression]) -> 
     literals = _literal_elements(items)
     item = items.type.item
     if literals is not None:
-        return _fold(exp.Or, [test(_val(e, item, False)) for e in literals], exp.false())
+        return _fold(exp.Or, [test(Val(e, item, False)) for e in literals], exp.false())
     p = c.fresh()
-    matched = c.d.filter(items.sql.copy(), p, test(_val(var(p), item)))
+    matched = c.d.filter(items.sql.copy(), p, test(Val(var(p), item)))
     return exp.GT(this=c.d.size(matched), expression=exp.Literal.number(0))
 
 
@@ -213,7 +211,7 @@ def _found(c: SqlCompiler, node: ast.MethodCall, container: Val, x: Val) -> exp.
     on the left); never NULL."""
 
     def equal(y: Val) -> exp.Expression:
-        eq = c._relation(node, "=", _val(y.sql.copy(), y.type, y.nullable),
-                         _val(x.sql.copy(), x.type, x.nullable))
+        eq = c._relation(node, "=", Val(y.sql.copy(), y.type, y.nullable),
+                         Val(x.sql.copy(), x.type, x.nullable))
         return _or_false(eq.sql) if eq.nullable else eq.sql
     return _or_false(_some(c, container, equal))
