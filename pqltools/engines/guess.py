@@ -3,8 +3,9 @@
 Each path the expression reads gets the type its use suggests: the type of the literal it is
 compared with or tested against, a string for ``occurs`` subjects and string methods, a number
 inside aggregates, a list for the operands of set methods (``intersects``), a Boolean in
-Boolean position; anything else is a string. Fields read inside ``xEvent`` filters and ``chain`` steps over ``xEvent``, ``xEvent`` paths, and variables and chain
-labels bound over ``xEvent`` are event fields.
+Boolean position; anything else is a string. Fields read inside ``xEvent`` filters and
+``chain`` steps over ``xEvent``, ``xEvent`` paths, and variables and chain labels bound over
+``xEvent`` are event fields.
 """
 
 from __future__ import annotations

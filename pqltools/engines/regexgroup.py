@@ -1,4 +1,5 @@
-"""``regexGroup`` compiled to SQL with the interpreter's meaning (:mod:`pqltools.runtime.functions`).
+"""``regexGroup`` compiled to SQL with the interpreter's meaning
+(:mod:`pqltools.runtime.functions`).
 
 * A receiver that is not a string (null, a number, a list) gives null, whatever the pattern
   and the group.

@@ -1,7 +1,7 @@
 """The set methods of lists (``intersects``, ``intersection``, ``subsetOf``, ``supersetOf``,
 ``includes``), ``min``/``max`` of strings and ``regexGroup`` on DuckDB against the interpreter:
-Hypothesis lists with nulls, duplicates, mixed numbers, empty, null and absent, as columns and as literals;
-the refusals that remain, by name. Long run:
+Hypothesis lists with nulls, duplicates, mixed numbers, empty, null and absent, as columns and
+as literals; the refusals that remain, by name. Long run:
 
     PQL_ENGINE_EXAMPLES=2000 python -m pytest -q tests/engines/test_engine_sets.py
 """
