@@ -790,15 +790,33 @@ class SqlCompiler(Visitor[Val]):
     def _m_filter(self, node: ast.MethodCall) -> Val:
         return self._filtered(self._receiver(node), node.args[0], node)
 
+    # the set methods and includes (pqltools/engines/sets.py) and regexGroup
+    # (engines/regexgroup.py), each in a module of its own, imported here because they build on
+    # this compiler
+
     def _m_includes(self, node: ast.MethodCall) -> Val:
-        items = self._receiver(node)
-        item = self.visit(node.args[0])
-        self._known(item, node.args[0])
-        if item.type == NULL or items.type == NULL:
-            return Val(_false(), BOOLEAN, False)
-        if not isinstance(items.type, ListOf):
-            return self._relation(node, "=", items, item)
-        return self._member(node, item, items, False)
+        from pqltools.engines import sets
+        return sets.includes(self, node)
+
+    def _m_intersects(self, node: ast.MethodCall) -> Val:
+        from pqltools.engines import sets
+        return sets.intersects(self, node)
+
+    def _m_intersection(self, node: ast.MethodCall) -> Val:
+        from pqltools.engines import sets
+        return sets.intersection(self, node)
+
+    def _m_subsetOf(self, node: ast.MethodCall) -> Val:
+        from pqltools.engines import sets
+        return sets.subset_of(self, node)
+
+    def _m_supersetOf(self, node: ast.MethodCall) -> Val:
+        from pqltools.engines import sets
+        return sets.superset_of(self, node)
+
+    def _m_regexGroup(self, node: ast.MethodCall) -> Val:
+        from pqltools.engines.regexgroup import regex_group
+        return regex_group(self, node)
 
     def _m_distinct(self, node: ast.MethodCall) -> Val:
         v = self._receiver(node)
@@ -824,7 +842,9 @@ class SqlCompiler(Visitor[Val]):
                              default=exp.Array(expressions=[v.sql])), ListOf(v.type))
         assert isinstance(v.type, ListOf)
         item = v.type.item
-        if not (isinstance(item, Scalar) and item.is_number):
+        # min/max of strings: code point order, as Python's (and both engines' binary order)
+        if not (isinstance(item, Scalar) and item.is_number) and not (
+                item == STRING and func in ("min", "max")):
             raise self.refuse(node, f"`{func}` over a {describe(v.type)}")
         sql = self.d.list_aggregate(func, v.sql)
         t = DOUBLE if func == "average" else item

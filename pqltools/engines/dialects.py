@@ -127,6 +127,12 @@ class SqlDialect:
         """Whether ``pattern`` (already in this engine's regex flavour) matches anywhere."""
         raise NotImplementedError
 
+    def regex_extract(self, text: exp.Expression, pattern: str, group: int) -> exp.Expression:
+        """Capturing group ``group`` of the first match of ``pattern`` (already in this engine's
+        regex flavour); an empty string when there is no match (both engines)."""
+        return call("regexp_extract", text, exp.Literal.string(pattern),
+                    exp.Literal.number(group))
+
     def lower(self, text: exp.Expression) -> exp.Expression:
         """The string in lower case."""
         return exp.Lower(this=text)

@@ -2,9 +2,10 @@
 
 Each path the expression reads gets the type its use suggests: the type of the literal it is
 compared with or tested against, a string for ``occurs`` subjects and string methods, a number
-inside aggregates, a Boolean in Boolean position; anything else is a string. Fields read inside
-``xEvent`` filters and ``chain`` steps over ``xEvent``, ``xEvent`` paths, and variables and chain
-labels bound over ``xEvent`` are event fields.
+inside aggregates, a list for the operands of set methods (``intersects``), a Boolean in
+Boolean position; anything else is a string. Fields read inside ``xEvent`` filters and
+``chain`` steps over ``xEvent``, ``xEvent`` paths, and variables and chain labels bound over
+``xEvent`` are event fields.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _STRING_METHODS = {"contains", "doesNotContain", "startsWith", "doesNotStartWith
                    "getYear", "getMonth", "getDayOfMonth"}
 #: methods whose first argument is a number per element (an aggregate, a ranking key)
 _NUMBER_METHODS = {"sum", "average", "min", "max", "topN", "bottomN"}
+_SET_METHODS = {"intersects", "intersection", "subsetOf", "supersetOf"}
 
 
 def _literal_type(node: ast.Node) -> SqlType | None:
@@ -90,6 +92,11 @@ class _Guess:
         elif isinstance(node, ast.MethodCall):
             if node.name in _STRING_METHODS:
                 self.note(node.receiver, STRING, event_vars, in_events)
+            if node.name in _SET_METHODS and node.args:
+                # both operands lists, of the other's literal elements' type (else strings)
+                for a, b in ((node.receiver, node.args[0]), (node.args[0], node.receiver)):
+                    t = _literal_type(b)
+                    self.note(a, ListOf(t if t is not None else STRING), event_vars, in_events)
             if node.name in _NUMBER_METHODS and node.args:
                 inner = self.path(node.receiver, event_vars, in_events)
                 self.note(node.args[0], DOUBLE, event_vars,

@@ -12,7 +12,9 @@ everything it cannot prove equivalent.
 
 from __future__ import annotations
 
-__all__ = ["Untranslatable", "translate"]
+import re
+
+__all__ = ["Untranslatable", "group_always_takes_part", "translate"]
 
 _RE2_WHITESPACE = "\\t\\n\\f\\r "
 _SAFE_ESCAPES = set("dDwW.\\[](){}*+?|^$-/tnrfAz")
@@ -159,7 +161,7 @@ class _Java:
             if end < 0:
                 raise Untranslatable("an unfinished group name")
             self.i = end + 1
-            return "(?:"
+            return "("  # still capturing: `regexGroup` numbers groups as RE2 does
         if p.startswith("(?", self.i):
             raise Untranslatable("an inline flag group other than a leading (?i)")
         self.i += 1
@@ -176,3 +178,98 @@ class _Java:
             raise Untranslatable("a literal { (write \\{)")
         self.i = end + 1
         return "{" + body + "}"
+
+
+_REPEAT = re.compile(r"\{(\d+)(,\d*)?\}")
+
+
+def group_always_takes_part(pattern: str, index: int) -> bool:
+    """Whether capturing group ``index`` (0: the whole match) of an RE2 ``pattern`` takes part
+    in every match: it lies in no alternative (``|``) and under no repetition that allows none
+    (``?``, ``*``, ``{0,n}``). False when the pattern uses ``\\Q...\\E``, which this scan does
+    not follow. SQL's ``regexp_extract`` gives an empty string for a group that took no part in
+    the match, where the interpreter gives null: only groups that always take part compile."""
+    if index == 0:
+        return True
+    p, n = pattern, len(pattern)
+    optional: set[int] = set()
+    inside: list[list[int]] = [[]]  # per open group: the capturing groups within it
+    alternates = [False]
+    own: list[int | None] = []  # per open group: its own number when it captures
+    last: list[int] = []  # the groups of the atom just closed (what a quantifier repeats)
+    count = 0
+    i = 0
+    while i < n:
+        c = p[i]
+        closed: list[int] = []
+        if c == "\\":
+            if p.startswith("\\Q", i):
+                return False
+            i += 2
+        elif c == "[":
+            i = _class_end(p, i)
+        elif c == "(":
+            number: int | None = None
+            if p.startswith(("(?P<", "(?<"), i):
+                count += 1
+                number = count
+                i = p.index(">", i) + 1
+            elif p.startswith("(?", i):
+                j = i + 2
+                while j < n and p[j] not in ":)":
+                    j += 1
+                if j < n and p[j] == ")":  # flags only, `(?i)`: not a group
+                    i = j + 1
+                    last = closed
+                    continue
+                i = j + 1
+            else:
+                count += 1
+                number = count
+                i += 1
+            inside.append([])
+            alternates.append(False)
+            own.append(number)
+        elif c == ")":
+            within = inside.pop()
+            if alternates.pop():
+                optional.update(within)
+            number = own.pop() if own else None
+            closed = within + ([number] if number is not None else [])
+            inside[-1].extend(closed)
+            i += 1
+        elif c == "|":
+            alternates[-1] = True
+            i += 1
+        elif c in "*?+" or (c == "{" and _REPEAT.match(p, i)):
+            found = _REPEAT.match(p, i) if c == "{" else None
+            if c in "*?" or (found is not None and int(found.group(1)) == 0):
+                optional.update(last)
+            i = found.end() if found is not None else i + 1
+            if i < n and p[i] == "?":  # lazy
+                i += 1
+        else:
+            i += 1
+        last = closed
+    if alternates[0]:
+        optional.update(inside[0])
+    return index not in optional
+
+
+def _class_end(p: str, i: int) -> int:
+    """The index just past the character class opening at ``p[i]`` (RE2 syntax)."""
+    j = i + 1
+    if p.startswith("^", j):
+        j += 1
+    if p.startswith("]", j):  # a leading ] is a literal
+        j += 1
+    while j < len(p):
+        if p[j] == "\\":
+            j += 2
+        elif p.startswith("[:", j) and ":]" in p[j + 2:]:
+            j = p.index(":]", j + 2) + 2
+        elif p[j] == "]":
+            return j + 1
+        else:
+            j += 1
+    return j

@@ -15,6 +15,8 @@ GOLDEN: dict[str, str] = {
                       'person.name.contains("an")',
     "regex": 'person.email matches "^[a-z]+@(example|test)\\\\.com$"',
     "like": 'web.name like "Luma%"',
+    "set-methods": 'tags.intersects(["vip", "gold"]) and tags.subsetOf(["vip", "gold", "new"])',
+    "regex-group": 'person.email.regexGroup("@(\\\\w+)", 1) = "example"',
     "event-filter-count": 'xEvent[eventType = "commerce.purchases" and timestamp occurs < 30 '
                           'days before now].count() >= 2',
     "event-sum": 'xEvent[eventType = "commerce.purchases"].sum(commerce.order.priceTotal) '

@@ -34,6 +34,49 @@ COALESCE(p.`person`.`email` RLIKE '^[a-z]+@(example|test)\\.com\\z', FALSE);
 -- like: web.name like "Luma%"
 COALESCE(p.`web`.`name` LIKE 'Luma%', FALSE);
 
+-- set-methods: tags.intersects(["vip", "gold"]) and tags.subsetOf(["vip", "gold", "new"])
+(
+  COALESCE(
+    SIZE(
+      FILTER(
+        p.`tags`,
+        __e1 -> COALESCE(COALESCE('vip' = __e1, FALSE) OR COALESCE('gold' = __e1, FALSE), FALSE)
+      )
+    ) > 0,
+    FALSE
+  )
+)
+AND (
+  COALESCE(
+    NOT p.`tags` IS NULL
+    AND (
+      SIZE(
+        FILTER(
+          p.`tags`,
+          __e2 -> NOT (
+            COALESCE(
+              COALESCE('vip' = __e2, FALSE)
+              OR COALESCE('gold' = __e2, FALSE)
+              OR COALESCE('new' = __e2, FALSE),
+              FALSE
+            )
+          )
+        )
+      ) = 0
+    ),
+    FALSE
+  )
+);
+
+-- regex-group: person.email.regexGroup("@(\\w+)", 1) = "example"
+COALESCE(
+  CASE
+    WHEN p.`person`.`email` RLIKE '@(\\w+)'
+    THEN REGEXP_EXTRACT(p.`person`.`email`, '@(\\w+)', 1)
+  END = 'example',
+  FALSE
+);
+
 -- event-filter-count: xEvent[eventType = "commerce.purchases" and timestamp occurs < 30 days before now].count() >= 2
 COALESCE(
   GREATEST(
