@@ -18,16 +18,6 @@ BATCH = 150
 _OUTCOMES: dict[int, tuple[str, Any]] = {}
 
 
-@pytest.fixture(scope="session")
-def spark() -> Any:
-    from pqltools.engines.spark_engine import session
-    spark = session()
-    # the cases are literals: interpreted evaluation beats generating code for each branch
-    spark.conf.set("spark.sql.codegen.wholeStage", "false")
-    spark.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN")
-    yield spark
-    spark.stop()
-
 
 @pytest.fixture(scope="module")
 def outcomes(spark: Any) -> dict[int, tuple[str, Any]]:

@@ -6,7 +6,6 @@ One local session for the module; each source kind is one query.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,6 @@ from events_data import (
 )
 
 import pqltools
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from pqltools.engines.spark_engine import session
-    spark = session()
-    spark.conf.set("spark.sql.codegen.wholeStage", "false")
-    spark.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN")
-    yield spark
 
 
 def _run(profiles: Any, **options: Any) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ group is named, ``.`` and line breaks, Unicode case folding). All cases run as o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -35,14 +34,6 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     *REGEX_GROUP,
 ]
 
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from pqltools.engines.spark_engine import session
-    spark = session()
-    spark.conf.set("spark.sql.codegen.wholeStage", "false")
-    spark.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN")
-    yield spark
 
 
 def test_spark_agrees_with_the_interpreter(spark: Any) -> None:
